@@ -1,0 +1,1 @@
+"""Domain loss, benchmarks, contamination, layer cosine, tables and plots."""

@@ -1,0 +1,1 @@
+"""Parallelism planner and job dispatch (submitit, local or SLURM)."""

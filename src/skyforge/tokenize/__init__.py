@@ -1,0 +1,1 @@
+"""Tokenizer training, Megatron indexed-dataset packs and stage blends."""

@@ -1,0 +1,1 @@
+"""megatron-core model, training loop, schedules, checkpoints, SFT and DPO."""
