@@ -99,12 +99,59 @@ def _one_line(error: jsonschema.ValidationError) -> str:
             float(error.instance)
         except ValueError:
             pass
-        else:  # PyYAML reads 2.0e12 as a string: YAML 1.1 wants a sign in the exponent
+        else:
+            if "e" not in error.instance.lower():
+                return f"config key '{key}': '{error.instance}' is a string, not a number"
+            # PyYAML reads 2.0e12 as a string: YAML 1.1 wants a sign in the exponent.
             return (
                 f"config key '{key}': '{error.instance}' is a string, not a number "
                 f"(write exponents with a sign, e.g. 2.0e+12)"
             )
     return f"config key '{key}': {error.message}"
+
+
+def _coerce_scalar(value: str, types: str | list[str]) -> tuple[bool, Any]:
+    """Read a string as the scalar type the schema wants, if it unambiguously is one."""
+    for t in [types] if isinstance(types, str) else types:
+        text = value.strip()
+        if t == "integer" and text.lstrip("+-").isdigit():
+            return True, int(text)
+        if t == "number":
+            try:
+                number = float(text)
+            except ValueError:
+                continue
+            return True, int(number) if text.lstrip("+-").isdigit() else number
+        if t == "boolean" and text.lower() in ("true", "false"):
+            return True, text.lower() == "true"
+        if t == "null" and text in ("null", "~", ""):
+            return True, None
+    return False, value
+
+
+def _coerce_strings(validator: Any, data: dict[str, Any]) -> list[Any]:
+    """Validate, turning strings into the numbers/booleans the schema asks for; return errors.
+
+    Two common inputs carry numbers as strings: `snakemake --config key='{nested: 1}'` (Snakemake
+    parses nested values with YAML's BaseLoader, so every leaf is a string) and YAML 1.1 floats
+    written without an exponent sign (PyYAML reads ``2.0e12`` as a string). Where the schema
+    wants a number and the string is one, it is read as one; anything else is still an error.
+    """
+    for _ in range(1000):  # one coercion per pass; bounded for safety
+        errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), e.path))
+        for err in errors:
+            if err.validator == "type" and isinstance(err.instance, str) and err.absolute_path:
+                ok, value = _coerce_scalar(err.instance, err.validator_value)
+                if ok:
+                    parent = data
+                    *head, last = list(err.absolute_path)
+                    for part in head:
+                        parent = parent[part]
+                    parent[last] = value
+                    break
+        else:
+            return errors
+    return errors
 
 
 def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -123,7 +170,7 @@ def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
     schema = load_schema()
     validator_cls = _extend_with_defaults(jsonschema.validators.validator_for(schema))
     validator = validator_cls(schema)
-    errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), e.path))
+    errors = _coerce_strings(validator, data)
     if errors:
         best = jsonschema.exceptions.best_match(errors)
         raise ConfigError(_one_line(best))
@@ -143,7 +190,7 @@ def validate_sections(config: Mapping[str, Any], sections: tuple[str, ...]) -> d
     sub["properties"] = {k: v for k, v in schema["properties"].items() if k in sections}
     sub["required"] = list(sections)
     validator_cls = _extend_with_defaults(jsonschema.validators.validator_for(schema))
-    errors = list(validator_cls(sub).iter_errors(data))
+    errors = _coerce_strings(validator_cls(sub), data)
     if errors:
         raise ConfigError(_one_line(jsonschema.exceptions.best_match(errors)))
     return data

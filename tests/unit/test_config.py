@@ -66,10 +66,19 @@ def test_bad_value_names_the_key(default):
     assert _err(cfg).startswith("config key 'train.stage1.sessions[0].schedule':")
 
 
-def test_exponent_without_sign_gets_a_hint(default):
+def test_numeric_strings_are_read_as_numbers(default):
     cfg = copy.deepcopy(default)
     cfg["plan"]["reverse"]["tokens"] = "1.0e12"  # what PyYAML makes of 1.0e12
-    assert "e+12" in _err(cfg)
+    cfg["cluster"]["nodes"] = "1"  # what `snakemake --config cluster='{nodes: 1}'` gives
+    cfg["model"]["norm_head"] = "true"
+    out = validate_config(cfg)
+    assert out["plan"]["reverse"]["tokens"] == 1.0e12
+    assert out["cluster"]["nodes"] == 1 and isinstance(out["cluster"]["nodes"], int)
+    assert out["model"]["norm_head"] is True
+    cfg["cluster"]["nodes"] = "1.5"  # a number, but not an integer: still an error
+    assert _err(cfg).startswith("config key 'cluster.nodes':")
+    cfg["cluster"]["nodes"] = "two"
+    assert _err(cfg) == "config key 'cluster.nodes': 'two' is not of type 'integer'"
 
 
 def test_layout_must_multiply_out(default):

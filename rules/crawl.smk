@@ -1,0 +1,46 @@
+"""The raw crawl: WARC shards, synthesised or re-sharded from real files (results/crawl/)."""
+
+if config["crawl"]["source"] == "synthetic":
+
+    rule crawl:
+        output:
+            shards=crawl_shards(),
+            ground_truth="results/crawl/ground_truth.parquet",
+            manifest=report(
+                "results/crawl/manifest.json", caption="../report/crawl.rst", category="Crawl"
+            ),
+        log:
+            "logs/crawl/crawl.log",
+        benchmark:
+            "benchmarks/crawl/crawl.tsv"
+        conda:
+            "../envs/skyforge.yaml"
+        params:
+            config=lambda wildcards: step_config("crawl"),
+            out_dir=lambda wildcards, output: os.path.dirname(output.manifest),
+        shell:
+            "python -m skyforge.cli synth-crawl --config-json {params.config:q} --out-dir {params.out_dir:q}"
+            " 2> {log:q}"
+
+else:
+
+    rule crawl:
+        input:
+            warcs=warc_inputs(),
+        output:
+            shards=crawl_shards(),
+            manifest=report(
+                "results/crawl/manifest.json", caption="../report/crawl.rst", category="Crawl"
+            ),
+        log:
+            "logs/crawl/crawl.log",
+        benchmark:
+            "benchmarks/crawl/crawl.tsv"
+        conda:
+            "../envs/skyforge.yaml"
+        params:
+            config=lambda wildcards: step_config("crawl"),
+            out_dir=lambda wildcards, output: os.path.dirname(output.manifest),
+        shell:
+            "python -m skyforge.cli shard-warc --config-json {params.config:q} --out-dir {params.out_dir:q}"
+            " 2> {log:q}"

@@ -1,0 +1,20 @@
+"""The compute plan: parameters, FLOPs, memory per GPU, layouts, days (results/plan/)."""
+
+
+rule plan:
+    output:
+        summary=report("results/plan/summary.csv", caption="../report/plan.rst", category="Plan"),
+        layouts=report("results/plan/layouts.csv", caption="../report/plan.rst", category="Plan"),
+        reverse_plan="results/plan/reverse.csv",
+        markdown=report("results/plan/plan.md", caption="../report/plan.rst", category="Plan"),
+    log:
+        "logs/plan/plan.log",
+    benchmark:
+        "benchmarks/plan/plan.tsv"
+    conda:
+        "../envs/skyforge.yaml"
+    params:
+        config=lambda wildcards: step_config("model", "cluster", "parallel", "train", "plan"),
+        out_dir=lambda wildcards, output: os.path.dirname(output.summary),
+    shell:
+        "python -m skyforge.cli plan --config-json {params.config:q} --out-dir {params.out_dir:q} 2> {log:q}"
