@@ -62,7 +62,7 @@ def test_config_typo_fails_fast_with_the_key(tmp_path):
     overlay.write_text(yaml.safe_dump({"model": {"hidden_sise": 128}}))
     proc = snakemake("-n", "--cores", "1", "--configfile", str(overlay), cwd=tmp_path)
     assert proc.returncode != 0
-    assert "config key 'model.hidden_sise': unknown key" in proc.stderr, _out(proc)
+    assert "config key 'model.hidden_sise': unknown key" in proc.stdout + proc.stderr, _out(proc)
     assert not (tmp_path / "results").exists()
 
 
@@ -73,7 +73,7 @@ def test_preset_that_does_not_fit_the_gpus_fails(tmp_path):
         "-n", "--configfile", str(REPO / "presets" / "a800_512.yaml"), str(overlay), cwd=tmp_path
     )
     assert proc.returncode != 0
-    assert "config key 'parallel': tensor 1 × pipeline 2 × data 256 = 512" in proc.stderr, _out(
+    assert "config key 'parallel': tensor 1 × pipeline 2 × data 256 = 512" in proc.stdout + proc.stderr, _out(
         proc
     )
 
