@@ -235,6 +235,19 @@ def _frozen_mapping(d: Mapping[str, float]) -> tuple[tuple[str, float], ...]:
     return tuple(sorted((str(k), float(v)) for k, v in d.items()))
 
 
+DEFAULT_CRAWL_MIX = {
+    "en_article": 0.30,
+    "zh_article": 0.30,
+    "code": 0.08,
+    "stem_qa": 0.10,
+    "parallel": 0.05,
+    "spam": 0.05,
+    "adult": 0.04,
+    "other_lang": 0.03,
+    "boilerplate_only": 0.05,
+}
+
+
 @dataclass(frozen=True)
 class SyntheticCrawlConfig:
     """Size and make-up of the synthetic bilingual crawl (``skyforge synth-crawl``)."""
@@ -244,7 +257,7 @@ class SyntheticCrawlConfig:
     """HTML pages, duplicates included (non-HTML and truncated records come on top)."""
     start_date: str = "2023-01-01"
     end_date: str = "2024-06-30"
-    mix: tuple[tuple[str, float], ...] = ()
+    mix: tuple[tuple[str, float], ...] = tuple(sorted(DEFAULT_CRAWL_MIX.items()))
     """(kind, share) pairs, normalised to sum to 1; see ``mix_dict``."""
     exact_dup_fraction: float = 0.05
     near_dup_fraction: float = 0.05
@@ -262,17 +275,7 @@ class SyntheticCrawlConfig:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> SyntheticCrawlConfig:
         d = dict(d)
-        mix = d.pop("mix", None) or {
-            "en_article": 0.30,
-            "zh_article": 0.30,
-            "code": 0.08,
-            "stem_qa": 0.10,
-            "parallel": 0.05,
-            "spam": 0.05,
-            "adult": 0.04,
-            "other_lang": 0.03,
-            "boilerplate_only": 0.05,
-        }
+        mix = d.pop("mix", None) or DEFAULT_CRAWL_MIX
         if sum(mix.values()) <= 0:
             raise ConfigError("config key 'crawl.synthetic.mix': shares must not all be zero")
         if d.get("exact_dup_fraction", 0.05) + d.get("near_dup_fraction", 0.05) >= 0.9:

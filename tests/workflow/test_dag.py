@@ -73,9 +73,9 @@ def test_preset_that_does_not_fit_the_gpus_fails(tmp_path):
         "-n", "--configfile", str(REPO / "presets" / "a800_512.yaml"), str(overlay), cwd=tmp_path
     )
     assert proc.returncode != 0
-    assert "config key 'parallel': tensor 1 × pipeline 2 × data 256 = 512" in proc.stdout + proc.stderr, _out(
-        proc
-    )
+    assert (
+        "config key 'parallel': tensor 1 × pipeline 2 × data 256 = 512" in proc.stdout + proc.stderr
+    ), _out(proc)
 
 
 def _jobs_run(proc: subprocess.CompletedProcess) -> set[str]:

@@ -29,7 +29,8 @@ def _snakemake_slurm(cwd: Path, *args: str, limit: int = 420) -> subprocess.Comp
 
 
 def _out(proc: subprocess.CompletedProcess) -> str:
-    return f"exit {proc.returncode}\n--- stdout\n{proc.stdout[-6000:]}\n--- stderr\n{proc.stderr[-6000:]}"
+    out, err = proc.stdout[-6000:], proc.stderr[-6000:]
+    return f"exit {proc.returncode}\n--- stdout\n{out}\n--- stderr\n{err}"
 
 
 def _sacct_rules(since: str) -> dict[str, list[str]]:
@@ -53,9 +54,7 @@ def _wait_for_accounting(since: str, expected: set[str], timeout_s: float = 60.0
     deadline = time.time() + timeout_s
     rules = _sacct_rules(since)
     while time.time() < deadline:
-        if expected <= set(rules) and all(
-            s == "COMPLETED" for r in expected for s in rules[r]
-        ):
+        if expected <= set(rules) and all(s == "COMPLETED" for r in expected for s in rules[r]):
             break
         time.sleep(2)
         rules = _sacct_rules(since)

@@ -191,7 +191,9 @@ def render_markdown(tables: dict[str, pd.DataFrame], plan: PlanConfig) -> str:
         "| params | layers | hidden | FFN | heads | days | tokens/param | layout | GiB/GPU |",
         "|---:|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
-    near = rev[(rev.params >= 0.4 * answer.params.max()) & (rev.params <= 1.6 * answer.params.max())]
+    near = rev[
+        (rev.params >= 0.4 * answer.params.max()) & (rev.params <= 1.6 * answer.params.max())
+    ]
     for r in (near if len(answer) else rev.head(10)).itertuples():
         mem = "" if math.isnan(r.memory_gib) else f"{r.memory_gib:,.1f}"
         bold = "**" if r.answer else ""

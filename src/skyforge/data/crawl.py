@@ -1,0 +1,365 @@
+"""The real-crawl path: read WARC/ARC files defensively and re-shard them.
+
+Crawls arrive as many files of uneven size, some damaged in transfer. ``shard_warcs`` reads them
+in sorted order and deals their records round-robin into ``num_shards`` per-record-gzip WARC
+files (``shard-NNNNN.warc.gz``, the names ``synth_crawl`` uses), so that later steps see the same
+layout whether the crawl was real or synthetic, and get even work per shard.
+
+Dealing is round-robin by capture, not by record: consecutive records with the same
+``WARC-Target-URI`` (Common Crawl's request + response + metadata, wget's request + response)
+go to the same shard as one unit. Dealing single records would put every response of a crawl
+that alternates request / response into the even shards and every request into the odd ones.
+
+What "intact" means: each record's block (for a response: HTTP headers and payload) is copied
+byte for byte, so its WARC digests stay valid; the WARC header block is re-serialised by
+warcio, which normalises whitespace and drops the angle brackets wget 1.19–1.21 puts around
+``WARC-Target-URI``. ARC files are converted to WARC/1.0 records by warcio (``arc2warc``); their
+record ids are derived from the file name and offset (uuid5) rather than drawn at random, so
+re-sharding is deterministic. Records of one capture that are not neighbours in the input (or a
+capture longer than ``_MAX_CAPTURE_RECORDS``) may still land in different shards: later steps
+must not rely on a response's request being in the same shard.
+
+Damage never stops a run. ``iter_records`` yields a ``CorruptRecord`` (logged with file, byte
+offset and error) for: a record whose block is shorter than its Content-Length (truncated), a
+missing or invalid Content-Length, a record not followed by the blank lines that end it (its
+Content-Length is wrong), a gzip member that does not decompress, bytes after the last record
+that do not parse, and a file that is no WARC/ARC at all (one line, counted separately). After a
+damaged record reading goes on with the next record where warcio can resynchronise, else with
+the next file. A whole-file-gzipped WARC (one gzip member for all records, which warcio refuses
+with "non-chunked gzip") is re-read as a plain decompressed stream instead of being dropped;
+offsets in such a file are positions in the decompressed stream.
+
+warcio 1.8.1 itself never raises on a truncated final record (its LimitReader just returns fewer
+bytes, and its digest check only fires once the declared length was read); the length check
+here is what turns that into a logged, counted error.
+"""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import io
+import logging
+import os
+import re
+import uuid
+import zlib
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import redirect_stderr
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
+from warcio.statusandheaders import StatusAndHeaders
+
+from skyforge.data.synth_crawl import shard_name
+
+__all__ = [
+    "RawRecord",
+    "CorruptRecord",
+    "expand_warc_glob",
+    "iter_records",
+    "shard_warcs",
+]
+
+log = logging.getLogger(__name__)
+
+_ERR_CHARS = 200  # keep each log line readable even when warcio quotes binary garbage
+_MAX_CAPTURE_RECORDS = 8  # a file of many records for one URI must still spread out
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """One WARC record as read: parsed WARC headers and the raw block bytes."""
+
+    path: Path
+    offset: int
+    """Byte offset of the record (of its gzip member for ``.gz``) in ``path``."""
+    headers: StatusAndHeaders
+    block: bytes
+    """Exactly ``Content-Length`` bytes: HTTP headers + payload for request/response records."""
+
+    @property
+    def rec_type(self) -> str:
+        return self.headers.get_header("WARC-Type") or ""
+
+    def to_bytes(self) -> bytes:
+        """The record serialised as WARC (headers, block, the two CRLFs that end a record)."""
+        return self.headers.to_bytes() + self.block + b"\r\n\r\n"
+
+
+@dataclass(frozen=True)
+class CorruptRecord:
+    """A record (or a whole file) that could not be read; ``kind`` says which."""
+
+    path: Path
+    offset: int
+    error: str
+    kind: str = "corrupt"
+    """``corrupt``, ``truncated`` or ``not_warc`` (the file is no WARC/ARC at all)."""
+
+    def describe(self) -> str:
+        """One log line naming the file, the offset and the error."""
+        if self.kind == "not_warc":
+            return f"WARC file '{self.path}': not a WARC/ARC file ({self.error})"
+        return f"WARC file '{self.path}': record at offset {self.offset}: {self.error}"
+
+
+class _WholeFileGzip(Exception):
+    """warcio refused a WARC gzipped as one member; re-read it decompressed."""
+
+
+def _one_line(text: str) -> str:
+    text = re.sub(r"\s+", " ", str(text)).strip()
+    return text if len(text) <= _ERR_CHARS else text[: _ERR_CHARS - 3] + "..."
+
+
+def _sniff(path: Path) -> tuple[str | None, bytes]:
+    """(``"warc"``, ``"arc"`` or None, first bytes after decompression) of a file.
+
+    warcio guesses the format from the first line and will read a line of five words as an ARC
+    header, so a text file would come out as a "corrupt record"; looking for the two magic
+    prefixes first tells "not an archive at all" apart from "damaged archive".
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    if head[:2] == b"\x1f\x8b":
+        try:
+            head = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head)
+        except zlib.error:
+            return None, head
+    start = head.lstrip()
+    if start.startswith(b"WARC/"):
+        return "warc", head
+    if start.startswith(b"filedesc://"):
+        return "arc", head
+    return None, head
+
+
+def _check_record(record: Any, block: bytes) -> str | None:
+    """The reason a parsed record is unusable, or None."""
+    declared = record.rec_headers.get_header("Content-Length")
+    if not record.rec_headers.get_header("WARC-Type"):
+        return "no WARC-Type header"
+    if declared is None:
+        return "no Content-Length header"
+    try:
+        # ARC headers count their own version lines; warcio subtracts them into record.length.
+        expected = int(record.length if record.length is not None else declared)
+        if int(declared) < 0:
+            raise ValueError
+    except (TypeError, ValueError):
+        return f"invalid Content-Length {declared!r}"
+    if len(block) < expected:
+        return f"truncated: Content-Length {expected} but only {len(block)} bytes present"
+    return None
+
+
+def _scan(fh: Any, path: Path, *, is_arc: bool, skip: int, check_size: int | None):
+    """Yield RawRecord / CorruptRecord for one open stream (see ``iter_records``)."""
+    it = ArchiveIterator(fh, no_record_parse=True, arc2warc=True)
+    seen = 0
+    while True:
+        start = it.offset
+        noise = io.StringIO()  # warcio prints some problems to stderr; catch them per record
+        try:
+            with redirect_stderr(noise):
+                record = next(it)
+                block = record.raw_stream.read()
+                errs = it.err_count
+                it.read_to_end()
+        except StopIteration:
+            break
+        except ArchiveLoadFailed as exc:
+            if "non-chunked gzip" in str(exc):
+                raise _WholeFileGzip() from None
+            yield CorruptRecord(path, start, _one_line(exc))
+            return  # warcio's iterator cannot resume after it raised
+        except Exception as exc:  # noqa: BLE001 - zlib, parser, EOF errors from damaged input
+            yield CorruptRecord(path, start, _one_line(f"{type(exc).__name__}: {exc}"))
+            return
+        seen += 1
+        if seen <= skip:
+            continue
+        problem = _check_record(record, block)
+        if problem is None and it.err_count > errs:
+            problem = "record not followed by the blank lines that end it (wrong Content-Length)"
+        if problem is None and noise.getvalue().strip():
+            problem = _one_line(noise.getvalue())
+        if problem is not None:
+            kind = "truncated" if problem.startswith("truncated") else "corrupt"
+            yield CorruptRecord(path, start, problem, kind)
+            continue
+        headers = record.rec_headers
+        if is_arc:
+            # warcio gives ARC records random ids; derive them so re-sharding is repeatable.
+            rid = uuid.uuid5(uuid.NAMESPACE_URL, f"{path.name}#{start}")
+            headers.replace_header("WARC-Record-ID", f"<urn:uuid:{rid}>")
+            # An ARC length also counts the version lines warcio moved into the headers.
+            headers.replace_header("Content-Length", str(len(block)))
+        yield RawRecord(path, start, headers, block)
+    if check_size is not None and it.offset < check_size:
+        yield CorruptRecord(
+            path, it.offset, f"{check_size - it.offset} trailing bytes do not parse as a record"
+        )
+
+
+def iter_records(path: Path) -> Iterator[RawRecord | CorruptRecord]:
+    """Read every record of one WARC or ARC file (gzipped per record, whole-file, or plain).
+
+    Never raises for damaged content: problems come out as ``CorruptRecord`` items, in file
+    order among the good records.
+
+    Args:
+        path: the file to read.
+
+    Yields:
+        ``RawRecord`` for each good record, ``CorruptRecord`` for each damaged one.
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        fmt, head = _sniff(path)
+        if fmt is None:
+            why = "empty file" if size == 0 else f"starts with {_one_line(repr(head[:40]))}"
+            yield CorruptRecord(path, 0, why, "not_warc")
+            return
+        is_arc = fmt == "arc"
+        done = 0
+        with open(path, "rb") as fh:
+            try:
+                for item in _scan(fh, path, is_arc=is_arc, skip=0, check_size=size):
+                    done += 1
+                    yield item
+                return
+            except _WholeFileGzip:
+                pass
+        log.warning(
+            "WARC file '%s': one gzip member for the whole file (not per record); reading it "
+            "as a decompressed stream, offsets below are in that stream",
+            path,
+        )
+        with gzip.open(path, "rb") as fh:
+            yield from _scan(fh, path, is_arc=is_arc, skip=done, check_size=None)
+    except OSError as exc:
+        yield CorruptRecord(path, 0, _one_line(f"{type(exc).__name__}: {exc}"))
+
+
+def expand_warc_glob(pattern: str) -> list[Path]:
+    """Sorted files matching ``pattern`` (``**`` allowed).
+
+    Raises:
+        ValueError: naming the pattern when nothing matches.
+    """
+    paths = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
+    if not paths:
+        raise ValueError(f"config key 'crawl.warc_glob': '{pattern}' matched no files")
+    return paths
+
+
+def shard_warcs(paths: list[Path], num_shards: int, out_dir: Path) -> dict[str, Any]:
+    """Re-shard WARC/ARC files round-robin (by capture) into per-record-gzip WARC shards.
+
+    Args:
+        paths: input files; read in sorted order whatever order they come in.
+        num_shards: number of output shards ``shard-NNNNN.warc.gz``.
+        out_dir: created if missing; shards are written under temporary names and renamed
+            only once all input was read, so a failure leaves no final shard behind.
+
+    Returns:
+        A JSON-serialisable summary: good records read and written (per shard and per record
+        type), corrupt records (per file, with offsets and errors), files that are not WARC,
+        bytes per shard. Every record met is either written or counted corrupt:
+        records in the inputs = ``records_written + records_corrupt``.
+
+    Raises:
+        ValueError: ``paths`` empty, a path that is not a file, or ``num_shards`` below 1.
+    """
+    if not paths:
+        raise ValueError("shard_warcs: no input WARC files given (the path list is empty)")
+    if num_shards < 1:
+        raise ValueError(f"config key 'crawl.num_shards': must be at least 1, got {num_shards}")
+    paths = sorted(Path(p) for p in paths)
+    for p in paths:
+        if not p.is_file():
+            raise ValueError(f"WARC file '{p}': not found (or not a regular file)")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    names = [shard_name(i) for i in range(num_shards)]
+    temps = [out_dir / f".{n}.partial" for n in names]
+    records_per_shard = [0] * num_shards
+    types: Counter[str] = Counter()
+    files: list[dict[str, Any]] = []
+    written = 0
+    capture_index, capture_uri, capture_len = -1, None, 0
+    handles: list[Any] = []
+    try:
+        handles = [open(t, "wb") for t in temps]
+        for path in tqdm(paths, desc="shard-warcs", unit="file", mininterval=1.0):
+            stats: dict[str, Any] = {"path": str(path), "records": 0, "corrupt": []}
+            status = "ok"
+            for item in iter_records(path):
+                if isinstance(item, CorruptRecord):
+                    if item.kind == "not_warc":
+                        log.error(item.describe())
+                        status = "not_warc"
+                    else:
+                        log.warning(item.describe())
+                        stats["corrupt"].append(
+                            {"offset": item.offset, "kind": item.kind, "error": item.error}
+                        )
+                    continue
+                uri = item.headers.get_header("WARC-Target-URI")
+                if uri is None or uri != capture_uri or capture_len >= _MAX_CAPTURE_RECORDS:
+                    capture_index, capture_uri, capture_len = capture_index + 1, uri, 0
+                capture_len += 1
+                shard = capture_index % num_shards
+                comp = zlib.compressobj(6, zlib.DEFLATED, zlib.MAX_WBITS + 16)  # mtime 0
+                handles[shard].write(comp.compress(item.to_bytes()) + comp.flush())
+                records_per_shard[shard] += 1
+                types[item.rec_type] += 1
+                stats["records"] += 1
+                written += 1
+            stats["status"] = "with_errors" if status == "ok" and stats["corrupt"] else status
+            files.append(stats)
+        for h in handles:
+            h.close()
+        for tmp, name in zip(temps, names, strict=True):
+            os.replace(tmp, out_dir / name)
+    except BaseException:
+        for h in handles:
+            h.close()
+        for tmp in temps:
+            tmp.unlink(missing_ok=True)
+        raise
+
+    num_corrupt = sum(len(f["corrupt"]) for f in files)
+    summary = {
+        "num_shards": num_shards,
+        "files": files,
+        "num_files": len(files),
+        "files_not_warc": sum(f["status"] == "not_warc" for f in files),
+        "files_with_errors": sum(f["status"] == "with_errors" for f in files),
+        "records_read": written,
+        "records_written": sum(records_per_shard),
+        "records_corrupt": num_corrupt,
+        "records_per_shard": records_per_shard,
+        "records_per_type": dict(sorted(types.items())),
+        "bytes_per_shard": [(out_dir / n).stat().st_size for n in names],
+        "shards": names,
+    }
+    log.info(
+        "shard-warcs: %d files, %d records written to %d shards, %d corrupt records, "
+        "%d files not WARC",
+        len(files),
+        written,
+        num_shards,
+        num_corrupt,
+        summary["files_not_warc"],
+    )
+    return summary
