@@ -1,0 +1,102 @@
+"""Shared test helpers: the repository root, a subprocess runner with a hard timeout, and the
+`slurm_cluster` fixture that brings up the real one-node SLURM of slurm/local-cluster.sh.
+
+Tests marked `slurm` take `slurm_cluster`. When the cluster cannot start (not root, no apt-get,
+a daemon that fails) they are skipped with the script's own explanation, or fail instead when
+SKYFORGE_REQUIRE_SLURM=1 (CI sets it where SLURM must be tested).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+LOCAL_CLUSTER_SCRIPT = REPO_ROOT / "slurm" / "local-cluster.sh"
+
+# Installing the packages on a fresh machine takes ~30 s and the start itself ~20 s; a start
+# that needs more than this is broken, not slow.
+CLUSTER_START_TIMEOUT_S = 300
+CLUSTER_STOP_TIMEOUT_S = 120
+
+
+def describe(proc: subprocess.CompletedProcess) -> str:
+    """Returns the command, exit code, stdout and stderr of ``proc`` for an assertion message."""
+    return (
+        f"$ {' '.join(map(str, proc.args))}\nexit code {proc.returncode}\n"
+        f"--- stdout\n{proc.stdout[-6000:]}\n--- stderr\n{proc.stderr[-6000:]}"
+    )
+
+
+def run(
+    cmd: Sequence[str | os.PathLike],
+    timeout: float,
+    cwd: str | os.PathLike | None = None,
+    env: Mapping[str, str] | None = None,
+    check: bool = False,
+) -> subprocess.CompletedProcess:
+    """Runs ``cmd`` under `timeout -s KILL` and captures its output as text.
+
+    SIGKILL rather than SIGTERM because the SLURM executor plugin can ignore SIGTERM while it
+    polls; a test must never hang.
+
+    Args:
+        cmd: the command and its arguments.
+        timeout: seconds after which the command is killed (exit code 137).
+        cwd: working directory; the repository root when None.
+        env: extra environment variables, added to the current environment.
+        check: when True, fail the test (with stdout and stderr shown) on a non-zero exit.
+
+    Returns:
+        The finished process, with ``stdout`` and ``stderr`` as strings.
+    """
+    proc = subprocess.run(
+        ["timeout", "-s", "KILL", str(int(timeout)), *map(str, cmd)],
+        cwd=REPO_ROOT if cwd is None else cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if check:
+        assert proc.returncode == 0, describe(proc)
+    return proc
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    """The repository root (where Snakefile, slurm/ and config.yaml live)."""
+    return REPO_ROOT
+
+
+def _cluster_unavailable(reason: str) -> None:
+    if os.environ.get("SKYFORGE_REQUIRE_SLURM") == "1":
+        pytest.fail(
+            f"SKYFORGE_REQUIRE_SLURM=1 but the local SLURM cluster is unavailable: {reason}"
+        )
+    pytest.skip(f"local SLURM cluster unavailable: {reason}")
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster() -> Iterator[None]:
+    """A running local SLURM cluster (slurm/local-cluster.sh) for the whole session.
+
+    Stops it at the end only if this fixture started it; a cluster that was already up is left
+    running.
+    """
+    if os.geteuid() != 0:
+        _cluster_unavailable("slurm/local-cluster.sh needs root (it starts daemons, uses apt-get)")
+    status = run(["bash", LOCAL_CLUSTER_SCRIPT, "status"], timeout=60)
+    already_running = status.returncode == 0
+    if not already_running:
+        start = run(["bash", LOCAL_CLUSTER_SCRIPT, "start"], timeout=CLUSTER_START_TIMEOUT_S)
+        if start.returncode != 0:
+            _cluster_unavailable(f"`local-cluster.sh start` failed\n{describe(start)}")
+    yield
+    if not already_running:
+        stop = run(["bash", LOCAL_CLUSTER_SCRIPT, "stop"], timeout=CLUSTER_STOP_TIMEOUT_S)
+        assert stop.returncode == 0, describe(stop)
