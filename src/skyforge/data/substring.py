@@ -1,0 +1,328 @@
+"""Exact-substring dedup (Index-1.9B): remove every repeated span of ≥ K bytes, wherever it sits.
+
+Document-level dedup keeps a page whose article is new but which carries site furniture repeated
+on thousands of other pages — Index-1.9B found one month drop-down menu 156,000 times. This step
+follows google-research/deduplicate-text-datasets (Lee et al., 2022, "Deduplicating Training
+Data Makes Language Models Better"): over the documents of one language group of ALL shards,
+
+1. concatenate the UTF-8 texts, each followed by one ``0xFF`` byte (a byte that never occurs in
+   UTF-8, so no text match runs into it);
+2. build the suffix array with pydivsufsort (libdivsufsort) and the LCP array with its Kasai;
+3. for each pair of suffixes adjacent in the suffix array, clip their common prefix at the end
+   of either document; where the clipped length is ≥ ``min_length_bytes``, both occurrences are
+   duplicated. All suffixes that start with a repeated string ``s`` are contiguous in the suffix
+   array, so marking adjacent pairs marks every occurrence of every repeated string of ≥ K
+   bytes, and nothing else;
+4. merge the marked intervals, shrink each to whole UTF-8 characters (a span never cuts a
+   character), and cut them out of their documents.
+
+Because matches are clipped at the document end, a span never contains a separator; this is
+also why a single shared separator byte is enough where the Google tool writes a unique one per
+document (clipping does what uniqueness does there, for one byte per document instead of six).
+
+Every occurrence is removed, the first one included, as the Google tool does: for repeated
+boilerplate such as the drop-down menu that is the point; the price is that a long passage
+quoted by two otherwise different documents disappears from both.
+
+``K`` defaults to 50 tokens' worth (the paper's threshold): English BPE averages ≈ 4 bytes per
+token and a Chinese token ≈ 1.5 characters ≈ 4.5 UTF-8 bytes (``BYTES_PER_TOKEN``), so 200 bytes
+for English and 225 for Chinese; ``default_min_length_bytes`` takes the larger over a group.
+
+Memory per input byte (N = UTF-8 bytes of the group plus one per document): the text (1 B),
+the suffix array (int32, 4 B; int64, 8 B, once N ≥ 2^31), the LCP array (same width) and
+Kasai's rank array (same width, freed on return): ≈ 13 B per byte below 2 GiB of text and
+≈ 25 B above, plus the document tables themselves (~1 B per byte in Arrow). Measured with
+``benchmarks/substring.py`` (peak RSS above the RSS before the call, generated bilingual text):
+16.4 B per input byte at 64 MB (20 at 16 MB, where fixed costs still show), and ≈ 4 MB/s per
+core, nearly all of it in libdivsufsort and Kasai. A language group larger than one node's
+memory must be split into batches of shards (repeats across batches then survive), or the
+suffix array built out of core as the Google tool does.
+
+Accounting: ``bytes_in = bytes of kept texts + bytes of spans + bytes of removal rows``: the
+spans table lists every removed span (also those of documents later removed whole), and a
+removed document's row counts only what was left of it.
+
+Why not the Google tool itself: it is a Rust binary plus scripts that work on its own flat-file
+format and whole-dataset directory layout; the part worth reusing, suffix-array construction,
+comes from pydivsufsort, and the rest is the short numpy pass below over our Parquet tables.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydivsufsort import divsufsort, kasai
+
+from skyforge.data.docs import (
+    DOC_SCHEMA,
+    REMOVED_SCHEMA,
+    read_docs,
+    write_docs,
+    write_removed,
+    write_table,
+)
+
+__all__ = [
+    "BYTES_PER_TOKEN",
+    "SPAN_SCHEMA",
+    "SEPARATOR",
+    "default_min_length_bytes",
+    "duplicate_spans",
+    "substring_dedup",
+]
+
+log = logging.getLogger(__name__)
+
+BYTES_PER_TOKEN = {"en": 4.0, "zh": 4.5, "code": 4.0}
+"""Assumed UTF-8 bytes per token (English BPE ≈ 4; Chinese ≈ 1.5 chars × 3 bytes); others 4."""
+
+DEFAULT_NUM_TOKENS = 50
+"""K in tokens (Lee et al. 2022)."""
+
+SEPARATOR = 0xFF
+"""Byte after each document in the concatenation; never part of valid UTF-8."""
+
+STEP = "substring_dedup"
+REASON_EMPTY = "empty_after_substring_dedup"
+
+SPAN_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("shard", pa.int32(), nullable=False),
+        pa.field("start", pa.int64(), nullable=False),  # UTF-8 byte offset in the input text
+        pa.field("end", pa.int64(), nullable=False),  # exclusive
+        pa.field("bytes", pa.int64(), nullable=False),  # end - start
+    ]
+)
+"""Columns of the removed-spans table (offsets refer to the text this step read)."""
+
+
+def default_min_length_bytes(langs: Sequence[str], num_tokens: int = DEFAULT_NUM_TOKENS) -> int:
+    """K in bytes for a language group: ``num_tokens`` × the largest bytes/token of its languages.
+
+    The largest, so that no language of the group gets a K below ``num_tokens`` of its tokens.
+    """
+    per_token = max((BYTES_PER_TOKEN.get(lang, 4.0) for lang in langs), default=4.0)
+    return math.ceil(num_tokens * per_token)
+
+
+def duplicate_spans(
+    buf: np.ndarray, doc_starts: np.ndarray, doc_ends: np.ndarray, min_length: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Byte ranges of ``buf`` covered by a substring of ≥ ``min_length`` bytes occurring twice.
+
+    Args:
+        buf: concatenated documents (uint8, writable: pydivsufsort refuses read-only arrays).
+        doc_starts: start offset of each document in ``buf`` (increasing).
+        doc_ends: end offset (exclusive) of each document; bytes outside documents
+            (separators) are never covered.
+        min_length: K in bytes.
+
+    Returns:
+        ``(starts, ends)`` of merged spans, each inside one document and snapped inwards to
+        UTF-8 character boundaries, sorted by start.
+    """
+    empty = np.empty(0, np.int64), np.empty(0, np.int64)
+    if len(buf) < 2:
+        return empty
+    sa = divsufsort(buf)
+    lcp = kasai(buf, sa)  # lcp[i] = common prefix of suffixes sa[i] and sa[i + 1]
+    cand = np.flatnonzero(lcp[:-1] >= min_length)
+    p = sa[cand].astype(np.int64)
+    q = sa[cand + 1].astype(np.int64)
+    length = lcp[cand].astype(np.int64)
+    del sa, lcp, cand
+    # Clip each match at the end of the document either occurrence lies in.
+    end_p = doc_ends[np.searchsorted(doc_starts, p, side="right") - 1]
+    end_q = doc_ends[np.searchsorted(doc_starts, q, side="right") - 1]
+    length = np.minimum(length, np.minimum(end_p - p, end_q - q))
+    keep = length >= min_length
+    starts = np.concatenate((p[keep], q[keep]))
+    ends = starts + np.concatenate((length[keep], length[keep]))
+    del p, q, length, end_p, end_q, keep
+    if not len(starts):
+        return empty
+    order = np.argsort(starts, kind="stable")
+    starts, ends = starts[order], ends[order]
+    reach = np.maximum.accumulate(ends)
+    new = np.ones(len(starts), dtype=bool)
+    new[1:] = starts[1:] > reach[:-1]
+    first = np.flatnonzero(new)
+    last = np.append(first[1:] - 1, len(starts) - 1)
+    starts, ends = starts[first], reach[last]
+    # Snap inwards to character boundaries: continuation bytes are 0b10xxxxxx; at most 3.
+    cont = np.zeros(len(buf) + 1, dtype=bool)
+    cont[:-1] = (buf & 0xC0) == 0x80
+    for _ in range(3):
+        starts = np.where(cont[starts], starts + 1, starts)
+        ends = np.where(cont[ends], ends - 1, ends)
+    ok = ends > starts
+    return starts[ok], ends[ok]
+
+
+def _concat(tables: Sequence[pa.Table]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One writable uint8 buffer of all texts, each followed by ``SEPARATOR``; doc offsets."""
+    lengths = [pc.binary_length(t.column("text")).to_numpy(zero_copy_only=False) for t in tables]
+    lens = np.concatenate(lengths).astype(np.int64) if lengths else np.empty(0, np.int64)
+    doc_starts = np.concatenate(([0], np.cumsum(lens + 1)[:-1])).astype(np.int64)
+    doc_ends = doc_starts + lens
+    buf = np.full(int(lens.sum() + len(lens)), SEPARATOR, dtype=np.uint8)
+    pos = 0
+    for t in tables:
+        for chunk in t.column("text").chunks:
+            if not len(chunk):
+                continue
+            width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+            offsets = np.frombuffer(chunk.buffers()[1], dtype=width)[
+                chunk.offset : chunk.offset + len(chunk) + 1
+            ]
+            data = np.frombuffer(chunk.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+            # np.insert places one separator after each document in a single vectorised copy.
+            joined = np.insert(data, offsets[1:] - offsets[0], SEPARATOR)
+            buf[pos : pos + len(joined)] = joined
+            pos += len(joined)
+    assert pos == len(buf), "text lengths and buffers disagree"
+    return buf, doc_starts, doc_ends
+
+
+def substring_dedup(
+    docs_in: Sequence[Path],
+    shards: Sequence[int],
+    out_docs: Sequence[Path],
+    out_removed: Sequence[Path],
+    out_spans: Path,
+    *,
+    min_length_bytes: int,
+    langs: Sequence[str],
+    min_chars_after: int = 20,
+) -> dict[str, Any]:
+    """Remove repeated substrings of ≥ ``min_length_bytes`` from one language group of all shards.
+
+    Args:
+        docs_in: document tables (``DOC_SCHEMA``), one per shard.
+        shards: shard index of each table.
+        out_docs: per shard, the group's documents with spans cut out (same schema). Documents
+            whose ``lang`` is not in ``langs`` are not written: another group's job handles them.
+        out_removed: per shard, removal rows (step ``substring_dedup``, reason
+            ``empty_after_substring_dedup``, bytes = what was left of the text).
+        out_spans: every removed span (``SPAN_SCHEMA``).
+        min_length_bytes: K; see ``default_min_length_bytes``.
+        langs: the language group (values of the ``lang`` column).
+        min_chars_after: an edited document with fewer characters left (leading and trailing
+            whitespace stripped) is removed: what survives is a title or a date line, not a
+            document. Unedited documents are never removed here, however short.
+
+    Returns:
+        Counts and bytes: ``num_in``, ``num_kept``, ``num_removed``, ``num_edited``,
+        ``num_spans``, ``num_other_lang`` (rows outside the group, not written), ``bytes_in``,
+        ``bytes_kept``, ``bytes_spans``, ``bytes_removed_docs``, ``seconds``.
+
+    Raises:
+        ValueError: list lengths differ, no languages, or ``min_length_bytes`` < 1.
+    """
+    t0 = time.perf_counter()
+    if not (len(docs_in) == len(shards) == len(out_docs) == len(out_removed)):
+        raise ValueError(
+            "substring_dedup: docs_in, shards, out_docs and out_removed must have equal lengths"
+        )
+    if not langs:
+        raise ValueError("substring_dedup: 'langs' must name at least one language")
+    if min_length_bytes < 1:
+        raise ValueError(f"substring_dedup: 'min_length_bytes' must be ≥ 1, got {min_length_bytes}")
+    lang_set = pa.array(sorted(set(langs)), pa.string())
+    tables, num_other = [], 0
+    for path in docs_in:
+        table = read_docs(path)
+        mask = pc.fill_null(pc.is_in(table.column("lang"), value_set=lang_set), False)
+        num_other += table.num_rows - (pc.sum(mask).as_py() or 0)
+        tables.append(table.filter(mask))
+    buf, doc_starts, doc_ends = _concat(tables)
+    span_starts, span_ends = duplicate_spans(buf, doc_starts, doc_ends, min_length_bytes)
+    span_doc = np.searchsorted(doc_starts, span_starts, side="right") - 1
+
+    totals = dict.fromkeys(
+        ("num_in", "num_kept", "num_removed", "num_edited", "bytes_kept", "bytes_removed_docs"), 0
+    )
+    span_tables = []
+    base = 0
+    for table, shard, path_docs, path_removed in zip(
+        tables, shards, out_docs, out_removed, strict=True
+    ):
+        n = table.num_rows
+        lo, hi = np.searchsorted(span_doc, [base, base + n])
+        texts = table.column("text").to_pylist()
+        ids = table.column("id").to_pylist()
+        drop = np.zeros(n, dtype=bool)
+        leftover = np.zeros(n, dtype=np.int64)
+        edited = np.unique(span_doc[lo:hi]) - base
+        # Spans are sorted by start, hence grouped by document: one slice per edited document.
+        bounds = np.searchsorted(span_doc, np.append(edited, edited[-1:] + 1) + base)
+        for k, j in enumerate(edited):
+            sel = slice(bounds[k], bounds[k + 1])
+            local_s = span_starts[sel] - doc_starts[base + j]
+            local_e = span_ends[sel] - doc_starts[base + j]
+            raw = buf[doc_starts[base + j] : doc_ends[base + j]].tobytes()
+            kept_bytes = b"".join(
+                raw[a:b] for a, b in zip(np.r_[0, local_e], np.r_[local_s, len(raw)], strict=True)
+            )
+            texts[j] = kept_bytes.decode("utf-8")
+            if len(texts[j].strip()) < min_chars_after:
+                drop[j] = True
+                leftover[j] = len(kept_bytes)
+        span_local_doc = span_doc[lo:hi] - base
+        span_tables.append(
+            pa.table(
+                {
+                    "id": pa.array([ids[j] for j in span_local_doc], pa.string()),
+                    "shard": pa.array(np.full(hi - lo, shard, np.int32)),
+                    "start": pa.array(span_starts[lo:hi] - doc_starts[span_doc[lo:hi]]),
+                    "end": pa.array(span_ends[lo:hi] - doc_starts[span_doc[lo:hi]]),
+                    "bytes": pa.array(span_ends[lo:hi] - span_starts[lo:hi]),
+                }
+            )
+        )
+        out = table.set_column(
+            table.schema.get_field_index("text"), "text", pa.array(texts, pa.string())
+        )
+        keep_mask = pa.array(~drop)
+        kept = out.filter(keep_mask)
+        gone = out.filter(pa.array(drop))
+        removed = pa.table(
+            {
+                "id": gone.column("id"),
+                "url": gone.column("url"),
+                "step": pa.array([STEP] * gone.num_rows, pa.string()),
+                "reason": pa.array([REASON_EMPTY] * gone.num_rows, pa.string()),
+                "bytes": pa.array(leftover[drop]),
+                "shard": pa.array(np.full(gone.num_rows, shard, np.int32)),
+            }
+        )
+        write_docs(path_docs, kept if kept.num_rows else DOC_SCHEMA.empty_table())
+        write_removed(path_removed, removed if removed.num_rows else REMOVED_SCHEMA.empty_table())
+        totals["num_in"] += n
+        totals["num_kept"] += kept.num_rows
+        totals["num_removed"] += gone.num_rows
+        totals["num_edited"] += len(edited)
+        totals["bytes_kept"] += pc.sum(pc.binary_length(kept.column("text"))).as_py() or 0
+        totals["bytes_removed_docs"] += int(leftover.sum())
+        base += n
+    spans = pa.concat_tables(span_tables) if span_tables else SPAN_SCHEMA.empty_table()
+    write_table(out_spans, spans, SPAN_SCHEMA)
+    return {
+        "langs": sorted(set(langs)),
+        "min_length_bytes": min_length_bytes,
+        **totals,
+        "num_spans": int(len(span_starts)),
+        "num_other_lang": int(num_other),
+        "bytes_in": int((doc_ends - doc_starts).sum()),
+        "bytes_spans": int((span_ends - span_starts).sum()),
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
