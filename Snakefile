@@ -22,6 +22,10 @@ report: "report/workflow.rst"
 include: "rules/common.smk"
 include: "rules/plan.smk"
 include: "rules/crawl.smk"
+include: "rules/clean.smk"
+include: "rules/dedup.smk"
+include: "rules/quality.smk"
+include: "rules/corpora.smk"
 
 
 rule all:

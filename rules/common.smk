@@ -16,6 +16,7 @@ os.environ.update(
 )
 
 from skyforge.config import ConfigError, section_json, validate_config  # noqa: E402
+from skyforge.data.corpora import CORPORA, SPLITS  # noqa: E402
 
 try:
     _validated = validate_config(config)
@@ -27,6 +28,8 @@ config.update(_validated)
 
 wildcard_constraints:
     shard=r"\d{5}",
+    band=r"\d+",
+    group="|".join(config["dedup"]["substring"]["groups"]),
 
 
 def step_config(*sections):
@@ -49,6 +52,85 @@ def warc_inputs():
     return paths
 
 
+def shard_ids():
+    """Shard names: 00000, 00001, …"""
+    return [f"{i:05d}" for i in range(config["crawl"]["num_shards"])]
+
+
+def shard_files(pattern):
+    """``pattern`` with {shard} filled for every shard (other wildcards kept)."""
+    return expand(pattern, shard=shard_ids(), allow_missing=True)
+
+
+def band_files(pattern):
+    """``pattern`` with {band} filled for every MinHash LSH band."""
+    return expand(pattern, band=range(config["dedup"]["near"]["bands"]), allow_missing=True)
+
+
+def group_files(pattern):
+    """``pattern`` with {group} filled for every substring-dedup language group."""
+    return expand(pattern, group=list(config["dedup"]["substring"]["groups"]), allow_missing=True)
+
+
+def corpus_files(shard):
+    """The corpus × split files of one shard (``shard`` may be a wildcard pattern)."""
+    return expand(
+        "results/corpora/{corpus}/{split}/{shard}.parquet",
+        corpus=CORPORA,
+        split=SPLITS,
+        shard=shard,
+    )
+
+
+def all_corpus_files():
+    """Every corpus × split file of every shard."""
+    return [f for shard in shard_ids() for f in corpus_files(shard)]
+
+
+# Removal tables and kept tables of each cleaning step, in pipeline order.
+_STEP_TABLES = {
+    "extract": "results/data/extract/{shard}",
+    "heuristic": "results/data/filter/{shard}",
+    "exact_dedup": "results/data/exact/{shard}",
+    "near_dedup": "results/data/near/{shard}",
+    "substring_dedup": "results/data/substring/{group}/{shard}",
+    "quality_model": "results/data/quality/{group}/{shard}",
+}
+
+
+def removal_tables():
+    """Every removal table of the run."""
+    return [
+        f
+        for prefix in _STEP_TABLES.values()
+        for f in group_files(shard_files(f"{prefix}.removed.parquet"))
+    ]
+
+
+def kept_tables():
+    """Step → the kept-document tables after that step."""
+    return {
+        step: group_files(shard_files(f"{prefix}.parquet")) for step, prefix in _STEP_TABLES.items()
+    }
+
+
+def kept_after_args():
+    """``STEP=path,path`` arguments for the funnel's measured byte counts."""
+    return " ".join(f"{step}={','.join(files)}" for step, files in kept_tables().items())
+
+
+def data_outputs():
+    """Cleaned corpora, the funnel and (synthetic crawl) the ground-truth scores."""
+    outputs = all_corpus_files() + [
+        "results/data/funnel/funnel.md",
+        "results/data/funnel/funnel.png",
+    ]
+    outputs += ["results/data/quality_model/metrics.md"]
+    if config["crawl"]["source"] == "synthetic":
+        outputs.append("results/data/scores/scores.md")
+    return outputs
+
+
 def plan_outputs():
     """The compute plan tables."""
     return [
@@ -58,4 +140,4 @@ def plan_outputs():
 
 def all_targets():
     """Every artifact the DAG builds so far."""
-    return plan_outputs() + crawl_shards() + ["results/crawl/manifest.json"]
+    return plan_outputs() + crawl_shards() + ["results/crawl/manifest.json"] + data_outputs()

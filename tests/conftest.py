@@ -100,3 +100,23 @@ def slurm_cluster() -> Iterator[None]:
     if not already_running:
         stop = run(["bash", LOCAL_CLUSTER_SCRIPT, "stop"], timeout=CLUSTER_STOP_TIMEOUT_S)
         assert stop.returncode == 0, describe(stop)
+
+
+@pytest.fixture(scope="session")
+def default_dag_run(tmp_path_factory: pytest.TempPathFactory):
+    """The whole DAG on the embedded default config.yaml, run once for the session.
+
+    Returns:
+        (working directory, the finished snakemake process). Tests may read the results; a
+        test that reruns rules must only touch what no other test reads (e.g. the plan).
+    """
+    import sys
+
+    workdir = tmp_path_factory.mktemp("default-dag")
+    proc = run(
+        [sys.executable, "-m", "snakemake", "-s", REPO_ROOT / "Snakefile", "--cores", "2"],
+        timeout=1200,
+        cwd=workdir,
+    )
+    assert proc.returncode == 0, describe(proc)
+    return workdir, proc

@@ -136,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             _add_config_args(p)
             p.add_argument("--out-dir", type=Path, required=True, help="output directory")
+    from skyforge.data import steps
+
+    steps.register(sub, _add_config_args, _load)
     return parser
 
 
@@ -148,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         return args.func(args)
-    except (C.ConfigError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError) as exc:  # user errors: bad config, input or file
         print(f"skyforge {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

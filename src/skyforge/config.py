@@ -519,6 +519,7 @@ class SkyforgeConfig:
             plan=PlanConfig.from_dict(d["plan"]),
         )
         check_layout(cfg.model, cfg.cluster, cfg.parallel, cfg.train)
+        check_data_sections(d)
         return cfg
 
     def to_dict(self) -> dict[str, Any]:
@@ -559,6 +560,38 @@ def check_layout(
         raise ConfigError(
             f"config key 'train.global_batch_size': {train.global_batch_size} is not a multiple "
             f"of parallel.data × parallel.micro_batch_size = {per_step}"
+        )
+
+
+def check_data_sections(d: Mapping[str, Any]) -> None:
+    """Checks across the cleaning sections (present once the schema filled the defaults).
+
+    Raises:
+        ConfigError: naming the key to change.
+    """
+    if "dedup" not in d or "filters" not in d:
+        return
+    near = d["dedup"]["near"]
+    if near["bands"] * near["rows"] != near["num_perm"]:
+        raise ConfigError(
+            f"config key 'dedup.near.num_perm': {near['num_perm']} must equal bands "
+            f"{near['bands']} × rows {near['rows']}"
+        )
+    groups = d["dedup"]["substring"]["groups"]
+    seen: dict[str, str] = {}
+    for name, langs in groups.items():
+        for lang in langs:
+            if lang in seen:
+                raise ConfigError(
+                    f"config key 'dedup.substring.groups.{name}': language '{lang}' is already "
+                    f"in group '{seen[lang]}'"
+                )
+            seen[lang] = name
+    missing = [lang for lang in d["filters"]["keep_langs"] if lang not in seen]
+    if missing:
+        raise ConfigError(
+            f"config key 'dedup.substring.groups': kept language(s) {missing} "
+            f"(filters.keep_langs) are in no group"
         )
 
 

@@ -142,11 +142,14 @@ def shard_name(index: int) -> str:
 
 
 def _dropdown(label: str, prompt: str, months: list[tuple[str, str]]) -> tuple[str, str]:
-    options = "".join(f'<option value="/archives/{v}/">{t}</option>' for v, t in months)
+    # A script-driven menu (opens on hover) whose items are plain text lines inside the article
+    # container, as many CMS themes render it. Extractors keep it: nothing in the markup says
+    # "boilerplate" (a <select> or a list of links they would drop), which is how such text
+    # reaches a corpus thousands of times and why only substring dedup removes it.
+    items = "<br>".join(t for _, t in months)
     markup = (
-        f'<div class="widget widget-archive"><h3 class="widget-title">{label}</h3>'
-        f'<select name="archive-dropdown" onchange="document.location.href=this.options['
-        f'this.selectedIndex].value;"><option value="">{prompt}</option>{options}</select></div>'
+        f'<div class="archive-menu" data-menu="archives" data-months="{len(months)}">'
+        f"{label}<br>{prompt}<br>{items}</div>"
     )
     text = "\n".join([label, prompt] + [t for _, t in months])
     return markup, text

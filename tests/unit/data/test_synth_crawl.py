@@ -247,7 +247,7 @@ def test_dropdown(crawl):
         assert has == row.has_dropdown
         if has:  # inside the article, not in the page chrome
             article = page[page.index("<article") : page.index("</article>")]
-            assert "archive-dropdown" in article
+            assert "archive-menu" in article
         found += has
     assert abs(found / NUM_PAGES - CFG.dropdown_fraction) <= 0.05
     assert summary["num_dropdown_pages"] == found

@@ -1,0 +1,95 @@
+"""Corpora with held-out splits, the funnel, and scores against the ground truth."""
+
+
+rule corpus_dates:
+    input:
+        group_files("results/data/quality/{group}/{{shard}}.parquet"),
+    output:
+        "results/corpora/dates/{shard}.json",
+    log:
+        "logs/corpus_dates/{shard}.log",
+    conda:
+        "../envs/skyforge.yaml"
+    shell:
+        "python -m skyforge.cli corpus-dates --docs {input:q} --out {output:q} 2> {log:q}"
+
+
+rule corpus_cutoffs:
+    input:
+        shard_files("results/corpora/dates/{shard}.json"),
+    output:
+        "results/corpora/cutoffs.json",
+    log:
+        "logs/corpus_cutoffs/corpus_cutoffs.log",
+    conda:
+        "../envs/skyforge.yaml"
+    params:
+        config=lambda wildcards: step_config("corpora"),
+    shell:
+        "python -m skyforge.cli corpus-cutoffs --config-json {params.config:q}"
+        " --histograms {input:q} --out {output:q} 2> {log:q}"
+
+
+rule corpus_split:
+    input:
+        docs=group_files("results/data/quality/{group}/{{shard}}.parquet"),
+        cutoffs="results/corpora/cutoffs.json",
+    output:
+        corpus_files("{shard}"),
+    log:
+        "logs/corpus_split/{shard}.log",
+    benchmark:
+        "benchmarks/corpus_split/{shard}.tsv"
+    conda:
+        "../envs/skyforge.yaml"
+    shell:
+        "python -m skyforge.cli corpus-split --docs {input.docs:q} --cutoffs {input.cutoffs:q}"
+        " --outputs {output:q} 2> {log:q}"
+
+
+rule funnel:
+    input:
+        manifest="results/crawl/manifest.json",
+        removed=removal_tables(),
+        kept=[f for files in kept_tables().values() for f in files],
+        final=all_corpus_files(),
+    output:
+        csv=report(
+            "results/data/funnel/funnel.csv", caption="../report/funnel.rst", category="Data"
+        ),
+        reasons="results/data/funnel/funnel_reasons.csv",
+        markdown="results/data/funnel/funnel.md",
+        png=report(
+            "results/data/funnel/funnel.png", caption="../report/funnel.rst", category="Data"
+        ),
+    log:
+        "logs/funnel/funnel.log",
+    conda:
+        "../envs/skyforge.yaml"
+    params:
+        kept_after=lambda wildcards: kept_after_args(),
+        out_dir=lambda wildcards, output: os.path.dirname(output.csv),
+    shell:
+        "python -m skyforge.cli funnel --crawl-manifest {input.manifest:q}"
+        " --removed {input.removed:q} --final {input.final:q} --kept-after {params.kept_after}"
+        " --out-dir {params.out_dir:q} 2> {log:q}"
+
+
+rule score_removals:
+    input:
+        ground_truth="results/crawl/ground_truth.parquet",
+        removed=removal_tables(),
+    output:
+        csv=report(
+            "results/data/scores/scores.csv", caption="../report/scores.rst", category="Data"
+        ),
+        markdown="results/data/scores/scores.md",
+    log:
+        "logs/score_removals/score_removals.log",
+    conda:
+        "../envs/skyforge.yaml"
+    params:
+        out_dir=lambda wildcards, output: os.path.dirname(output.csv),
+    shell:
+        "python -m skyforge.cli score --ground-truth {input.ground_truth:q}"
+        " --removed {input.removed:q} --out-dir {params.out_dir:q} 2> {log:q}"

@@ -1,0 +1,190 @@
+"""The data funnel: documents and bytes in and out of every cleaning step, by removal reason.
+
+Reads every removal table of the run and the kept tables of the steps that write them, and checks
+the books: the records of the raw crawl equal the documents in the final corpora plus every
+removal row. A funnel that does not add up is an error (something was lost), not a warning.
+
+Outputs ``funnel.csv`` (one row per step), ``funnel_reasons.csv`` (step × reason),
+``funnel.md`` and ``funnel.png`` (a bar chart), for people and for the Snakemake report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from skyforge.data.corpora import text_bytes
+from skyforge.data.docs import STEPS
+from skyforge.io import atomic_path, atomic_write_text
+
+
+class FunnelError(RuntimeError):
+    """The funnel does not add up: documents were lost or counted twice."""
+
+
+def _count_rows(paths: Sequence[Path]) -> int:
+    return sum(pq.ParquetFile(p).metadata.num_rows for p in paths)
+
+
+def _bytes(paths: Sequence[Path]) -> int:
+    return sum(text_bytes(pq.read_table(p, columns=["text"])) for p in paths)
+
+
+def build_funnel(
+    removed: Sequence[Path],
+    kept_after: Mapping[str, Sequence[Path]],
+    final: Sequence[Path],
+    records_in: int,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Compute the funnel tables.
+
+    Args:
+        removed: every removal table of the run (any step).
+        kept_after: step name → the kept-document tables written after that step (for measured
+            byte counts); steps without kept tables get bytes_out from the step before.
+        final: the final corpus tables.
+        records_in: WARC records in the raw crawl.
+
+    Raises:
+        FunnelError: if records_in ≠ final documents + removed rows.
+    """
+    frames = [pq.read_table(p, columns=["step", "reason", "bytes"]).to_pandas() for p in removed]
+    rem = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=["step", "reason", "bytes"])
+    )
+    rem["bytes"] = rem["bytes"].fillna(0).astype("int64")
+    reasons = (
+        rem.groupby(["step", "reason"], sort=False)
+        .agg(docs=("reason", "size"), bytes=("bytes", "sum"))
+        .reset_index()
+    )
+    reasons["order"] = reasons["step"].map({s: i for i, s in enumerate(STEPS)})
+    reasons = reasons.sort_values(["order", "docs"], ascending=[True, False]).drop(columns="order")
+
+    rows = []
+    docs = records_in
+    bytes_out: int | None = None
+    for step in STEPS:
+        step_rem = rem[rem.step == step]
+        n_removed = len(step_rem)
+        measured = kept_after.get(step)
+        out_docs = docs - n_removed
+        if measured is not None:
+            n_kept = _count_rows(measured)
+            if n_kept != out_docs:
+                raise FunnelError(
+                    f"step {step}: {docs} documents in, {n_removed} removed, but {n_kept} kept "
+                    f"(expected {out_docs})"
+                )
+            bytes_out = _bytes(measured)
+        rows.append(
+            {
+                "step": step,
+                "docs_in": docs,
+                "docs_removed": n_removed,
+                "docs_out": out_docs,
+                "bytes_removed": int(step_rem["bytes"].sum()),
+                "bytes_out": bytes_out,
+            }
+        )
+        docs = out_docs
+    n_final = _count_rows(final)
+    if n_final != docs or records_in != n_final + len(rem):
+        raise FunnelError(
+            f"funnel does not add up: {records_in} records in, {len(rem)} removed, "
+            f"{n_final} in the corpora (expected {records_in - len(rem)})"
+        )
+    rows.append(
+        {
+            "step": "corpora",
+            "docs_in": docs,
+            "docs_removed": 0,
+            "docs_out": n_final,
+            "bytes_removed": 0,
+            "bytes_out": _bytes(final),
+        }
+    )
+    return pd.DataFrame(rows), reasons.reset_index(drop=True)
+
+
+def render_markdown(funnel: pd.DataFrame, reasons: pd.DataFrame) -> str:
+    """Funnel tables as Markdown."""
+    first = int(funnel.iloc[0].docs_in)
+    lines = [
+        "# Data funnel",
+        "",
+        f"{first:,} WARC records in → {int(funnel.iloc[-1].docs_out):,} documents in the corpora "
+        f"({int(funnel.iloc[-1].docs_out) / max(first, 1):.1%}).",
+        "",
+        "| step | docs in | removed | docs out | MB removed | MB out |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in funnel.itertuples():
+        out_mb = "" if pd.isna(r.bytes_out) else f"{r.bytes_out / 1e6:,.2f}"
+        lines.append(
+            f"| {r.step} | {r.docs_in:,} | {r.docs_removed:,} | {r.docs_out:,} | "
+            f"{r.bytes_removed / 1e6:,.2f} | {out_mb} |"
+        )
+    lines += [
+        "",
+        "## Removals by reason",
+        "",
+        "| step | reason | docs | MB |",
+        "|---|---|---:|---:|",
+    ]
+    for r in reasons.itertuples():
+        lines.append(f"| {r.step} | {r.reason} | {r.docs:,} | {r.bytes / 1e6:,.3f} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_funnel(funnel: pd.DataFrame, reasons: pd.DataFrame, out: Path) -> None:
+    """Bar chart: documents left after each step, and removals per step split by reason."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4.8), constrained_layout=True)
+    ax1.barh(funnel.step[::-1], funnel.docs_out[::-1], color="#4472c4")
+    ax1.set_xlabel("documents left after step")
+    ax1.set_title("Funnel")
+    for y, v in enumerate(funnel.docs_out[::-1]):
+        ax1.text(v, y, f" {v:,}", va="center", fontsize=8)
+    pivot = reasons.pivot_table(index="step", columns="reason", values="docs", fill_value=0)
+    pivot = pivot.reindex([s for s in STEPS if s in pivot.index])
+    left = pd.Series(0, index=pivot.index, dtype=float)
+    cmap = plt.get_cmap("tab20")
+    for i, reason in enumerate(pivot.columns):
+        ax2.barh(pivot.index[::-1], pivot[reason][::-1], left=left[::-1], label=reason,
+                 color=cmap(i % 20))  # fmt: skip
+        left += pivot[reason]
+    ax2.set_xlabel("documents removed")
+    ax2.set_title("Removals by step and reason")
+    ax2.legend(fontsize=7, ncols=2, loc="lower right")
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+
+
+def write_funnel(
+    out_dir: Path,
+    removed: Sequence[Path],
+    kept_after: Mapping[str, Sequence[Path]],
+    final: Sequence[Path],
+    records_in: int,
+) -> pd.DataFrame:
+    """Compute and write funnel.csv, funnel_reasons.csv, funnel.md, funnel.png into out_dir."""
+    funnel, reasons = build_funnel(removed, kept_after, final, records_in)
+    out_dir = Path(out_dir)
+    with atomic_path(out_dir / "funnel.csv") as tmp:
+        funnel.to_csv(tmp, index=False)
+    with atomic_path(out_dir / "funnel_reasons.csv") as tmp:
+        reasons.to_csv(tmp, index=False)
+    atomic_write_text(out_dir / "funnel.md", render_markdown(funnel, reasons))
+    plot_funnel(funnel, reasons, out_dir / "funnel.png")
+    return funnel

@@ -1,0 +1,134 @@
+"""Score every removal step against the synthetic crawl's ground truth.
+
+The synthetic crawl knows, for each fetched record, which step should remove it and why
+(``ground_truth.parquet``: ``expected_step``, ``dup_cluster``, ``dup_type``). This module
+compares that with the removal tables the pipeline wrote and reports precision and recall of the
+removals per step.
+
+Dedup steps are scored per duplicate cluster: a cluster of one original and k copies should lose
+exactly k members at that step, but WHICH member survives is the dedup's choice (it keeps the
+earliest crawl date; the ground truth names the first in reading order). So a removal at a dedup
+step counts as correct while its cluster still has more members removed-as-expected than it should
+lose; the rest are false removals.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from skyforge.data.docs import STEPS
+
+DEDUP_TYPES = {"exact_dedup": "exact", "near_dedup": "near"}
+
+
+def score_removals(ground_truth: pd.DataFrame, removed: pd.DataFrame) -> pd.DataFrame:
+    """Precision and recall of removals per step.
+
+    Args:
+        ground_truth: one row per fetched record (record_id, expected_step, dup_cluster, dup_type).
+        removed: the pipeline's removal rows (id, step, reason), any step.
+
+    Returns:
+        One row per step: expected, removed, correct, precision, recall, and how many of the
+        expected ones another step removed first (``removed_elsewhere``).
+    """
+    gt = ground_truth.set_index("record_id")
+    rem = removed[removed["id"].isin(gt.index)]
+    step_of = dict(zip(rem["id"], rem["step"], strict=True))
+    rows = []
+    for step in STEPS:
+        expected_ids = set(gt.index[gt["expected_step"] == step])
+        removed_ids = set(rem["id"][rem["step"] == step])
+        if step in DEDUP_TYPES:
+            kind = DEDUP_TYPES[step]
+            quota = (
+                Counter(gt.loc[list(expected_ids), "dup_cluster"]) if expected_ids else Counter()
+            )
+            correct = 0
+            for rid in sorted(removed_ids):
+                cluster = gt.at[rid, "dup_cluster"]
+                if cluster >= 0 and quota[cluster] > 0 and _in_dup_family(gt, rid, kind):
+                    quota[cluster] -= 1
+                    correct += 1
+        else:
+            correct = len(expected_ids & removed_ids)
+        elsewhere = sum(1 for i in expected_ids - removed_ids if step_of.get(i) not in (None, step))
+        reached = len(expected_ids) - elsewhere
+        rows.append(
+            {
+                "step": step,
+                "expected": len(expected_ids),
+                "removed": len(removed_ids),
+                "correct": correct,
+                "precision": correct / len(removed_ids) if removed_ids else float("nan"),
+                "recall": correct / len(expected_ids) if expected_ids else float("nan"),
+                "removed_elsewhere": elsewhere,
+                # Of the expected ones that reached this step (not removed earlier), the share
+                # this step removed: the step's own recall.
+                "recall_reached": correct / reached if reached else float("nan"),
+            }
+        )
+    # Overall: outside duplicate clusters a record must be removed iff it is expected to be;
+    # inside a cluster only the NUMBER removed matters (which member survives is free).
+    removed_set = set(rem["id"])
+    is_removed = gt.index.isin(list(removed_set))
+    expected = gt["expected_step"].notna().to_numpy()
+    solo = (gt["dup_cluster"] < 0).to_numpy()
+    false_removed = int((solo & is_removed & ~expected).sum())
+    missed = int((solo & ~is_removed & expected).sum())
+    clusters = gt[~solo].assign(removed=is_removed[~solo], expected=expected[~solo])
+    per_cluster = clusters.groupby("dup_cluster")[["removed", "expected"]].sum()
+    false_removed += int((per_cluster.removed - per_cluster.expected).clip(lower=0).sum())
+    missed += int((per_cluster.expected - per_cluster.removed).clip(lower=0).sum())
+    n_expected, n_removed = int(expected.sum()), len(removed_set)
+    rows.append(
+        {
+            "step": "all",
+            "expected": n_expected,
+            "removed": n_removed,
+            "correct": n_removed - false_removed,
+            "precision": 1 - false_removed / n_removed if n_removed else float("nan"),
+            "recall": 1 - missed / n_expected if n_expected else float("nan"),
+            "removed_elsewhere": 0,
+            "recall_reached": 1 - missed / n_expected if n_expected else float("nan"),
+        }
+    )
+    return pd.DataFrame(rows)
+
+
+def _in_dup_family(gt: pd.DataFrame, rid: str, kind: str) -> bool:
+    """The record is the original or a copy of the given type in its cluster."""
+    dup_type = gt.at[rid, "dup_type"]
+    return dup_type is None or pd.isna(dup_type) or dup_type == kind
+
+
+def load_removed(paths: Sequence[Path]) -> pd.DataFrame:
+    """All removal rows of a run."""
+    frames = [pq.read_table(p, columns=["id", "step", "reason"]).to_pandas() for p in paths]
+    return pd.concat(frames, ignore_index=True)
+
+
+def render_markdown(scores: pd.DataFrame) -> str:
+    """The scores as a Markdown table."""
+    lines = [
+        "# Removal scores against the synthetic crawl's ground truth",
+        "",
+        "| step | expected | removed | correct | precision | recall | removed by an earlier "
+        "step | recall of those reaching the step |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+
+    def fmt(x: float) -> str:
+        return "—" if pd.isna(x) else f"{x:.3f}"
+
+    for r in scores.itertuples():
+        lines.append(
+            f"| {r.step} | {r.expected} | {r.removed} | {r.correct} | {fmt(r.precision)} | "
+            f"{fmt(r.recall)} | {r.removed_elsewhere} | {fmt(r.recall_reached)} |"
+        )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,96 @@
+"""The cleaning DAG on the synthetic crawl: the funnel adds up, every step meets its floor against
+the ground truth, and the corpora are what the training stages expect.
+
+Floors (precision P and recall R of removals; "reached" = recall over the records that were not
+already removed by an earlier step, i.e. the step's own recall):
+  extract, url_filter: P = R = 1 (the synthetic non-HTML, truncated and blocklisted records are
+    unambiguous).
+  language: P ≥ 0.95, R ≥ 0.95.
+  heuristic: P ≥ 0.80, R ≥ 0.90 (rules from the papers, not tuned to the generator).
+  exact_dedup: reached recall = 1.0, P = 1.0.
+  near_dedup: R ≥ 0.9 at P ≥ 0.95.
+  all steps together: P ≥ 0.9, R ≥ 0.99.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from skyforge.data.corpora import CORPORA, SPLITS
+from skyforge.data.synth_crawl import DROPDOWN_TEXT_EN, DROPDOWN_TEXT_ZH
+
+pytestmark = pytest.mark.workflow
+
+FLOORS = {
+    # step: (min precision, min recall, recall column)
+    "extract": (1.0, 1.0, "recall"),
+    "url_filter": (1.0, 1.0, "recall"),
+    "language": (0.95, 0.95, "recall"),
+    "heuristic": (0.80, 0.90, "recall"),
+    "exact_dedup": (1.0, 1.0, "recall_reached"),
+    "near_dedup": (0.95, 0.90, "recall"),
+    "all": (0.90, 0.99, "recall"),
+}
+
+
+@pytest.fixture(scope="module")
+def results(default_dag_run):
+    return default_dag_run[0] / "results"
+
+
+def test_funnel_adds_up_to_the_crawl(results):
+    manifest = json.loads((results / "crawl/manifest.json").read_text())
+    records = sum(manifest["records_per_shard"])
+    funnel = pd.read_csv(results / "data/funnel/funnel.csv")
+    reasons = pd.read_csv(results / "data/funnel/funnel_reasons.csv")
+    assert funnel.iloc[0].docs_in == records
+    corpora_docs = sum(
+        pq.ParquetFile(p).metadata.num_rows for p in (results / "corpora").rglob("*.parquet")
+    )
+    assert funnel.iloc[-1].docs_out == corpora_docs
+    assert reasons.docs.sum() + corpora_docs == records
+    # Step by step: in − removed = out, and out feeds the next step.
+    assert (funnel.docs_in - funnel.docs_removed == funnel.docs_out).all()
+    assert (funnel.docs_out.iloc[:-1].to_numpy() == funnel.docs_in.iloc[1:].to_numpy()).all()
+    assert (results / "data/funnel/funnel.png").read_bytes()[:4] == b"\x89PNG"
+    # Reasons are groupable labels, not one per document.
+    assert reasons.groupby("step").size().max() < 40, reasons
+
+
+@pytest.mark.parametrize("step", list(FLOORS))
+def test_removals_meet_the_floors(results, step):
+    scores = pd.read_csv(results / "data/scores/scores.csv").set_index("step")
+    min_p, min_r, recall_col = FLOORS[step]
+    row = scores.loc[step]
+    assert row.expected > 0
+    assert row.precision >= min_p, scores.to_string()
+    assert row[recall_col] >= min_r, scores.to_string()
+
+
+def test_corpora_and_heldout_split(results):
+    train_dates, heldout_dates = {}, {}
+    for corpus in CORPORA:
+        for split in SPLITS:
+            files = sorted((results / "corpora" / corpus / split).glob("*.parquet"))
+            assert len(files) == 2  # one per shard, even when empty
+            table = pd.concat([pq.read_table(f).to_pandas() for f in files])
+            assert (table.corpus == corpus).all()
+            (train_dates if split == "train" else heldout_dates)[corpus] = table.crawl_date
+    for corpus in ("main-en", "main-zh", "main-code", "stem", "parallel"):
+        assert len(train_dates[corpus]) > 10, corpus
+        assert len(heldout_dates[corpus]) >= 1, corpus
+        # Held-out text is the newest: nothing in train is later than the held-out cutoff.
+        assert train_dates[corpus].max() <= heldout_dates[corpus].min(), corpus
+
+
+def test_repeated_dropdown_text_is_gone(results):
+    probes = [DROPDOWN_TEXT_EN[:60], DROPDOWN_TEXT_ZH[:30]]
+    before = pq.read_table(results / "data/near/00000.parquet").column("text").to_pylist()
+    assert any(p in t for t in before for p in probes), "fixture lacks the drop-down text"
+    for path in (results / "corpora").rglob("*.parquet"):
+        for text in pq.read_table(path, columns=["text"]).column("text").to_pylist():
+            assert not any(p in text for p in probes), path
