@@ -26,6 +26,7 @@ include: "rules/clean.smk"
 include: "rules/dedup.smk"
 include: "rules/quality.smk"
 include: "rules/corpora.smk"
+include: "rules/tokenize.smk"
 
 
 rule all:

@@ -30,6 +30,8 @@ wildcard_constraints:
     shard=r"\d{5}",
     band=r"\d+",
     group="|".join(config["dedup"]["substring"]["groups"]),
+    corpus="|".join(CORPORA),
+    split="|".join(SPLITS),
 
 
 def step_config(*sections):
@@ -131,6 +133,29 @@ def data_outputs():
     return outputs
 
 
+def corpus_split_files(split):
+    """Every corpus file of one split (train or heldout), all corpora and shards."""
+    return [f for f in all_corpus_files() if f.split("/")[-2] == split]
+
+
+def pack_stats():
+    """The count files of the merged packs, every corpus and split."""
+    return expand("results/packs/{corpus}/{split}.json", corpus=CORPORA, split=SPLITS)
+
+
+def blend_files():
+    """One Megatron blend JSON per training (sub-)stage, in training order."""
+    names = ["stage1"] + [f"stage2_{i}" for i in range(len(config["train"]["stage2"]["substages"]))]
+    if config["blends"]["decay"]:
+        names.append("decay")
+    return [f"results/blends/{name}.json" for name in names]
+
+
+def tokenize_outputs():
+    """Tokenizer, merged packs and blends."""
+    return ["results/tokenizer/stats.md", "results/blends/summary.md"] + blend_files()
+
+
 def plan_outputs():
     """The compute plan tables."""
     return [
@@ -140,4 +165,10 @@ def plan_outputs():
 
 def all_targets():
     """Every artifact the DAG builds so far."""
-    return plan_outputs() + crawl_shards() + ["results/crawl/manifest.json"] + data_outputs()
+    return (
+        plan_outputs()
+        + crawl_shards()
+        + ["results/crawl/manifest.json"]
+        + data_outputs()
+        + tokenize_outputs()
+    )

@@ -139,6 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     from skyforge.data import steps
 
     steps.register(sub, _add_config_args, _load)
+    from skyforge.tokenize import steps as tokenize_steps
+
+    tokenize_steps.register(sub, _add_config_args, _load)
     return parser
 
 

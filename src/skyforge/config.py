@@ -569,6 +569,11 @@ def check_data_sections(d: Mapping[str, Any]) -> None:
     Raises:
         ConfigError: naming the key to change.
     """
+    if "tokenizer" in d and d["tokenizer"]["vocab_size"] > d["model"]["vocab_size"]:
+        raise ConfigError(
+            f"config key 'tokenizer.vocab_size': {d['tokenizer']['vocab_size']} exceeds "
+            f"model.vocab_size {d['model']['vocab_size']} (the embedding must hold every token)"
+        )
     if "dedup" not in d or "filters" not in d:
         return
     near = d["dedup"]["near"]

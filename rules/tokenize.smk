@@ -1,0 +1,94 @@
+"""Tokenizer, tokenized packs (megatron-core indexed datasets) and stage blends."""
+
+
+rule train_tokenizer:
+    input:
+        train=corpus_split_files("train"),
+        heldout=corpus_split_files("heldout"),
+    output:
+        tokenizer="results/tokenizer/tokenizer.json",
+        hf_config="results/tokenizer/tokenizer_config.json",
+        special_tokens="results/tokenizer/special_tokens_map.json",
+        stats=report(
+            "results/tokenizer/stats.csv", caption="../report/tokenizer.rst", category="Tokenizer"
+        ),
+        markdown="results/tokenizer/stats.md",
+    log:
+        "logs/train_tokenizer/train_tokenizer.log",
+    benchmark:
+        "benchmarks/train_tokenizer/train_tokenizer.tsv"
+    conda:
+        "../envs/skyforge.yaml"
+    threads: 2
+    params:
+        config=lambda wildcards: step_config("tokenizer", "train"),
+        out_dir=lambda wildcards, output: os.path.dirname(output.tokenizer),
+    shell:
+        "python -m skyforge.cli train-tokenizer --config-json {params.config:q}"
+        " --train {input.train:q} --heldout {input.heldout:q} --out-dir {params.out_dir:q}"
+        " --threads {threads} 2> {log:q}"
+
+
+rule pack_shard:
+    input:
+        docs="results/corpora/{corpus}/{split}/{shard}.parquet",
+        tokenizer="results/tokenizer/tokenizer.json",
+    output:
+        bin="results/packs/{corpus}/{split}/{shard}.bin",
+        idx="results/packs/{corpus}/{split}/{shard}.idx",
+        stats="results/packs/{corpus}/{split}/{shard}.json",
+    log:
+        "logs/pack_shard/{corpus}/{split}/{shard}.log",
+    benchmark:
+        "benchmarks/pack_shard/{corpus}/{split}/{shard}.tsv"
+    conda:
+        "../envs/skyforge.yaml"
+    threads: 1
+    params:
+        prefix=lambda wildcards, output: output.bin.removesuffix(".bin"),
+    shell:
+        "python -m skyforge.cli pack --docs {input.docs:q} --tokenizer {input.tokenizer:q}"
+        " --out-prefix {params.prefix:q} --threads {threads} 2> {log:q}"
+
+
+rule merge_packs:
+    input:
+        shard_files("results/packs/{{corpus}}/{{split}}/{shard}.bin"),
+        shard_files("results/packs/{{corpus}}/{{split}}/{shard}.idx"),
+    output:
+        bin="results/packs/{corpus}/{split}.bin",
+        idx="results/packs/{corpus}/{split}.idx",
+        stats="results/packs/{corpus}/{split}.json",
+    log:
+        "logs/merge_packs/{corpus}/{split}.log",
+    conda:
+        "../envs/skyforge.yaml"
+    params:
+        inputs=lambda wildcards: " ".join(
+            shard_files(f"results/packs/{wildcards.corpus}/{wildcards.split}/{{shard}}")
+        ),
+        prefix=lambda wildcards, output: output.bin.removesuffix(".bin"),
+    shell:
+        "python -m skyforge.cli merge-packs --inputs {params.inputs} --out-prefix {params.prefix:q}"
+        " 2> {log:q}"
+
+
+rule blends:
+    input:
+        pack_stats(),
+    output:
+        blends=blend_files(),
+        summary=report(
+            "results/blends/summary.csv", caption="../report/blends.rst", category="Tokenizer"
+        ),
+        markdown="results/blends/summary.md",
+    log:
+        "logs/blends/blends.log",
+    conda:
+        "../envs/skyforge.yaml"
+    params:
+        config=lambda wildcards: step_config("train", "model", "blends"),
+        out_dir=lambda wildcards, output: os.path.dirname(output.summary),
+    shell:
+        "python -m skyforge.cli blends --config-json {params.config:q} --pack-stats {input:q}"
+        " --out-dir {params.out_dir:q} 2> {log:q}"
