@@ -1,0 +1,141 @@
+"""The LLaMA-style decoder as a megatron-core ``GPTModel``, plus the optional Norm-Head.
+
+One model for every size and device: megatron-core's local layer spec (torch RMSNorm and
+attention, no Transformer Engine), pre-norm, SwiGLU, RoPE, no biases, untied output layer and
+optional grouped-query attention, all from :class:`skyforge.config.ModelConfig`. On CPU the CUDA
+fusions are switched off and :mod:`skyforge.train.cpu` redirects megatron's CUDA calls.
+
+Norm-Head (Baichuan2, Index-1.9B) L2-normalises each row of the LM-head weight before the
+matmul, so a logit is the hidden state's projection on a unit vector; megatron-core has no such
+output layer, so :class:`NormHeadLinear` adds it to ``ColumnParallelLinear`` (rows are output
+features, which tensor parallelism splits whole, so normalising the local shard is exact).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from megatron.core.models.gpt import GPTModel
+from megatron.core.models.gpt.gpt_layer_specs import get_gpt_layer_local_spec
+from megatron.core.tensor_parallel import ColumnParallelLinear
+from megatron.core.transformer.enums import AttnMaskType
+from megatron.core.transformer.transformer_config import TransformerConfig
+
+from skyforge.config import ModelConfig
+
+__all__ = ["NormHeadLinear", "build_model", "count_parameters", "transformer_config"]
+
+
+class NormHeadLinear(ColumnParallelLinear):
+    """A ``ColumnParallelLinear`` whose weight rows are L2-normalised in every forward.
+
+    The stored weight stays unnormalised (the optimizer updates it freely); gradients flow
+    through the normalisation.
+    """
+
+    def forward(self, input_, weight=None, runtime_gather_output=None):  # noqa: ANN001
+        """Same contract as ``ColumnParallelLinear.forward``, with unit-norm weight rows."""
+        weight = self.weight if weight is None else weight
+        return super().forward(
+            input_,
+            weight=F.normalize(weight, dim=1),
+            runtime_gather_output=runtime_gather_output,
+        )
+
+
+def transformer_config(
+    cfg: ModelConfig,
+    *,
+    params_dtype: torch.dtype = torch.float32,
+) -> TransformerConfig:
+    """The megatron-core ``TransformerConfig`` of a :class:`ModelConfig`.
+
+    Args:
+        cfg: Model dimensions.
+        params_dtype: Parameter dtype (bf16 on GPU, fp32 on CPU).
+
+    Returns:
+        The config, with the CUDA-only fusions off when CUDA is absent.
+    """
+    on_gpu = torch.cuda.is_available()
+    return TransformerConfig(
+        num_layers=cfg.num_layers,
+        hidden_size=cfg.hidden_size,
+        ffn_hidden_size=cfg.ffn_hidden_size,
+        num_attention_heads=cfg.num_attention_heads,
+        num_query_groups=cfg.num_query_groups,
+        normalization="RMSNorm",
+        gated_linear_unit=True,  # SwiGLU = gate (silu) * up
+        activation_func=F.silu,
+        add_bias_linear=False,
+        add_qkv_bias=False,
+        hidden_dropout=0.0,
+        attention_dropout=0.0,
+        params_dtype=params_dtype,
+        bf16=params_dtype == torch.bfloat16,
+        fp16=params_dtype == torch.float16,
+        # The fusions are CUDA kernels: off on CPU. The masked-softmax kernel is kept on GPU even
+        # with a reset mask, because build_model then switches the mask type to arbitrary.
+        bias_activation_fusion=on_gpu,
+        masked_softmax_fusion=on_gpu,
+        persist_layer_norm=on_gpu,
+        bias_dropout_fusion=on_gpu,
+        apply_rope_fusion=on_gpu,
+        # Needs the fused_weight_gradient_mlp_cuda extension (apex), which we do not install.
+        gradient_accumulation_fusion=False,
+    )
+
+
+def build_model(
+    cfg: ModelConfig,
+    *,
+    pre_process: bool = True,
+    post_process: bool = True,
+    params_dtype: torch.dtype = torch.float32,
+    reset_attention_mask: bool = False,
+) -> GPTModel:
+    """Build the decoder for this pipeline stage.
+
+    Megatron's parallel state must be initialised, and (on CPU) :func:`skyforge.train.cpu.
+    apply_cpu_shim` applied, before the call; weights are initialised on the model-parallel RNG
+    stream, so call ``model_parallel_cuda_manual_seed`` first for reproducible weights.
+
+    Args:
+        cfg: Model dimensions; ``cfg.norm_head`` selects the Norm-Head output layer.
+        pre_process: Whether this stage holds the embedding (first pipeline stage).
+        post_process: Whether this stage holds the final norm and output layer (last stage).
+        params_dtype: Parameter dtype.
+        reset_attention_mask: Set when batches carry a block-diagonal (per-document) causal mask.
+            The layer spec's causal mask type makes megatron's fused softmax (GPU, bf16/fp16)
+            apply its own causal mask and silently IGNORE the mask passed in, so tokens would
+            attend across documents; with this flag the mask type is ``arbitrary`` and the
+            given mask is always used (it must then be passed on every forward).
+
+    Returns:
+        The ``GPTModel``; forward(tokens [b, s], position_ids [b, s], attention_mask
+        [b, 1, s, s] bool, True = masked) gives logits [b, s, vocab] (or the loss with labels).
+    """
+    config = transformer_config(cfg, params_dtype=params_dtype)
+    spec = get_gpt_layer_local_spec(normalization="RMSNorm")
+    if reset_attention_mask:
+        spec.submodules.self_attention.params["attn_mask_type"] = AttnMaskType.arbitrary
+    model = GPTModel(
+        config=config,
+        transformer_layer_spec=spec,
+        vocab_size=cfg.vocab_size,
+        max_sequence_length=cfg.seq_length,
+        pre_process=pre_process,
+        post_process=post_process,
+        share_embeddings_and_output_weights=False,
+        position_embedding_type="rope",
+    )
+    if cfg.norm_head and post_process:
+        # Same parameters, init and sharded state dict; only the forward differs, so changing
+        # the class is smaller than re-creating the layer with all of GPTModel's arguments.
+        model.output_layer.__class__ = NormHeadLinear
+    return model
+
+
+def count_parameters(model: torch.nn.Module) -> int:
+    """Number of parameters of this rank's model (its pipeline stage and tensor shard)."""
+    return sum(p.numel() for p in model.parameters())
