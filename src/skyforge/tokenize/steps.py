@@ -44,7 +44,14 @@ def cmd_train_tokenizer(args: argparse.Namespace, load: Loader) -> int:
     tok = cfg["tokenizer"]
     specials = tok["special_tokens"] or DEFAULT_SPECIAL_TOKENS
     if tok["existing"]:
-        stats = check_tokenizer(Path(tok["existing"]), tok["vocab_size"], specials, args.out_dir)
+        stats = check_tokenizer(
+            Path(tok["existing"]),
+            tok["vocab_size"],
+            specials,
+            args.out_dir,
+            heldout_files=_by_corpus(args.heldout),
+            reference=tok["reference"],
+        )
     else:
         mix = {MIX_CORPORA[k]: v for k, v in cfg["train"]["stage1"]["mix"].items()}
         stats = train_tokenizer(

@@ -23,27 +23,21 @@ seconds, the ratio to baseline × cores (the issue's goal is ≥ 1: near-linear 
 the imports and peak RSS (``ru_maxrss``), whose difference must not grow with the corpus. The
 ``.bin`` files of all systems are compared byte for byte: the same input must give the same pack.
 
-    .venv/bin/python benchmarks/tokenize.py --corpora /tmp/tokrun/results/corpora
+    .venv/bin/python benchmarks/pack_throughput.py --corpora /tmp/tokrun/results/corpora
 """
 
 from __future__ import annotations
 
+import argparse
+import filecmp
+import json
 import os
+import resource
+import subprocess
 import sys
-
-# This file shares its name with the stdlib module ``tokenize`` (pandas, inspect and linecache
-# import it); run as a script, its folder is sys.path[0] and would shadow the stdlib one.
-if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
-    sys.path.pop(0)
-
-import argparse  # noqa: E402 (after the sys.path fix above)
-import filecmp  # noqa: E402
-import json  # noqa: E402
-import resource  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import tempfile
+import time
+from pathlib import Path
 
 CORPORA = ("main-en", "main-zh", "main-code", "stem", "parallel")
 STAGE1_MIX = {"main-en": 0.522, "main-zh": 0.396, "main-code": 0.08}
