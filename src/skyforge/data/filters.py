@@ -9,7 +9,7 @@ One shard of extracted documents goes through four stages, in this order (SPEC Â
    so a cheap line-based code detector runs first; natural language goes to py3langid (its model
    ships inside the PyPI package, so nothing is downloaded at run time) or, when
    ``fasttext_model_path`` is set, to fastText lid.176. Kept documents get ``lang`` and
-   ``lang_score``. Reason ``lang:<iso>`` or ``low_confidence:<lang>:<score>``.
+   ``lang_score``. Reason ``lang:<iso>`` or ``low_confidence:<lang>``.
 3. **Line cleanup** (no removal rows; it edits text): C4-style removal of boilerplate lines
    (cookie notices, "enable JavaScript", "all rights reserved", ICP filings...), navigation-like
    lines of very short items, and lines with no letters or digits.
@@ -457,7 +457,8 @@ class LanguageFilter(DocFilter):
         if lang not in self.keep:
             return f"lang:{lang}"
         if lang != "code" and score < self.min_score:
-            return f"low_confidence:{lang}:{score:.2f}"
+            # A groupable label: the funnel counts removals by reason.
+            return f"low_confidence:{lang}"
         return None
 
 
