@@ -120,3 +120,33 @@ def default_dag_run(tmp_path_factory: pytest.TempPathFactory):
     )
     assert proc.returncode == 0, describe(proc)
     return workdir, proc
+
+
+@pytest.fixture(scope="module")
+def megatron_one_rank(tmp_path_factory: pytest.TempPathFactory):
+    """A 1-rank gloo group, megatron parallel state TP1/PP1 and seeded RNG streams, on CPU
+    with the shim of train/cpu.py (for the megatron-core model tests)."""
+    import torch
+    from megatron.core import parallel_state
+    from megatron.core.tensor_parallel import model_parallel_cuda_manual_seed
+
+    from skyforge.train.cpu import apply_cpu_shim
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny tensors: extra threads only add contention
+    apply_cpu_shim()
+    own_group = not torch.distributed.is_initialized()
+    if own_group:
+        store = torch.distributed.FileStore(
+            os.path.join(tmp_path_factory.mktemp("dist"), "store"), 1
+        )
+        torch.distributed.init_process_group("gloo", store=store, rank=0, world_size=1)
+    parallel_state.initialize_model_parallel(1, 1)
+    model_parallel_cuda_manual_seed(1234, force_reset_rng=True)
+    try:
+        yield
+    finally:
+        parallel_state.destroy_model_parallel()
+        if own_group:
+            torch.distributed.destroy_process_group()
+        torch.set_num_threads(threads)

@@ -6,14 +6,11 @@ module (and torn down after), with the CPU shim of train/cpu.py applied.
 
 from __future__ import annotations
 
-import os
-
 import pytest
 import torch
 
 from skyforge.config import ModelConfig
 from skyforge.launch.planner import count_parameters as planner_count
-from skyforge.train.cpu import apply_cpu_shim
 from skyforge.train.model import NormHeadLinear, build_model, count_parameters
 
 TINY = ModelConfig(
@@ -36,30 +33,7 @@ GQA = ModelConfig(
 NORM_HEAD = ModelConfig(**{**TINY.__dict__, "norm_head": True})
 
 
-@pytest.fixture(scope="module", autouse=True)
-def megatron_one_rank(tmp_path_factory: pytest.TempPathFactory):
-    """A 1-rank gloo group, megatron parallel state TP1/PP1 and seeded RNG streams."""
-    from megatron.core import parallel_state
-    from megatron.core.tensor_parallel import model_parallel_cuda_manual_seed
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny tensors: extra threads only add contention
-    apply_cpu_shim()
-    own_group = not torch.distributed.is_initialized()
-    if own_group:
-        store = torch.distributed.FileStore(
-            os.path.join(tmp_path_factory.mktemp("dist"), "store"), 1
-        )
-        torch.distributed.init_process_group("gloo", store=store, rank=0, world_size=1)
-    parallel_state.initialize_model_parallel(1, 1)
-    model_parallel_cuda_manual_seed(1234, force_reset_rng=True)
-    try:
-        yield
-    finally:
-        parallel_state.destroy_model_parallel()
-        if own_group:
-            torch.distributed.destroy_process_group()
-        torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("megatron_one_rank")
 
 
 def _causal_inputs(cfg: ModelConfig, batch: int = 2):
