@@ -1,0 +1,292 @@
+"""What one training job trains: a :class:`StageSpec`, and the chain of stages of a config.
+
+A pretraining run is a chain of stages, each its own Snakemake target (ARCHITECTURE.md decision
+7): the stage-1 sessions (``stage1_0``, ``stage1_1``, … — Skywork: 2 T tokens cosine, then
+1.1 T constant), the stage-2 sub-stages (``stage2_0`` … — STEM share 10 % → 40 %) and the
+optional WSD decay stage (``decay``). Every stage starts from the final checkpoint of the one
+before it. The stage-1 sessions share ONE blend and one sample order: a later session continues
+at the sample where the previous one stopped. A stage-2 sub-stage or the decay stage has a
+blend of its own and starts at its first sample, keeping the model and the optimizer state.
+
+A ``StageSpec`` is everything a job needs, resolved (steps, not tokens; absolute paths), so the
+job reads one JSON file and the same file resubmits it after a preemption. Its
+:meth:`StageSpec.config_hash` covers what determines the trained weights — model, data (blend
+and tokenizer content), schedule, optimizer, batch, seed and the starting checkpoint — and not
+the parallel layout, the intervals or where files go: a run directory is resumed (also on a
+different number of GPUs) only when the hash matches, and a stale one is moved aside.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from skyforge.config import ConfigError, ModelConfig, ParallelConfig, TrainConfig
+
+__all__ = ["StageSpec", "TrainingOptions", "stage_names", "build_stage_spec", "file_sha256"]
+
+
+@dataclass(frozen=True)
+class TrainingOptions:
+    """How often a job logs, validates and checkpoints (``train.*`` keys beyond the budgets)."""
+
+    seed: int = 1234
+    eod_mask_loss: bool = False
+    log_interval_steps: int = 5
+    eval_interval_steps: int = 10
+    eval_samples: int = 16
+    """Validation samples per held-out domain at each evaluation (all of them when fewer)."""
+    save_interval_steps: int = 20
+    keep_last_checkpoints: int = 2
+    """Periodic checkpoints kept besides the final one and the releases."""
+    checkpoint_dir: str = "checkpoints"
+    """Where run directories go (relative to the Snakemake working directory, or absolute)."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainingOptions:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """One training stage, fully resolved. Written to ``<run_dir>/spec.json`` by the launcher."""
+
+    stage: str
+    """Target name: ``stage1_<i>``, ``stage2_<i>`` or ``decay``."""
+    description: str
+    workdir: str
+    """The Snakemake working directory: relative paths inside the blend file start here."""
+    run_dir: str
+    """Checkpoints, TensorBoard events, metrics and job logs (not a Snakemake output)."""
+    manifest: str
+    """The declared output, written last by global rank 0."""
+    blend: str
+    tokenizer: str
+    model: dict[str, Any]
+    parallel: dict[str, Any]
+    accelerator: str
+    global_batch_size: int
+    train_steps: int
+    schedule: dict[str, Any]
+    """Keyword arguments of :func:`skyforge.train.schedules.lr_at` (without ``step``)."""
+    optimizer: dict[str, float]
+    num_train_samples: int
+    """Samples of the stage's train dataset; equal for every stage sharing the blend."""
+    seed: int
+    eod_mask_loss: bool
+    log_interval_steps: int
+    eval_interval_steps: int
+    eval_samples: int
+    save_interval_steps: int
+    keep_last_checkpoints: int
+    keep_at_tokens: list[float] = field(default_factory=list)
+    """Total tokens seen (over the whole chain) at which a checkpoint is kept as a release."""
+    init_manifest: str | None = None
+    """Manifest of the stage this one starts from (None: random initialisation)."""
+    continue_data: bool = False
+    """Continue the previous stage's sample order (stage-1 sessions) instead of sample 0."""
+    plan_gpu: str = "A800-80G"
+    init_hash: str = ""
+    """Config hash and step of the starting checkpoint (part of this stage's hash)."""
+    data_hash: str = ""
+    """SHA-256 of the blend file and the tokenizer (part of this stage's hash)."""
+
+    @property
+    def tokens_per_step(self) -> int:
+        return self.global_batch_size * self.model["seq_length"]
+
+    def model_config(self) -> ModelConfig:
+        return ModelConfig(**self.model)
+
+    def parallel_config(self) -> ParallelConfig:
+        return ParallelConfig(**self.parallel)
+
+    def config_hash(self) -> str:
+        """Hash of everything that determines the trained weights (see the module docstring)."""
+        keys = (
+            "stage", "model", "global_batch_size", "train_steps", "schedule", "optimizer",
+            "num_train_samples", "seed", "eod_mask_loss", "continue_data", "init_hash",
+            "data_hash",
+        )  # fmt: skip
+        d = dataclasses.asdict(self)
+        blob = json.dumps({k: d[k] for k in keys}, sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def load(cls, path: str | Path) -> StageSpec:
+        """Read a spec written by :meth:`to_json`.
+
+        Raises:
+            ValueError: naming the file, when it is missing, not JSON or has unknown keys.
+        """
+        path = Path(path)
+        try:
+            d = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ValueError(f"stage spec '{path}': not found") from None
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"stage spec '{path}': not valid JSON ({exc.msg})") from None
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ValueError(f"stage spec '{path}': unknown key '{unknown[0]}'")
+        return cls(**d)
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes (hex)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def stage_names(train: TrainConfig, *, decay: bool) -> list[str]:
+    """The stages of the chain, in training order."""
+    names = [f"stage1_{i}" for i in range(len(train.sessions))]
+    names += [f"stage2_{i}" for i in range(len(train.substages))]
+    return names + (["decay"] if decay else [])
+
+
+def _steps(tokens: float, tokens_per_step: int) -> int:
+    return max(1, math.ceil(tokens / tokens_per_step))
+
+
+def build_stage_spec(
+    stage: str,
+    *,
+    model: ModelConfig,
+    parallel: ParallelConfig,
+    train: TrainConfig,
+    options: TrainingOptions,
+    accelerator: str,
+    decay: dict[str, Any] | None,
+    blend: Path,
+    tokenizer: Path,
+    manifest: Path,
+    init_manifest: Path | None,
+    plan_gpu: str = "A800-80G",
+) -> StageSpec:
+    """Resolve one stage of the chain into a :class:`StageSpec`.
+
+    Args:
+        stage: a name from :func:`stage_names`.
+        model, parallel, train, options, accelerator: the validated config sections.
+        decay: ``blends.decay`` (None when there is no decay stage).
+        blend: the stage's blend file (``results/blends/<stage1|stage2_i|decay>.json``).
+        tokenizer: ``results/tokenizer/tokenizer.json``.
+        manifest: the stage's declared output.
+        init_manifest: the previous stage's manifest (None for the first stage).
+        plan_gpu: GPU whose peak FLOP/s MFU is reported against when no GPU is detected.
+
+    Returns:
+        The spec; ``run_dir`` is ``<options.checkpoint_dir>/<stage>``, made absolute.
+
+    Raises:
+        ValueError: an unknown stage or a missing starting manifest, naming it.
+    """
+    names = stage_names(train, decay=decay is not None)
+    if stage not in names:
+        raise ConfigError(f"stage '{stage}': not a stage of this config ({', '.join(names)})")
+    tokens_per_step = train.global_batch_size * model.seq_length
+    schedule: dict[str, Any]
+    continue_data = False
+    if stage.startswith("stage1_"):
+        i = int(stage.split("_")[1])
+        session = train.sessions[i]
+        steps = _steps(session.tokens, tokens_per_step)
+        warmup = math.ceil(session.warmup_tokens / tokens_per_step)
+        schedule = dict(
+            total_steps=steps,
+            schedule=session.schedule,
+            lr_max=session.lr_max,
+            lr_min=session.lr_min,
+            warmup_steps=warmup,
+            decay_fraction=session.decay_fraction,
+        )
+        description = f"stage-1 session {i} '{session.name}' ({session.schedule})"
+        continue_data = i > 0
+        # Every session reads the same dataset, so it is built for the whole of stage 1.
+        num_samples = sum(_steps(s.tokens, tokens_per_step) for s in train.sessions)
+        num_samples *= train.global_batch_size
+    elif stage.startswith("stage2_"):
+        i = int(stage.split("_")[1])
+        sub = train.substages[i]
+        steps = _steps(sub.tokens, tokens_per_step)
+        schedule = dict(total_steps=steps, schedule="constant", lr_max=train.stage2_lr)
+        description = f"stage-2 sub-stage {i} (STEM share {sub.stem_share:.0%})"
+        num_samples = steps * train.global_batch_size
+    else:
+        assert decay is not None
+        steps = _steps(float(decay["tokens"]), tokens_per_step)
+        # WSD's decay phase (Index-1.9B): from the rate training stopped at down to 1 % of the
+        # stage-1 peak, over the whole stage.
+        peak = max(s.lr_max for s in train.sessions)
+        start = train.stage2_lr if train.substages else train.sessions[-1].lr_max
+        schedule = dict(
+            total_steps=steps,
+            schedule="wsd",
+            lr_max=start,
+            lr_min=min(0.01 * peak, start),
+            warmup_steps=0,
+            decay_fraction=1.0,
+            decay_shape="sqrt",
+        )
+        description = "WSD decay stage (curated share raised)"
+        num_samples = steps * train.global_batch_size
+    init_hash = ""
+    if init_manifest is not None:
+        try:
+            prev = json.loads(Path(init_manifest).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ValueError(
+                f"stage '{stage}': starting manifest '{init_manifest}' not found"
+            ) from None
+        init_hash = f"{prev['config_hash']}@{prev['iteration']}"
+    run_dir = Path(options.checkpoint_dir) / stage
+    return StageSpec(
+        stage=stage,
+        description=description,
+        workdir=str(Path.cwd()),
+        run_dir=str(run_dir.resolve()),
+        manifest=str(Path(manifest).resolve()),
+        blend=str(Path(blend).resolve()),
+        tokenizer=str(Path(tokenizer).resolve()),
+        model=dataclasses.asdict(model),
+        parallel=dataclasses.asdict(parallel),
+        accelerator=accelerator,
+        global_batch_size=train.global_batch_size,
+        train_steps=steps,
+        schedule=schedule,
+        optimizer=dict(
+            beta1=train.beta1,
+            beta2=train.beta2,
+            eps=train.eps,
+            weight_decay=train.weight_decay,
+            grad_clip=train.grad_clip,
+        ),
+        num_train_samples=num_samples,
+        seed=options.seed,
+        eod_mask_loss=options.eod_mask_loss,
+        log_interval_steps=options.log_interval_steps,
+        eval_interval_steps=options.eval_interval_steps,
+        eval_samples=options.eval_samples,
+        save_interval_steps=options.save_interval_steps,
+        keep_last_checkpoints=options.keep_last_checkpoints,
+        keep_at_tokens=[float(t) for t in train.keep_checkpoints_at_tokens],
+        init_manifest=str(Path(init_manifest).resolve()) if init_manifest else None,
+        continue_data=continue_data,
+        plan_gpu=plan_gpu,
+        init_hash=init_hash,
+        data_hash=file_sha256(blend)[:16] + file_sha256(tokenizer)[:16],
+    )
