@@ -27,6 +27,7 @@ include: "rules/dedup.smk"
 include: "rules/quality.smk"
 include: "rules/corpora.smk"
 include: "rules/tokenize.smk"
+include: "rules/pretrain.smk"
 
 
 rule all:

@@ -17,6 +17,7 @@ os.environ.update(
 
 from skyforge.config import ConfigError, section_json, validate_config  # noqa: E402
 from skyforge.data.corpora import CORPORA, SPLITS  # noqa: E402
+from skyforge.train.spec import stage_names  # noqa: E402
 
 try:
     _validated = validate_config(config)
@@ -32,6 +33,7 @@ wildcard_constraints:
     group="|".join(config["dedup"]["substring"]["groups"]),
     corpus="|".join(CORPORA),
     split="|".join(SPLITS),
+    stage=r"stage1_\d+|stage2_\d+|decay",
 
 
 def step_config(*sections):
@@ -163,6 +165,83 @@ def plan_outputs():
     ]
 
 
+def training_stages():
+    """Names of the pretraining stages, in training order (stage1_<i>, stage2_<i>, decay)."""
+    from skyforge.config import TrainConfig
+
+    return stage_names(
+        TrainConfig.from_dict(config["train"]), decay=bool(config["blends"]["decay"])
+    )
+
+
+def stage_manifests(prefix=""):
+    """The manifest of every stage whose name starts with ``prefix``, in training order."""
+    return [
+        f"results/pretrain/{s}/manifest.json" for s in training_stages() if s.startswith(prefix)
+    ]
+
+
+def stage1_manifests():
+    """Manifests of the stage-1 sessions."""
+    return stage_manifests("stage1_")
+
+
+def stage2_manifests():
+    """Manifests of the stage-2 sub-stages."""
+    return stage_manifests("stage2_")
+
+
+def pretrain_inputs(wildcards):
+    """Blend, tokenizer and (after the first stage) the previous stage's manifest."""
+    stages = training_stages()
+    if wildcards.stage not in stages:
+        raise WorkflowError(f"stage '{wildcards.stage}' is not in this config: {stages}")
+    i = stages.index(wildcards.stage)
+    blend = "stage1" if wildcards.stage.startswith("stage1_") else wildcards.stage
+    inputs = {
+        "blend": f"results/blends/{blend}.json",
+        "tokenizer": "results/tokenizer/tokenizer.json",
+    }
+    if i > 0:
+        inputs["init"] = f"results/pretrain/{stages[i - 1]}/manifest.json"
+    return inputs
+
+
+def run_config_json(resources):
+    """monitoring, checkpoints and launch as JSON; the profile's SLURM partition and account
+    (default-resources) fill launch keys left null."""
+    import json
+
+    launch = dict(config["launch"])
+    for key in ("slurm_partition", "slurm_account"):
+        if launch.get(key) is None and getattr(resources, key, None) not in (None, ""):
+            launch[key] = str(getattr(resources, key))
+    return json.dumps(
+        {
+            "monitoring": config["monitoring"],
+            "checkpoints": config["checkpoints"],
+            "launch": launch,
+        },
+        sort_keys=True,
+    )
+
+
+def hf_exports():
+    """HF folders of the final model of stage 1, stage 2 and the decay stage."""
+    stages = training_stages()
+    finals = [[s for s in stages if s.startswith(p)] for p in ("stage1_", "stage2_", "decay")]
+    return [f"results/hf/{group[-1]}" for group in finals if group]
+
+
+def pretrain_outputs():
+    """Every stage's manifest, the HF exports and the loss curves."""
+    return (
+        stage_manifests()
+        + hf_exports()
+        + ["results/pretrain/report/curves.png", "results/pretrain/report/summary.md"]
+    )
+
+
 def all_targets():
     """Every artifact the DAG builds so far."""
     return (
@@ -171,4 +250,5 @@ def all_targets():
         + ["results/crawl/manifest.json"]
         + data_outputs()
         + tokenize_outputs()
+        + pretrain_outputs()
     )

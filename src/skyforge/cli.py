@@ -142,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     from skyforge.tokenize import steps as tokenize_steps
 
     tokenize_steps.register(sub, _add_config_args, _load)
+    from skyforge.train import steps as train_steps
+
+    train_steps.register(sub, _add_config_args, _load)
     return parser
 
 
@@ -157,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as exc:  # user errors: bad config, input or file
         print(f"skyforge {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except RuntimeError as exc:  # a job that failed: one line, the details are in its log
+        print(f"skyforge {args.command}: failed: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

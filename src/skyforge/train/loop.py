@@ -483,6 +483,7 @@ class _Stage:
             consumed += spec.global_batch_size
             window_tokens += spec.tokens_per_step
             train_loss = _reduce_loss(losses, self.device)
+            step_end = time.time()
             tokens_seen = tokens_before + iteration * spec.tokens_per_step
             row: dict[str, float] = {
                 "train/loss": train_loss,
@@ -491,7 +492,7 @@ class _Stage:
                 "train/loss_scale": float(self.optimizer.get_loss_scale()),
             }
             if iteration % spec.log_interval_steps == 0 or iteration == spec.train_steps:
-                elapsed = max(time.time() - window_t, 1e-9)
+                elapsed = max(step_end - window_t, 1e-9)
                 tok_s = window_tokens / elapsed
                 per_dev = tok_s / self.world
                 row.update({
@@ -501,7 +502,7 @@ class _Stage:
                 })  # fmt: skip
                 if peak:
                     row["perf/mfu"] = per_dev * flops_tok / peak
-                window_t, window_tokens = time.time(), 0
+                window_t, window_tokens = step_end, 0
                 if self.rank == 0:
                     log.info(
                         "%s step %d/%d | tokens %.4g | loss %.4f | lr %.3g | grad norm %.3f | "
@@ -542,6 +543,8 @@ class _Stage:
                         f" (release: {release})" if release else "",
                         f", removed {len(deleted)} older" if deleted else "",
                     )  # fmt: skip
+            # Validation and checkpoint time is not training throughput.
+            window_t += time.time() - step_end
             if stop:
                 metrics.close()
                 if self.rank == 0:

@@ -33,7 +33,8 @@ __all__ = ["StageSpec", "TrainingOptions", "stage_names", "build_stage_spec", "f
 
 @dataclass(frozen=True)
 class TrainingOptions:
-    """How often a job logs, validates and checkpoints (``train.*`` keys beyond the budgets)."""
+    """Seed, loss masking, logging and checkpointing of the jobs (``train.seed``,
+    ``train.eod_mask_loss``, ``monitoring.*``, ``checkpoints.*``)."""
 
     seed: int = 1234
     eod_mask_loss: bool = False
@@ -43,14 +44,24 @@ class TrainingOptions:
     """Validation samples per held-out domain at each evaluation (all of them when fewer)."""
     save_interval_steps: int = 20
     keep_last_checkpoints: int = 2
-    """Periodic checkpoints kept besides the final one and the releases."""
+    """Periodic checkpoints kept besides the newest one and the releases."""
     checkpoint_dir: str = "checkpoints"
     """Where run directories go (relative to the Snakemake working directory, or absolute)."""
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> TrainingOptions:
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
+    def from_config(cls, d: dict[str, Any]) -> TrainingOptions:
+        """From the validated config (schema defaults filled in)."""
+        mon, ck = d.get("monitoring", {}), d.get("checkpoints", {})
+        return cls(
+            seed=d["train"].get("seed", 1234),
+            eod_mask_loss=d["train"].get("eod_mask_loss", False),
+            log_interval_steps=mon.get("log_interval_steps", 5),
+            eval_interval_steps=mon.get("eval_interval_steps", 10),
+            eval_samples=mon.get("eval_samples", 16),
+            save_interval_steps=ck.get("save_interval_steps", 20),
+            keep_last_checkpoints=ck.get("keep_last", 2),
+            checkpoint_dir=ck.get("dir", "checkpoints"),
+        )
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,161 @@
+"""The training loop on CPU with gloo, 2 ranks (torchrun) and 1: resume is exact, reshards over
+DP, and a run directory of another configuration is moved aside, not resumed.
+
+The data is a real workspace (corpora → BPE → packs → blends, :mod:`skyforge.testing`); the
+model is megatron-core's GPTModel with the distributed optimizer (ZeRO-1) — nothing is mocked.
+Each launch pays megatron-core's ~5 s import, so the runs are shared through module fixtures.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import run
+
+from skyforge.testing import make_workspace, tiny_configs
+from skyforge.train.spec import StageSpec, TrainingOptions, build_stage_spec
+
+STEPS = 24  # stage1_0 of tiny_configs()
+STOP = 8
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    root = tmp_path_factory.mktemp("train-ws")
+    make_workspace(root)
+    return root
+
+
+def _spec(root: Path, name: str, **options) -> Path:
+    """stage1_0 of the tiny config with its own checkpoint directory ``root/name``."""
+    model, parallel, train = tiny_configs()
+    opts = TrainingOptions(
+        save_interval_steps=4, eval_interval_steps=8, log_interval_steps=4,
+        checkpoint_dir=str(root / name), **options,
+    )  # fmt: skip
+    import os
+
+    cwd = os.getcwd()
+    os.chdir(root)  # relative pack paths in the blends start at the workspace root
+    try:
+        spec = build_stage_spec(
+            "stage1_0", model=model, parallel=parallel, train=train, options=opts,
+            accelerator="cpu", decay=None, blend=root / "results/blends/stage1.json",
+            tokenizer=root / "results/tokenizer/tokenizer.json",
+            manifest=root / name / "manifest.json", init_manifest=None,
+        )  # fmt: skip
+    finally:
+        os.chdir(cwd)
+    path = root / name / "stage1_0.spec.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(spec.to_json())
+    return path
+
+
+def _train(spec: Path, ranks: int, *extra: str):
+    """``python -m skyforge.train.loop`` on ``ranks`` processes (torchrun for 2)."""
+    launcher = (
+        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", str(ranks)]
+        if ranks > 1
+        else [sys.executable]
+    )
+    return run([*launcher, "-m", "skyforge.train.loop", spec, *extra], timeout=300, check=True)
+
+
+def _curve(run_dir: Path, name: str) -> dict[int, float]:
+    with open(run_dir / "metrics.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["name"] == name]
+    steps = [int(r["step"]) for r in rows]
+    assert len(steps) == len(set(steps)), f"{name}: a step logged twice: {steps}"
+    return {int(r["step"]): float(r["value"]) for r in rows}
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(workspace):
+    spec = _spec(workspace, "full")
+    _train(spec, 2)
+    return StageSpec.load(spec)
+
+
+@pytest.fixture(scope="module")
+def interrupted(workspace):
+    """A DP2 run stopped after the checkpoint of step STOP (as a preempted job)."""
+    spec = _spec(workspace, "stopped")
+    proc = _train(spec, 2, "--stop-at-step", str(STOP))
+    assert "stopped at step 8 after a checkpoint" in proc.stderr
+    loaded = StageSpec.load(spec)
+    assert not Path(loaded.manifest).exists()
+    return spec, loaded
+
+
+def test_uninterrupted_run_learns(uninterrupted):
+    manifest = json.loads(Path(uninterrupted.manifest).read_text())
+    assert manifest["iteration"] == STEPS
+    assert manifest["consumed_samples"] == STEPS * 8
+    assert manifest["tokens_seen"] == STEPS * 8 * 32
+    run_dir = Path(uninterrupted.run_dir)
+    for domain in ("main-en", "main-zh", "main-code", "stem", "parallel"):
+        val = _curve(run_dir, f"val/{domain}")
+        assert sorted(val) == [0, 8, 16, 24]
+        assert val[24] < val[0] - 0.5, (domain, val)
+    loss = _curve(run_dir, "train/loss")
+    assert sorted(loss) == list(range(1, STEPS + 1))
+    lr = _curve(run_dir, "train/lr")
+    assert lr[1] == 0.0 and lr[3] == pytest.approx(3e-3)  # warmup of 2 steps, then the peak
+    assert lr[STEPS] < lr[3]
+    # TensorBoard event files beside the CSV; releases none (no keep_at_tokens).
+    assert list((run_dir / "tensorboard").glob("events.out.tfevents.*"))
+    assert manifest["releases"] == []
+    # The final checkpoint is kept, and at most keep_last periodic ones.
+    kept = sorted(p.name for p in (run_dir / "checkpoints").glob("iter_*"))
+    assert kept == ["iter_0000020", "iter_0000024"]
+
+
+def test_resume_on_the_same_layout_is_bitwise(uninterrupted, interrupted, workspace):
+    spec, loaded = interrupted
+    resumed_dir = workspace / "stopped-dp2"
+    shutil.copytree(workspace / "stopped", resumed_dir)
+    spec2 = resumed_dir / "stage1_0.spec.json"
+    d = json.loads(spec2.read_text())
+    d["run_dir"] = str(resumed_dir / "stage1_0")
+    d["manifest"] = str(resumed_dir / "manifest.json")
+    spec2.write_text(json.dumps(d))
+    proc = _train(spec2, 2)
+    assert "resumed from" in proc.stderr and "(step 8)" in proc.stderr
+    full = _curve(Path(uninterrupted.run_dir), "train/loss")
+    resumed = _curve(resumed_dir / "stage1_0", "train/loss")
+    assert sorted(resumed) == sorted(full)
+    assert resumed == full  # bitwise: same layout, same reduction order
+
+
+def test_resume_reshards_from_dp2_to_dp1(uninterrupted, interrupted):
+    spec, loaded = interrupted
+    proc = _train(spec, 1)  # the stopped DP2 run, resumed by ONE rank (ZeRO-1 shards merged)
+    assert "(TP1 PP1 DP1)" in proc.stderr and "(step 8)" in proc.stderr
+    full = _curve(Path(uninterrupted.run_dir), "train/loss")
+    resumed = _curve(Path(loaded.run_dir), "train/loss")
+    assert sorted(resumed) == sorted(full)
+    assert max(abs(resumed[s] - full[s]) for s in full) < 1e-6
+    val_full = _curve(Path(uninterrupted.run_dir), "val/main-en")
+    val_resumed = _curve(Path(loaded.run_dir), "val/main-en")
+    assert max(abs(val_resumed[s] - val_full[s]) for s in val_full) < 1e-6
+    assert json.loads(Path(loaded.manifest).read_text())["iteration"] == STEPS
+
+
+def test_run_dir_of_another_config_is_moved_aside(workspace):
+    spec = _spec(workspace, "stale")
+    _train(spec, 1, "--stop-at-step", "4")
+    old = StageSpec.load(spec)
+    changed = dataclasses.replace(old, seed=old.seed + 1)
+    spec.write_text(changed.to_json())
+    proc = _train(spec, 1, "--stop-at-step", "4")
+    assert "random initialisation" in proc.stderr and "resumed from" not in proc.stderr
+    aside = Path(old.run_dir).with_name(f"stage1_0.superseded-{old.config_hash()}")
+    assert (aside / "checkpoints" / "iter_0000004").is_dir()
+    assert StageSpec.load(Path(old.run_dir) / "spec.json").config_hash() == changed.config_hash()
