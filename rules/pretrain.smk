@@ -17,9 +17,7 @@ rule pretrain:
     conda:
         "../envs/train.yaml"
     params:
-        config=lambda wildcards: step_config(
-            "model", "cluster", "parallel", "train", "blends", "plan"
-        ),
+        config=lambda wildcards: step_config("model", "cluster", "parallel", "train", "blends"),
         init=lambda wildcards, input: (
             f"--init-manifest {input.init}" if "init" in input.keys() else ""
         ),

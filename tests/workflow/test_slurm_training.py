@@ -34,12 +34,13 @@ NUM_STEPS = 24  # tiny_configs(): stage-1 session 0 is 24 steps of 8 samples × 
 NUM_TASKS = 2  # data-parallel size 2 in both runs, so their losses compare bitwise
 
 # Partition and account of slurm/local-cluster.sh and slurm/config.yaml. The limit is far above
-# the job's ~20 s per run: the time-limit USR2 (60 s before it) must not be what stops it.
+# the job's ~20 s per run, and submitit takes a USR2 for a preemption (not a timeout, which
+# uses up one of max_num_timeout requeues) only before min(0.8 × limit, limit − 10 min): 20 min.
 SLURM = LaunchConfig(
     executor="slurm",
     slurm_partition="cpu",
     slurm_account="root",
-    timeout_min=10,
+    timeout_min=30,
     signal_delay_s=60,
     mem_gb=4,
     poll_interval_s=1,
@@ -77,6 +78,13 @@ class _Dispatch(threading.Thread):
         except BaseException as error:  # handed to the test thread by result()
             self.error = error
 
+    def assert_waiting(self, what: str) -> None:
+        """Fails the test at once, with dispatch's error, when dispatch ended before ``what``."""
+        if not self.is_alive():
+            if self.error is not None:
+                raise AssertionError(f"{self.name} ended before {what}") from self.error
+            raise AssertionError(f"{self.name} returned before {what}: {self.manifest}")
+
     def result(self, timeout_s: float) -> dict[str, Any]:
         """Rank 0's manifest; fails the test when dispatch raised or is still waiting."""
         self.join(timeout_s)
@@ -105,13 +113,23 @@ def _job_fields(job_id: str) -> dict[str, str]:
     return dict(word.partition("=")[::2] for word in words if "=" in word)
 
 
-def _wait_for(what: str, probe: Callable[[], T | None], timeout_s: float, step_s: float = 0.1) -> T:
-    """Polls ``probe`` until it returns something truthy; fails the test after ``timeout_s``."""
+def _wait_for(
+    what: str,
+    probe: Callable[[], T | None],
+    timeout_s: float,
+    *,
+    step_s: float = 0.1,
+    job: _Dispatch | None = None,
+) -> T:
+    """Polls ``probe`` until it returns something truthy; fails the test after ``timeout_s``, or
+    as soon as ``job``'s dispatcher has ended (a failed job never gets there)."""
     deadline = time.monotonic() + timeout_s
     while True:
         value = probe()
         if value:
             return value
+        if job is not None:
+            job.assert_waiting(what)
         assert time.monotonic() < deadline, f"timed out after {timeout_s} s waiting for {what}"
         time.sleep(step_s)
 
@@ -199,13 +217,17 @@ def test_preempted_training_job_is_requeued_and_resumes_exactly(
     job_id: str | None = None
     job.start()
     try:
+        record_path = preempted["record"]
         job_id = _wait_for(
             "dispatch to submit and write the job record",
-            lambda: preempted["record"].is_file() and read_job_record(preempted["record"])["job_id"],
+            lambda: record_path.is_file() and read_job_record(record_path)["job_id"],
             RECORD_TIMEOUT_S,
+            job=job,
         )
         latest = preempted["run_dir"] / "checkpoints" / "latest"
-        _wait_for("the first checkpoint", latest.is_file, CHECKPOINT_TIMEOUT_S, step_s=0.05)
+        _wait_for(
+            "the first checkpoint", latest.is_file, CHECKPOINT_TIMEOUT_S, step_s=0.05, job=job
+        )
         fields = _job_fields(job_id)
         assert fields["JobState"] == "RUNNING", fields
         assert fields["NumTasks"] == str(NUM_TASKS), fields
@@ -219,6 +241,7 @@ def test_preempted_training_job_is_requeued_and_resumes_exactly(
             lambda: (f := _job_fields(job_id))["JobState"] == "PENDING" and f["Restarts"] != "0",
             REQUEUE_TIMEOUT_S,
             step_s=0.5,
+            job=job,
         )
         _slurm("scontrol", "update", f"JobId={job_id}", "StartTime=now")
         manifest = job.result(FINISH_TIMEOUT_S)
@@ -252,6 +275,7 @@ def test_preempted_training_job_is_requeued_and_resumes_exactly(
     ]
     for rank, text in enumerate(logs):
         assert "Caught signal SIGUSR2" in text, f"task {rank} never got USR2:\n{text[-3000:]}"
+    assert "this job is preempted" in logs[0], logs[0][-3000:]
     stopped = [int(s) for s in STOPPED_RE.findall(logs[0])]
     resumed = [(path, int(step)) for path, step in RESUMED_RE.findall(logs[0])]
     assert len(stopped) == 1 and len(resumed) == 1, logs[0][-3000:]
@@ -272,6 +296,4 @@ def test_preempted_training_job_is_requeued_and_resumes_exactly(
     assert sorted(expected) == sorted(losses)
     max_diff = max(abs(losses[s] - expected[s]) for s in expected)
     assert max_diff < 1e-6, f"train/loss differs by up to {max_diff} after the resume"
-    assert manifest["final_metrics"] == pytest.approx(
-        expected_manifest["final_metrics"], abs=1e-6
-    )
+    assert manifest["final_metrics"] == pytest.approx(expected_manifest["final_metrics"], abs=1e-6)

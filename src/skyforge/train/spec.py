@@ -102,7 +102,6 @@ class StageSpec:
     """Manifest of the stage this one starts from (None: random initialisation)."""
     continue_data: bool = False
     """Continue the previous stage's sample order (stage-1 sessions) instead of sample 0."""
-    plan_gpu: str = "A800-80G"
     init_hash: str = ""
     """Config hash and step of the starting checkpoint (part of this stage's hash)."""
     data_hash: str = ""
@@ -186,7 +185,6 @@ def build_stage_spec(
     tokenizer: Path,
     manifest: Path,
     init_manifest: Path | None,
-    plan_gpu: str = "A800-80G",
 ) -> StageSpec:
     """Resolve one stage of the chain into a :class:`StageSpec`.
 
@@ -198,7 +196,6 @@ def build_stage_spec(
         tokenizer: ``results/tokenizer/tokenizer.json``.
         manifest: the stage's declared output.
         init_manifest: the previous stage's manifest (None for the first stage).
-        plan_gpu: GPU whose peak FLOP/s MFU is reported against when no GPU is detected.
 
     Returns:
         The spec; ``run_dir`` is ``<options.checkpoint_dir>/<stage>``, made absolute.
@@ -297,7 +294,6 @@ def build_stage_spec(
         keep_at_tokens=[float(t) for t in train.keep_checkpoints_at_tokens],
         init_manifest=str(Path(init_manifest).resolve()) if init_manifest else None,
         continue_data=continue_data,
-        plan_gpu=plan_gpu,
         init_hash=init_hash,
         data_hash=file_sha256(blend)[:16] + file_sha256(tokenizer)[:16],
     )

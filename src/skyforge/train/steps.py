@@ -22,7 +22,7 @@ log = logging.getLogger("skyforge")
 
 Loader = Callable[[argparse.Namespace, tuple[str, ...]], dict[str, Any]]
 
-PRETRAIN_SECTIONS = ("model", "cluster", "parallel", "train", "blends", "plan")
+PRETRAIN_SECTIONS = ("model", "cluster", "parallel", "train", "blends")
 """What determines a stage's weights (tracked by Snakemake's params)."""
 RUN_SECTIONS = ("monitoring", "checkpoints", "launch")
 """How the job runs (not tracked: changing them never makes a stage stale)."""
@@ -58,7 +58,6 @@ def cmd_pretrain(args: argparse.Namespace, load: Loader) -> int:
         tokenizer=args.tokenizer,
         manifest=args.manifest,
         init_manifest=args.init_manifest,
-        plan_gpu=d["plan"]["gpu"],
     )
     # Beside the run directory, not in it: a run directory trained with another configuration
     # is moved aside by the job, and a requeued job must still find its spec.

@@ -100,10 +100,14 @@ def test_uninterrupted_run_learns(uninterrupted):
     assert manifest["consumed_samples"] == STEPS * 8
     assert manifest["tokens_seen"] == STEPS * 8 * 32
     run_dir = Path(uninterrupted.run_dir)
+    # Every held-out domain improves; the three Main corpora stage 1 trains on by > 0.5 nat
+    # (STEM is not in the stage-1 mix; parallel text is 1 % of it).
     for domain in ("main-en", "main-zh", "main-code", "stem", "parallel"):
         val = _curve(run_dir, f"val/{domain}")
         assert sorted(val) == [0, 8, 16, 24]
-        assert val[24] < val[0] - 0.5, (domain, val)
+        assert val[24] < val[16] < val[8] < val[0], (domain, val)
+        if domain.startswith("main-"):
+            assert val[24] < val[0] - 0.5, (domain, val)
     loss = _curve(run_dir, "train/loss")
     assert sorted(loss) == list(range(1, STEPS + 1))
     lr = _curve(run_dir, "train/lr")

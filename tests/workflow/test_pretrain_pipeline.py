@@ -1,0 +1,102 @@
+"""Pretraining built by the default DAG (submitit's local executor, DP2 on CPU): every stage of
+the chain trains, validation losses fall, each stage starts where the previous one ended, the HF
+exports reproduce megatron's logits under transformers, and nothing retrains on a rerun."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pandas as pd
+import pytest
+from conftest import REPO_ROOT, describe, run
+
+pytestmark = pytest.mark.workflow
+
+STAGES = ["stage1_0", "stage1_1", "stage2_0", "stage2_1", "stage2_2", "stage2_3"]
+DOMAINS = ["main-en", "main-zh", "main-code", "stem", "parallel"]
+
+
+@pytest.fixture(scope="module")
+def run_dir(default_dag_run):
+    return default_dag_run[0]
+
+
+def _manifest(run_dir, stage):
+    return json.loads((run_dir / f"results/pretrain/{stage}/manifest.json").read_text())
+
+
+def test_every_stage_trains_and_chains(run_dir):
+    manifests = [_manifest(run_dir, s) for s in STAGES]
+    # 1,024 tokens per step: 40 + 20 steps of stage 1, 4 × 8 of stage 2.
+    assert [m["iteration"] for m in manifests] == [40, 20, 8, 8, 8, 8]
+    assert [m["tokens_seen"] for m in manifests] == [40960, 61440, 69632, 77824, 86016, 94208]
+    # Session 2 continues session 1's sample order; each sub-stage starts its own blend at 0.
+    assert manifests[1]["consumed_samples"] == (40 + 20) * 8
+    assert all(m["consumed_samples"] == 8 * 8 for m in manifests[2:])
+    for prev, m in zip(manifests, manifests[1:], strict=False):
+        assert m["spec"]["init_manifest"].endswith(
+            f"results/pretrain/{prev['stage']}/manifest.json"
+        )
+    assert manifests[0]["world_size"] == 2  # DP2 through submitit's local executor
+    for m in manifests:
+        job = json.loads((run_dir / f"results/pretrain/{m['stage']}/job.json").read_text())
+        assert job["state"] == "COMPLETED" and job["executor"] == "local"
+        # Checkpoints live outside results/ (a failed job must not delete them).
+        assert "/checkpoints/" in m["checkpoint"] and "/results/" not in m["checkpoint"]
+
+
+def test_validation_loss_falls_on_every_domain(run_dir):
+    first = pd.read_csv(_manifest(run_dir, "stage1_0")["metrics_csv"])
+    last = _manifest(run_dir, "stage2_3")["final_metrics"]
+    for domain in DOMAINS:
+        start = first[(first.name == f"val/{domain}") & (first.step == 0)].value.item()
+        assert last[f"val/{domain}"] < start - 1.0, (domain, start, last)
+    # Stage 2 raises the STEM share: STEM's held-out loss falls over stage 2.
+    s2_start = _manifest(run_dir, "stage1_1")["final_metrics"]["val/stem"]
+    assert last["val/stem"] < s2_start
+    # Per-device throughput and FLOP/s are logged.
+    names = set(first.name)
+    assert {"perf/tokens_per_s_per_device", "perf/tflops_per_device", "train/grad_norm"} <= names
+    summary = (run_dir / "results/pretrain/report/summary.md").read_text()
+    assert all(s in summary for s in STAGES)
+    assert (run_dir / "results/pretrain/report/curves.png").stat().st_size > 10_000
+
+
+def test_hf_exports_match_megatron_logits(run_dir, megatron_one_rank):
+    import torch
+    from transformers import AutoTokenizer, LlamaForCausalLM
+
+    from skyforge.train import checkpoint as ckpt
+    from skyforge.train.model import build_model
+    from skyforge.train.spec import StageSpec
+
+    for stage in ("stage1_1", "stage2_3"):
+        folder = run_dir / "results/hf" / stage
+        report = json.loads((folder / "skyforge_export.json").read_text())
+        assert report["max_abs_logit_diff"] < 1e-4
+        m = _manifest(run_dir, stage)
+        spec = StageSpec(**m["spec"])
+        model = build_model(spec.model_config())
+        ckpt.load_checkpoint(m["checkpoint"], model, None, load_optimizer=False)
+        model.eval()
+        hf = LlamaForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
+        tok = AutoTokenizer.from_pretrained(folder)
+        ids = tok("The council met on Tuesday. 市政府周四宣布。", return_tensors="pt").input_ids
+        s = ids.shape[1]
+        causal = torch.triu(torch.ones(1, 1, s, s, dtype=torch.bool), diagonal=1)
+        with torch.no_grad():
+            ours = model(ids, torch.arange(s).unsqueeze(0), causal)
+            theirs = hf(ids).logits
+        assert (ours - theirs).abs().max().item() < 1e-4
+
+
+def test_rerun_does_not_retrain(run_dir):
+    proc = run(
+        [sys.executable, "-m", "snakemake", "-s", REPO_ROOT / "Snakefile", "-n", "--cores", "2"],
+        timeout=300,
+        cwd=run_dir,
+    )
+    assert proc.returncode == 0 and "Nothing to be done" in proc.stdout + proc.stderr, describe(
+        proc
+    )
