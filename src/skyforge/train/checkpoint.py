@@ -154,6 +154,7 @@ def save_checkpoint(
     """
     from megatron.core import dist_checkpointing
 
+    _start_writer_ignoring_signals()
     iteration = int(train_state["iteration"])
     path = checkpoint_path(run_dir, iteration)
     rank = torch.distributed.get_rank()
@@ -173,6 +174,36 @@ def save_checkpoint(
         atomic_write_text(path.parent / LATEST, path.name + "\n")
     torch.distributed.barrier()
     return path
+
+
+_writer_started = False
+
+
+def _start_writer_ignoring_signals() -> None:
+    """Start megatron's checkpoint-writer helper process with SIGUSR2/SIGTERM ignored.
+
+    ``dist_checkpointing.save`` keeps a helper process for the whole job (started at the first
+    save by ``filesystem_async._get_write_results_queue``) with no handler for SLURM's signals.
+    SLURM signals EVERY process of the job step before a time limit or preemption, so the
+    helper died and the very checkpoint the signal asked for failed with ``BrokenPipeError``
+    (found by tests/workflow/test_slurm_training.py). A child inherits ignored signals, so the
+    helper is started here while they are ignored. This uses a private megatron-core 0.16.1
+    function; the SLURM test fails if it stops working.
+    """
+    global _writer_started
+    if _writer_started:
+        return
+    import signal
+
+    from megatron.core.dist_checkpointing.strategies import filesystem_async
+
+    old = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGUSR2, signal.SIGTERM)}
+    try:
+        filesystem_async._get_write_results_queue()
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+    _writer_started = True
 
 
 def load_checkpoint(

@@ -31,6 +31,7 @@ def _check_tokens(spec: Any, seq_length: int, device: torch.device) -> torch.Ten
     blend = read_blend(Path(spec.blend))
     ids: list[int] = []
     for prefix in blend["validation"].values():
+        prefix = str(Path(spec.workdir) / prefix)  # blend paths are relative to the run's cwd
         if not Path(prefix + ".bin").is_file() or Path(prefix + ".bin").stat().st_size == 0:
             continue
         ds = IndexedDataset(prefix)

@@ -236,6 +236,7 @@ class _StopRequested:
     def __init__(self) -> None:
         self.flag = False
         self._pending: list[tuple[Any, int]] = []
+        self._received: list[int] = []
 
     def install(self) -> None:
         for sig in (signal.SIGUSR2, signal.SIGTERM):
@@ -243,17 +244,24 @@ class _StopRequested:
 
             def handler(signum, frame, previous=previous):  # noqa: ANN001
                 self.flag = True
+                self._received.append(signum)
                 if callable(previous):
                     self._pending.append((previous, signum))
 
             with contextlib.suppress(ValueError):  # not the main thread
                 signal.signal(sig, handler)
 
-    def hand_over(self) -> None:
-        """Run the replaced handlers (submitit: checkpoint() and requeue on rank 0)."""
+    def hand_over(self) -> list[str]:
+        """Run the replaced handlers (submitit: checkpoint() and requeue on rank 0).
+
+        Returns:
+            Names of the signals received (empty when the stop was not a signal's).
+        """
         pending, self._pending = self._pending, []
+        names = [signal.Signals(signum).name for signum in self._received]
         for previous, signum in pending:
             previous(signum, None)
+        return names
 
 
 def _peak_flops() -> tuple[str, float | None]:
@@ -549,7 +557,13 @@ class _Stage:
                 metrics.close()
                 if self.rank == 0:
                     log.warning("%s: stopped at step %d after a checkpoint", spec.stage, iteration)
-                self.stop.hand_over()
+                signals = self.stop.hand_over()
+                if signals and self.rank == 0:
+                    # Still here: the handler did not requeue (SIGTERM, or not under submitit).
+                    raise RuntimeError(
+                        f"{spec.stage}: stopped by {'/'.join(signals)} at step {iteration}; "
+                        f"checkpoint saved, a rerun resumes from it"
+                    )
                 return None
         if not last_val:
             # Nothing left to train (the job died between its final save and the manifest).

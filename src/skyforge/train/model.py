@@ -58,7 +58,22 @@ def transformer_config(
         The config, with the CUDA-only fusions off when CUDA is absent.
     """
     on_gpu = torch.cuda.is_available()
+    from megatron.core import parallel_state as ps
+
+    # The layer count per pipeline stage and each stage's layer offset (hence the checkpoint
+    # keys) come from these two fields, not from the process groups: left at 1, every stage
+    # would build ALL layers.
+    parallel = (
+        dict(
+            tensor_model_parallel_size=ps.get_tensor_model_parallel_world_size(),
+            pipeline_model_parallel_size=ps.get_pipeline_model_parallel_world_size(),
+            pipeline_dtype=params_dtype,  # what the stages send each other
+        )
+        if ps.model_parallel_is_initialized()
+        else {}
+    )
     return TransformerConfig(
+        **parallel,
         num_layers=cfg.num_layers,
         hidden_size=cfg.hidden_size,
         ffn_hidden_size=cfg.ffn_hidden_size,
