@@ -1,6 +1,7 @@
 """Validate the merged config, constrain wildcards, and name the targets (thin helpers only)."""
 
 import glob
+import json
 import os
 import sys
 
@@ -17,7 +18,7 @@ os.environ.update(
 
 from skyforge.config import ConfigError, section_json, validate_config  # noqa: E402
 from skyforge.data.corpora import CORPORA, SPLITS  # noqa: E402
-from skyforge.train.spec import stage_names  # noqa: E402
+from skyforge.train.spec import stage_names, stage_params  # noqa: E402
 
 try:
     _validated = validate_config(config)
@@ -34,6 +35,7 @@ wildcard_constraints:
     corpus="|".join(CORPORA),
     split="|".join(SPLITS),
     stage=r"stage1_\d+|stage2_\d+|decay",
+    blend=r"stage1|stage2_\d+|decay",
 
 
 def step_config(*sections):
@@ -153,6 +155,47 @@ def blend_files():
     return [f"results/blends/{name}.json" for name in names]
 
 
+def tokenizer_config_json():
+    """tokenizer + the stage-1 mix (what the tokenizer's training sample follows); the rest of
+    train is a placeholder, so budgets and schedules never retrain the tokenizer."""
+    train = {
+        "stage1": {
+            "mix": config["train"]["stage1"]["mix"],
+            "sessions": [{"name": "-", "tokens": 1, "schedule": "constant", "lr_max": 1.0}],
+        },
+        "stage2": {"lr": 1.0, "substages": [{"stem_share": 0.0, "tokens": 1}]},
+    }
+    return json.dumps(
+        {"tokenizer": config["tokenizer"], "train": train}, sort_keys=True, separators=(",", ":")
+    )
+
+
+def blend_config_json(blend):
+    """The config one stage's blend is computed from; the other stages become placeholders, so
+    adding or editing a sub-stage does not rewrite (and retrain from) the other blends."""
+    import copy
+
+    d = {s: copy.deepcopy(config[s]) for s in ("train", "model", "blends")}
+    train = d["train"]
+    placeholder = {"stem_share": 0.0, "tokens": 1}
+    subs = train["stage2"]["substages"]
+    if blend.startswith("stage2_"):
+        i = int(blend.split("_")[1])
+        train["stage2"]["substages"] = [placeholder] * i + [subs[i]]
+    else:
+        train["stage2"]["substages"] = [placeholder]
+    if blend != "decay":
+        d["blends"]["decay"] = None
+    # Stage 1 matters only through its total budget (one blend for all sessions).
+    total = sum(float(s["tokens"]) for s in train["stage1"]["sessions"]) if blend == "stage1" else 1
+    train["stage1"]["sessions"] = [
+        {"name": "all", "tokens": total, "schedule": "constant", "lr_max": 1.0}
+    ]
+    train["stage1"]["keep_checkpoints_at_tokens"] = []
+    train["stage2"]["lr"] = 1.0
+    return json.dumps(d, sort_keys=True, separators=(",", ":"))
+
+
 def tokenize_outputs():
     """Tokenizer, merged packs and blends."""
     return ["results/tokenizer/stats.md", "results/blends/summary.md"] + blend_files()
@@ -205,6 +248,13 @@ def pretrain_inputs(wildcards):
     if i > 0:
         inputs["init"] = f"results/pretrain/{stages[i - 1]}/manifest.json"
     return inputs
+
+
+def stage_params_json(stage):
+    """The config values that determine one pretraining stage (see train.spec.stage_params)."""
+    import json
+
+    return json.dumps(stage_params(config, stage), sort_keys=True, separators=(",", ":"))
 
 
 def run_config_json(resources):

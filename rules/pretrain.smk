@@ -17,17 +17,19 @@ rule pretrain:
     conda:
         "../envs/train.yaml"
     params:
-        config=lambda wildcards: step_config("model", "cluster", "parallel", "train", "blends"),
+        # Tracked: what determines this stage's weights (earlier stages reach it as inputs).
+        stage=lambda wildcards: stage_params_json(wildcards.stage),
         init=lambda wildcards, input: (
             f"--init-manifest {input.init}" if "init" in input.keys() else ""
         ),
         job_folder=lambda wildcards: f"logs/pretrain/{wildcards.stage}.submitit",
     run:
-        # monitoring, checkpoints and launch are passed here, outside params: changing where
-        # or how a job runs must never make a trained stage stale.
+        # Not tracked: the full sections the CLI reads (a new sub-stage must not retrain stage
+        # 1), and monitoring, checkpoints and launch (where and how a job runs).
+        config_json = step_config("model", "cluster", "parallel", "train", "blends")
         run_json = run_config_json(resources)
         shell(
-            "python -m skyforge.cli pretrain --config-json {params.config:q}"
+            "python -m skyforge.cli pretrain --config-json {config_json:q}"
             " --run-json {run_json:q} --stage {wildcards.stage} --blend {input.blend:q}"
             " --tokenizer {input.tokenizer:q} {params.init} --manifest {output.manifest:q}"
             " --job-folder {params.job_folder:q} 2> {log:q}"

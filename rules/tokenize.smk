@@ -21,7 +21,7 @@ rule train_tokenizer:
         "../envs/skyforge.yaml"
     threads: 2
     params:
-        config=lambda wildcards: step_config("tokenizer", "train"),
+        config=lambda wildcards: tokenizer_config_json(),
         out_dir=lambda wildcards, output: os.path.dirname(output.tokenizer),
     shell:
         "python -m skyforge.cli train-tokenizer --config-json {params.config:q}"
@@ -73,11 +73,28 @@ rule merge_packs:
         " 2> {log:q}"
 
 
-rule blends:
+rule blend:
     input:
         pack_stats(),
     output:
-        blends=blend_files(),
+        "results/blends/{blend}.json",
+    log:
+        "logs/blend/{blend}.log",
+    conda:
+        "../envs/skyforge.yaml"
+    params:
+        # Only what this stage's blend reads: a new sub-stage leaves the others untouched.
+        config=lambda wildcards: blend_config_json(wildcards.blend),
+        out_dir=lambda wildcards, output: os.path.dirname(output[0]),
+    shell:
+        "python -m skyforge.cli blends --config-json {params.config:q} --pack-stats {input:q}"
+        " --out-dir {params.out_dir:q} --only {wildcards.blend} 2> {log:q}"
+
+
+rule blends:
+    input:
+        blend_files(),
+    output:
         summary=report(
             "results/blends/summary.csv", caption="../report/blends.rst", category="Tokenizer"
         ),
@@ -87,8 +104,7 @@ rule blends:
     conda:
         "../envs/skyforge.yaml"
     params:
-        config=lambda wildcards: step_config("train", "model", "blends"),
         out_dir=lambda wildcards, output: os.path.dirname(output.summary),
     shell:
-        "python -m skyforge.cli blends --config-json {params.config:q} --pack-stats {input:q}"
-        " --out-dir {params.out_dir:q} 2> {log:q}"
+        "python -m skyforge.cli blends-summary --blends {input:q} --out-dir {params.out_dir:q}"
+        " 2> {log:q}"

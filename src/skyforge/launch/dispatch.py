@@ -591,6 +591,7 @@ def dispatch(
     job_name: str,
     tasks_per_node: int | None = None,
     entry: str = DEFAULT_ENTRY,
+    reuse_completed: bool = True,
 ) -> dict[str, Any]:
     """Run one training job to its end and return rank 0's result (the manifest).
 
@@ -609,6 +610,9 @@ def dispatch(
         tasks_per_node: processes per node; defaults to ``gpus_per_node`` (one per GPU), or 1
             without GPUs. Set it for CPU runs with several gloo ranks.
         entry: the ``"module:function"`` every rank calls with ``spec_path``.
+        reuse_completed: False submits anew when the recorded job already COMPLETED (the rule
+            runs again because its output is gone or stale, so the old result is not wanted;
+            running jobs are still re-attached).
 
     Returns:
         The value the entry point returned on global rank 0.
@@ -633,7 +637,7 @@ def dispatch(
     previous: list[dict[str, Any]] = []
     if job_record.exists():
         record = read_job_record(job_record)
-        outcome = _resume_recorded(record, digest, job_record, launch)
+        outcome = _resume_recorded(record, digest, job_record, launch, reuse_completed)
         if outcome is not None:
             return outcome
         previous = [
@@ -680,7 +684,11 @@ def dispatch(
 
 
 def _resume_recorded(
-    record: dict[str, Any], digest: str | None, job_record: Path, launch: LaunchConfig
+    record: dict[str, Any],
+    digest: str | None,
+    job_record: Path,
+    launch: LaunchConfig,
+    reuse_completed: bool = True,
 ) -> dict[str, Any] | None:
     """Re-attach to the recorded job or return its result; None means: submit a new job."""
     job_id = record["job_id"]
@@ -713,7 +721,14 @@ def _resume_recorded(
             record["submitted_at"],
         )
         return _finish(job, record, job_record, launch.poll_interval_s)
-    if state == "COMPLETED" or (state == "UNKNOWN" and _all_tasks_succeeded(job)):
+    completed = state == "COMPLETED" or (state == "UNKNOWN" and _all_tasks_succeeded(job))
+    if completed and not reuse_completed:
+        log.info(
+            "job %s completed earlier, but its output is wanted again: submitting anew", job_id
+        )
+        record["state"] = "COMPLETED"
+        return None
+    if completed:
         log.info("job %s already completed: taking its result", job_id)
         return _finish(job, record, job_record, launch.poll_interval_s, state="COMPLETED")
     log.warning(

@@ -310,6 +310,7 @@ def build_blends(
     max_epochs: float = 5.0,
     parallel_share: float = 0.01,
     decay: dict | None = None,
+    only: str | None = None,
 ) -> dict[str, Path]:
     """Write ``<stage>.json`` for every training (sub-)stage plus ``summary.csv``/``summary.md``.
 
@@ -323,6 +324,9 @@ def build_blends(
         max_epochs: passes over a corpus above which it is flagged as over-repeated.
         parallel_share: share of Main given to EN–ZH parallel text in stages 1 and 2.
         decay: optional WSD decay stage: ``{"tokens", "curated_share", "instruction_share"}``.
+        only: write just this stage's file and no summary (the DAG makes one job per stage, so
+            that a new sub-stage does not rewrite, and retrain from, the stage-1 blend);
+            :func:`write_summary` then tabulates the files.
 
     Returns:
         stage name → path of its blend JSON, in training order.
@@ -338,6 +342,10 @@ def build_blends(
     _check_pack_stats(pack_stats)
     pack_tokens = {c: int(s["tokens"]) for c, s in pack_stats.items()}
     stages = stage_shares(train, pack_tokens, parallel_share=parallel_share, decay=decay)
+    if only is not None:
+        if only not in stages:
+            raise ValueError(f"blend stage '{only}': not a stage of this config ({list(stages)})")
+        stages = {only: stages[only]}
     # Build every stage before writing any file, so an error leaves no partial set behind.
     blends = {
         stage: _stage_blend(stage, tokens, shares, pack_stats, heldout, seq_length, max_epochs)
@@ -348,7 +356,17 @@ def build_blends(
     for stage, blend in blends.items():
         paths[stage] = out_dir / f"{stage}.json"
         atomic_write_text(paths[stage], json.dumps(blend, indent=1) + "\n")
+    if only is None:
+        write_summary(blends, out_dir, max_epochs)
+    return paths
+
+
+def write_summary(
+    blends: Mapping[str, Mapping[str, Any]], out_dir: Path, max_epochs: float
+) -> tuple[Path, Path]:
+    """``summary.csv`` and ``summary.md`` of the given stage blends (stage → blend document)."""
     rows = _summary_rows(blends)
+    out_dir = Path(out_dir)
     atomic_write_text(out_dir / "summary.csv", _summary_csv(rows))
     atomic_write_text(out_dir / "summary.md", _summary_md(rows, max_epochs))
-    return paths
+    return out_dir / "summary.csv", out_dir / "summary.md"

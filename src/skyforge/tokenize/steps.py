@@ -115,8 +115,19 @@ def cmd_blends(args: argparse.Namespace, load: Loader) -> int:
         max_epochs=blends["max_epochs"],
         parallel_share=blends["parallel_share"],
         decay=blends["decay"],
+        only=args.only,
     )
     log.info("blends: %s", ", ".join(str(p) for p in paths.values()))
+    return 0
+
+
+def cmd_blends_summary(args: argparse.Namespace, load: Loader) -> int:
+    """Tabulate stage blend files (summary.csv / summary.md): shares, tokens, epochs."""
+    from skyforge.tokenize.blends import write_summary
+
+    blends = {Path(p).stem: json.loads(Path(p).read_text()) for p in args.blends}
+    max_epochs = min((b["max_epochs"] for b in blends.values()), default=5.0)
+    write_summary(blends, args.out_dir, max_epochs)
     return 0
 
 
@@ -149,4 +160,9 @@ def register(sub: argparse._SubParsersAction, add_config_args: Callable, load: L
 
     p = add("blends", cmd_blends, "data blends of the training stages")
     p.add_argument("--pack-stats", type=Path, nargs="+", required=True)
+    p.add_argument("--out-dir", type=Path, required=True)
+    p.add_argument("--only", default=None, help="write only this stage's blend (no summary)")
+
+    p = add("blends-summary", cmd_blends_summary, "tabulate blend files", config=False)
+    p.add_argument("--blends", type=Path, nargs="+", required=True)
     p.add_argument("--out-dir", type=Path, required=True)

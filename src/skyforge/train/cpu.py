@@ -15,6 +15,7 @@ megatron-core stops needing is noticed instead of kept forever.
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -61,6 +62,12 @@ def apply_cpu_shim() -> bool:
     if torch.cuda.is_available():
         return False
     _apply(PATCHES)
+    # fp32 params (CPU only; GPUs train in bf16) make the distributed optimizer's main params
+    # views of the model's params, and megatron reads their .grad once per step to hand the
+    # reduced grads over: torch warns about a non-leaf .grad although megatron sets it itself.
+    warnings.filterwarnings(
+        "ignore", message="The .grad attribute of a Tensor that is not a leaf", category=UserWarning
+    )
     return True
 
 

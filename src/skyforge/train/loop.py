@@ -88,7 +88,7 @@ def initialize_distributed(tensor: int, pipeline: int, seed: int) -> torch.devic
     return torch.device("cuda", torch.cuda.current_device()) if on_gpu else torch.device("cpu")
 
 
-def _params_dtype(spec: StageSpec) -> torch.dtype:
+def _params_dtype() -> torch.dtype:
     # bf16 on GPUs (Skywork, Index); CPUs have no fast bf16 GEMM here and fp32 keeps the
     # resume tests exact.
     return torch.bfloat16 if torch.cuda.is_available() else torch.float32
@@ -110,7 +110,7 @@ def build_training(spec: StageSpec) -> tuple[Any, Any, Any]:
 
     from skyforge.train.model import build_model
 
-    dtype = _params_dtype(spec)
+    dtype = _params_dtype()
     model = build_model(
         spec.model_config(),
         pre_process=ps.is_pipeline_first_stage(),
@@ -301,6 +301,8 @@ def train_stage(
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # megatron-core logs every index it builds or loads at INFO: one screen per stage.
+    logging.getLogger("megatron.core").setLevel(logging.WARNING)
     if not torch.cuda.is_available():
         # Each rank gets its share of the cores; oversubscribed ranks thrash.
         per_rank = max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
@@ -348,34 +350,31 @@ class _Stage:
         spec = self.spec
         tokenizer = load_tokenizer(spec.tokenizer)
         cache = self.run_dir / "index-cache"
-        # Rank 0 builds megatron's sample indices and the other ranks read them.
-        if self.rank == 0:
-            self.train_ds, self.valid = build_datasets(
-                Path(spec.blend),
-                tokenizer,
-                spec.model["seq_length"],
-                seed=spec.seed,
-                num_samples={"train": spec.num_train_samples},
-                eod_mask_loss=spec.eod_mask_loss,
-                path_to_cache=cache,
-            )
-        torch.distributed.barrier()
-        if self.rank != 0:
-            self.train_ds, self.valid = build_datasets(
-                Path(spec.blend),
-                tokenizer,
-                spec.model["seq_length"],
-                seed=spec.seed,
-                num_samples={"train": spec.num_train_samples},
-                eod_mask_loss=spec.eod_mask_loss,
-                path_to_cache=cache,
-            )
+        # Rank 0 builds megatron's sample indices into the cache; the others then read them.
+        for turn in (True, False):
+            if (self.rank == 0) == turn:
+                self.train_ds, self.valid = build_datasets(
+                    Path(spec.blend),
+                    tokenizer,
+                    spec.model["seq_length"],
+                    seed=spec.seed,
+                    num_samples={"train": spec.num_train_samples},
+                    eod_mask_loss=spec.eod_mask_loss,
+                    path_to_cache=cache,
+                )
+            if turn:
+                torch.distributed.barrier()
         per_eval = self.dp_size * self.spec.parallel["micro_batch_size"]
         self.eval_micro = {}
         for domain, ds in self.valid.items():
             n = min(spec.eval_samples, len(ds)) // per_eval
             if n:
                 self.eval_micro[domain] = n
+            elif self.rank == 0:
+                log.warning(
+                    "held-out domain %s: %d samples, fewer than one per data-parallel rank "
+                    "(%d): not validated", domain, len(ds), per_eval,
+                )  # fmt: skip
 
     # -- run directory -----------------------------------------------------------------------
 

@@ -28,7 +28,14 @@ from typing import Any
 
 from skyforge.config import ConfigError, ModelConfig, ParallelConfig, TrainConfig
 
-__all__ = ["StageSpec", "TrainingOptions", "stage_names", "build_stage_spec", "file_sha256"]
+__all__ = [
+    "StageSpec",
+    "TrainingOptions",
+    "build_stage_spec",
+    "file_sha256",
+    "stage_names",
+    "stage_params",
+]
 
 
 @dataclass(frozen=True)
@@ -297,3 +304,34 @@ def build_stage_spec(
         init_hash=init_hash,
         data_hash=file_sha256(blend)[:16] + file_sha256(tokenizer)[:16],
     )
+
+
+def stage_params(config: dict[str, Any], stage: str) -> dict[str, Any]:
+    """What determines ``stage``'s weights besides its input files, from the validated config.
+
+    The ``pretrain`` rule tracks exactly this (Snakemake reruns a job whose params changed), so
+    a new stage-2 sub-stage or decay stage does not retrain stage 1: a stage's predecessors
+    reach it through its inputs (the previous manifest, the blend), never through this dict.
+    """
+    t = config["train"]
+    train: dict[str, Any] = {
+        k: t.get(k) for k in ("global_batch_size", "optimizer", "seed", "eod_mask_loss")
+    }
+    if stage.startswith("stage1_"):
+        # Every session shares one dataset sized for all of stage 1.
+        train["stage1"] = t["stage1"]
+    elif stage.startswith("stage2_"):
+        train["stage2"] = {
+            "lr": t["stage2"]["lr"],
+            "substage": t["stage2"]["substages"][int(stage[7:])],
+        }
+    else:
+        train["decay"] = config["blends"]["decay"]
+        train["stage2_lr"] = t["stage2"]["lr"] if t["stage2"]["substages"] else None
+        train["stage1_lr_max"] = [s["lr_max"] for s in t["stage1"]["sessions"]]
+    return {
+        "model": config["model"],
+        "cluster": config["cluster"],
+        "parallel": config["parallel"],
+        "train": train,
+    }

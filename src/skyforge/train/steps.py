@@ -80,6 +80,9 @@ def cmd_pretrain(args: argparse.Namespace, load: Loader) -> int:
         folder=args.job_folder,
         job_record=Path(args.manifest).with_name("job.json"),
         job_name=f"{d['model']['name']}-{spec.stage}",
+        # Snakemake runs this rule only when the manifest is missing or stale: a job that
+        # completed before is not the answer (the new one resumes from its run directory).
+        reuse_completed=False,
     )
     if not Path(args.manifest).is_file():
         raise RuntimeError(f"pretrain {spec.stage}: the job ended without writing {args.manifest}")

@@ -154,6 +154,13 @@ def test_two_ranks_return_rank0_result_and_a_rerun_takes_it_again(
     assert read_job_record(record_path)["job_id"] == record["job_id"]
     assert f"job {record['job_id']} already completed" in caplog.text
 
+    # The rule runs again because its output is stale: the completed job is not reused.
+    assert dispatch(spec, LOCAL, reuse_completed=False, **kwargs) == result
+    again = read_job_record(record_path)
+    assert again["job_id"] != record["job_id"] and again["state"] == "COMPLETED"
+    assert submitted_job_ids(folder) == {record["job_id"], again["job_id"]}
+    assert record["job_id"] in json.dumps(again["previous_jobs"])
+
 
 def test_failing_job_names_its_log_and_a_rerun_submits_anew(job_env, spec: Path, tmp_path: Path):
     folder, record_path = tmp_path / "submitit", tmp_path / "job.json"

@@ -220,3 +220,15 @@ def test_summary_tables(tmp_path: Path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         [f"{s}.json" for s in paths] + ["summary.csv", "summary.md"]
     )
+
+
+def test_only_one_stage_writes_the_same_file_and_no_summary(tmp_path):
+    full = build_blends(_stats(), HELDOUT, _train(), SEQ, tmp_path / "all", parallel_share=0.0)
+    one = build_blends(
+        _stats(), HELDOUT, _train(), SEQ, tmp_path / "one", parallel_share=0.0, only="stage2_1"
+    )
+    assert list(one) == ["stage2_1"]
+    assert one["stage2_1"].read_text() == full["stage2_1"].read_text()
+    assert sorted(p.name for p in (tmp_path / "one").iterdir()) == ["stage2_1.json"]
+    with pytest.raises(ValueError, match="blend stage 'stage9': not a stage"):
+        build_blends(_stats(), HELDOUT, _train(), SEQ, tmp_path / "x", only="stage9")
