@@ -264,6 +264,14 @@ class _StopRequested:
         return names
 
 
+def _format_tokens(n: float) -> str:
+    """500 B, 2 T, 3.1 T, 20,480: how token counts are written in the papers."""
+    for scale, unit in ((1e12, "T"), (1e9, "B"), (1e6, "M")):
+        if n >= scale:
+            return f"{n / scale:g} {unit}"
+    return f"{n:,.0f}"
+
+
 def _peak_flops() -> tuple[str, float | None]:
     """Name and dense bf16 peak FLOP/s of this device (None when unknown: CPUs)."""
     if not torch.cuda.is_available():
@@ -581,7 +589,7 @@ class _Stage:
     def _release_reason(self, before: float, after: float) -> str | None:
         for mark in self.spec.keep_at_tokens:
             if before < mark <= after:
-                return f"{mark:.4g} tokens"
+                return f"release at {_format_tokens(mark)} tokens"
         return None
 
     def _initial_state(self) -> dict[str, Any]:
