@@ -14,7 +14,10 @@ right after submitting, and on the next call reads it first:
 recorded job is ...                           dispatch ...
 ============================================  ===============================================
 pending, running, requeued, completing, ...   re-attaches and waits (no new job)
-completed, its results still on disk          returns rank 0's result again (no new job)
+completed, its results still on disk          returns rank 0's result again (no new job);
+                                              with ``reuse_completed=False`` (the pretrain
+                                              rule: its output is gone or stale) submits a
+                                              new job, which resumes from the final checkpoint
 failed, cancelled, timed out, gone            submits a new job; training resumes from the
                                               last checkpoint of its run directory
 still running but for a different spec file   refuses (cancel it or restore the spec)
