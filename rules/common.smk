@@ -159,6 +159,7 @@ def tokenizer_config_json():
     """tokenizer + the stage-1 mix (what the tokenizer's training sample follows); the rest of
     train is a placeholder, so budgets and schedules never retrain the tokenizer."""
     train = {
+        "global_batch_size": 1,
         "stage1": {
             "mix": config["train"]["stage1"]["mix"],
             "sessions": [{"name": "-", "tokens": 1, "schedule": "constant", "lr_max": 1.0}],

@@ -113,8 +113,16 @@ def test_uninterrupted_run_learns(uninterrupted):
     lr = _curve(run_dir, "train/lr")
     assert lr[1] == 0.0 and lr[3] == pytest.approx(3e-3)  # warmup of 2 steps, then the peak
     assert lr[STEPS] < lr[3]
-    # TensorBoard event files beside the CSV; releases none (no keep_at_tokens).
-    assert list((run_dir / "tensorboard").glob("events.out.tfevents.*"))
+    # TensorBoard event files beside the CSV, with the same scalars; no releases here.
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run_dir / "tensorboard"))
+    events.Reload()
+    tags = set(events.Tags()["scalars"])
+    assert {"train/loss", "train/lr", "train/grad_norm", "val/main-zh"} <= tags, tags
+    assert {"perf/tokens_per_s_per_device", "perf/tflops_per_device"} <= tags, tags
+    tb_loss = {e.step: e.value for e in events.Scalars("train/loss")}
+    assert tb_loss == pytest.approx(loss, rel=1e-6)
     assert manifest["releases"] == []
     # The final checkpoint is kept, and at most keep_last periodic ones.
     kept = sorted(p.name for p in (run_dir / "checkpoints").glob("iter_*"))
