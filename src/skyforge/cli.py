@@ -32,6 +32,25 @@ def _add_config_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--config-json", help="the config sections this step needs, as JSON")
 
 
+def step_adder(
+    sub: argparse._SubParsersAction,
+    add_config_args: Callable[[argparse.ArgumentParser], None],
+    load: Callable[[argparse.Namespace, tuple[str, ...]], dict[str, Any]],
+) -> Callable[..., argparse.ArgumentParser]:
+    """``add(name, func, help_text, config=True)``: a sub-command calling ``func(args, load)``,
+    with ``--configfile``/``--config-json`` unless ``config`` is False (the stage modules'
+    ``register`` functions use it)."""
+
+    def add(name: str, func: Callable, help_text: str, config: bool = True):
+        p = sub.add_parser(name, help=help_text, description=func.__doc__)
+        p.set_defaults(func=lambda a: func(a, load))
+        if config:
+            add_config_args(p)
+        return p
+
+    return add
+
+
 def _load(args: argparse.Namespace, sections: tuple[str, ...]) -> dict[str, Any]:
     if args.configfile:
         return C.load_config_files(args.configfile)

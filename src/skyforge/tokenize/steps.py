@@ -133,13 +133,9 @@ def cmd_blends_summary(args: argparse.Namespace, load: Loader) -> int:
 
 def register(sub: argparse._SubParsersAction, add_config_args: Callable, load: Loader) -> None:
     """Add the tokenize sub-commands to the ``skyforge`` parser."""
+    from skyforge.cli import step_adder
 
-    def add(name: str, func: Callable, help_text: str, config: bool = True):
-        p = sub.add_parser(name, help=help_text, description=func.__doc__)
-        p.set_defaults(func=lambda a: func(a, load))
-        if config:
-            add_config_args(p)
-        return p
+    add = step_adder(sub, add_config_args, load)
 
     threads = {"type": int, "default": None, "help": "tokenizer threads (default: all cores)"}
     p = add("train-tokenizer", cmd_train_tokenizer, "train (or check) the tokenizer")

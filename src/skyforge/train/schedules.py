@@ -59,6 +59,7 @@ __all__ = [
     "DEFAULT_LR_MIN_RATIO",
     "lr_at",
     "session_lr_fn",
+    "session_schedule",
     "schedule_table",
 ]
 
@@ -168,6 +169,26 @@ def lr_at(
     return lr_min + (lr_max - lr_min) * _decay_factor(progress, shape)
 
 
+def session_schedule(session: SessionConfig, tokens_per_step: int) -> dict:
+    """The keyword arguments of :func:`lr_at` (all but ``step``) for one stage-1 session.
+
+    Token budgets become steps rounded up, so a session never trains fewer tokens than asked.
+
+    Raises:
+        ValueError: ``tokens_per_step`` is not positive.
+    """
+    if tokens_per_step < 1:
+        raise ValueError(f"tokens_per_step: {tokens_per_step} is not positive")
+    return dict(
+        total_steps=math.ceil(session.tokens / tokens_per_step),
+        schedule=session.schedule,
+        lr_max=session.lr_max,
+        lr_min=session.lr_min,
+        warmup_steps=math.ceil(session.warmup_tokens / tokens_per_step),
+        decay_fraction=session.decay_fraction,
+    )
+
+
 def session_lr_fn(session: SessionConfig, tokens_per_step: int) -> Callable[[int], float]:
     """A step → learning-rate function for one stage-1 session of the config.
 
@@ -185,18 +206,7 @@ def session_lr_fn(session: SessionConfig, tokens_per_step: int) -> Callable[[int
     Raises:
         ValueError: naming the session and the offending key.
     """
-    if tokens_per_step < 1:
-        raise ValueError(f"tokens_per_step: {tokens_per_step} is not positive")
-    total_steps = math.ceil(session.tokens / tokens_per_step)
-    warmup_steps = math.ceil(session.warmup_tokens / tokens_per_step)
-    kwargs = dict(
-        total_steps=total_steps,
-        schedule=session.schedule,
-        lr_max=session.lr_max,
-        lr_min=session.lr_min,
-        warmup_steps=warmup_steps,
-        decay_fraction=session.decay_fraction,
-    )
+    kwargs = session_schedule(session, tokens_per_step)
     try:
         lr_at(0, **kwargs)  # validate once, up front, rather than at the first training step
     except ValueError as exc:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from skyforge.config import ConfigError, ModelConfig, ParallelConfig, TrainConfig
+from skyforge.train.schedules import session_schedule
 
 __all__ = [
     "StageSpec",
@@ -219,16 +220,8 @@ def build_stage_spec(
     if stage.startswith("stage1_"):
         i = int(stage.split("_")[1])
         session = train.sessions[i]
-        steps = _steps(session.tokens, tokens_per_step)
-        warmup = math.ceil(session.warmup_tokens / tokens_per_step)
-        schedule = dict(
-            total_steps=steps,
-            schedule=session.schedule,
-            lr_max=session.lr_max,
-            lr_min=session.lr_min,
-            warmup_steps=warmup,
-            decay_fraction=session.decay_fraction,
-        )
+        schedule = session_schedule(session, tokens_per_step)
+        steps = schedule["total_steps"]
         description = f"stage-1 session {i} '{session.name}' ({session.schedule})"
         continue_data = i > 0
         # Every session reads the same dataset, so it is built for the whole of stage 1.

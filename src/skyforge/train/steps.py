@@ -109,13 +109,9 @@ def cmd_pretrain_report(args: argparse.Namespace, load: Loader) -> int:
 
 def register(sub: argparse._SubParsersAction, add_config_args: Callable, load: Loader) -> None:
     """Add the training sub-commands to the ``skyforge`` parser."""
+    from skyforge.cli import step_adder
 
-    def add(name: str, func: Callable, help_text: str, config: bool = True):
-        p = sub.add_parser(name, help=help_text, description=func.__doc__)
-        p.set_defaults(func=lambda a: func(a, load))
-        if config:
-            add_config_args(p)
-        return p
+    add = step_adder(sub, add_config_args, load)
 
     p = add("pretrain", cmd_pretrain, "train one pretraining stage (submitit)")
     p.add_argument("--run-json", help="monitoring, checkpoints and launch sections, as JSON")
