@@ -28,6 +28,7 @@ include: "rules/quality.smk"
 include: "rules/corpora.smk"
 include: "rules/tokenize.smk"
 include: "rules/pretrain.smk"
+include: "rules/align.smk"
 
 
 rule all:

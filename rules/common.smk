@@ -35,6 +35,7 @@ wildcard_constraints:
     corpus="|".join(CORPORA),
     split="|".join(SPLITS),
     stage=r"stage1_\d+|stage2_\d+|decay",
+    variant=r"sft|sft_fresh_optimizer|sft_with_optimizer|dpo",
     blend=r"stage1|stage2_\d+|decay",
 
 
@@ -293,8 +294,93 @@ def pretrain_outputs():
     )
 
 
+def final_stage_blend():
+    """The blend of the last pretraining stage (SFT's pretraining text and held-out domains)."""
+    last = training_stages()[-1]
+    return f"results/blends/{'stage1' if last.startswith('stage1_') else last}.json"
+
+
+def sft_variants():
+    """SFT targets: ``sft`` as configured, plus the other optimizer-state variant (ablation)."""
+    variants = ["sft"]
+    if config["sft"]["ablation"]:
+        load = config["sft"]["load_optimizer_state"]
+        variants.append("sft_fresh_optimizer" if load else "sft_with_optimizer")
+    return variants
+
+
+def chat_file(section, role):
+    """A user-given chat data file, or the synthetic one the DAG writes."""
+    given = config[section][f"{role}_file"]
+    if given:
+        return given
+    if section == "sft":
+        return f"results/chat/sft_{role}.jsonl"
+    return f"results/chat/pref_{role}_full.jsonl"
+
+
+def sft_inputs(wildcards):
+    """Final pretraining manifest, its blend, the tokenizer and the conversations."""
+    if wildcards.variant not in sft_variants():
+        raise WorkflowError(f"'{wildcards.variant}' is not an SFT target of this config")
+    return {
+        "init": f"results/pretrain/{training_stages()[-1]}/manifest.json",
+        "blend": final_stage_blend(),
+        "tokenizer": "results/tokenizer/tokenizer.json",
+        "train": chat_file("sft", "train"),
+        "heldout": chat_file("sft", "heldout"),
+    }
+
+
+def dpo_data_inputs(wildcards):
+    """The preference pairs (train, held-out)."""
+    return {"train": chat_file("dpo", "train"), "heldout": chat_file("dpo", "heldout")}
+
+
+def synthetic_chat_json():
+    """The sft and dpo sections with only their generator settings (what chat_data tracks)."""
+    import copy
+
+    d = {s: {"synthetic": copy.deepcopy(config[s]["synthetic"])} for s in ("sft", "dpo")}
+    return json.dumps(d, sort_keys=True, separators=(",", ":"))
+
+
+def align_params_json(section):
+    """What determines an SFT/DPO model besides its input files (tracked by the rule)."""
+    d = {k: v for k, v in config[section].items() if k not in ("synthetic", "ablation")}
+    t = config["train"]
+    train = {k: t.get(k) for k in ("global_batch_size", "optimizer", "seed")}
+    tracked = {section: d, "model": config["model"], "parallel": config["parallel"]}
+    return json.dumps({**tracked, "train": train}, sort_keys=True, separators=(",", ":"))
+
+
+def align_manifests():
+    """Manifests of the SFT variants and DPO."""
+    return [f"results/align/{v}/manifest.json" for v in sft_variants() + ["dpo"]]
+
+
+def preference_stats_files():
+    """The synthetic safety pairs' counts (model-written vs fallback refusals), if any."""
+    return [] if config["dpo"]["train_file"] else ["results/chat/preference_stats.json"]
+
+
+def chat_model_exports():
+    """HF folders of every model the report shows replies of: stage finals, SFT, DPO."""
+    return hf_exports() + ["results/hf/sft", "results/hf/dpo"]
+
+
+def align_outputs():
+    """SFT and DPO manifests, their HF exports, curves and sample replies."""
+    return (
+        align_manifests()
+        + [f"results/hf/{v}" for v in sft_variants() + ["dpo"]]
+        + ["results/align/report/curves.png", "results/align/report/summary.md"]
+        + ["results/align/report/samples.md"]
+    )
+
+
 def all_targets():
-    """Every artifact the DAG builds so far."""
+    """Every artifact the DAG builds."""
     return (
         plan_outputs()
         + crawl_shards()
@@ -302,4 +388,5 @@ def all_targets():
         + data_outputs()
         + tokenize_outputs()
         + pretrain_outputs()
+        + align_outputs()
     )

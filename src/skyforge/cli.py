@@ -159,11 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     steps.register(sub, _add_config_args, _load)
     from skyforge.tokenize import steps as tokenize_steps
-
-    tokenize_steps.register(sub, _add_config_args, _load)
+    from skyforge.train import align_steps
     from skyforge.train import steps as train_steps
 
-    train_steps.register(sub, _add_config_args, _load)
+    # The stage modules get the adder; they never import this module (imports flow one way).
+    for module in (tokenize_steps, train_steps, align_steps):
+        module.register(step_adder(sub, _add_config_args, _load))
     return parser
 
 

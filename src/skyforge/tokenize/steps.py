@@ -131,11 +131,8 @@ def cmd_blends_summary(args: argparse.Namespace, load: Loader) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction, add_config_args: Callable, load: Loader) -> None:
-    """Add the tokenize sub-commands to the ``skyforge`` parser."""
-    from skyforge.cli import step_adder
-
-    add = step_adder(sub, add_config_args, load)
+def register(add: Callable[..., argparse.ArgumentParser]) -> None:
+    """Add the tokenize sub-commands (``add`` from :func:`skyforge.cli.step_adder`)."""
 
     threads = {"type": int, "default": None, "help": "tokenizer threads (default: all cores)"}
     p = add("train-tokenizer", cmd_train_tokenizer, "train (or check) the tokenizer")

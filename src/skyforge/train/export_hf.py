@@ -89,6 +89,20 @@ def llama_state_dict(model: GPTModel, cfg: ModelConfig) -> dict[str, torch.Tenso
     return {k: v.contiguous() for k, v in out.items()}
 
 
+def _add_chat_template(path: Path) -> None:
+    """Write the chat template (:data:`skyforge.train.chat.CHAT_TEMPLATE`) into a copied
+    ``tokenizer_config.json``, so ``apply_chat_template`` gives our token ids."""
+    import json
+
+    from skyforge.train.chat import CHAT_TEMPLATE
+
+    if not path.is_file():
+        return
+    config = json.loads(path.read_text(encoding="utf-8"))
+    config["chat_template"] = CHAT_TEMPLATE
+    path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 def _check_supported(model: GPTModel) -> None:
     """Refuse models whose layout the export does not translate (internal invariants)."""
     assert model.pre_process and model.post_process, "export needs the whole model (PP = 1)"
@@ -165,6 +179,7 @@ def export_hf(
         hf.save_pretrained(tmp, safe_serialization=True)
         for path in tokenizer_files:
             shutil.copy2(path, tmp / path.name)
+        _add_chat_template(tmp / "tokenizer_config.json")
         if out_dir.exists():
             shutil.rmtree(out_dir)
         os.replace(tmp, out_dir)

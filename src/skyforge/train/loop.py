@@ -161,6 +161,8 @@ def _collate(samples: list[dict[str, Any]], device: torch.device) -> dict[str, t
     batch = {}
     for key in ("tokens", "labels", "loss_mask", "position_ids", "attention_mask"):
         batch[key] = torch.stack([torch.as_tensor(s[key]) for s in samples]).to(device)
+    if "ref_logps" in samples[0]:  # DPO pairs
+        batch["ref_logps"] = torch.stack([s["ref_logps"] for s in samples]).to(device)
     return batch
 
 
@@ -202,19 +204,30 @@ def forward_step(data_iterator: Iterator[dict[str, torch.Tensor]], model: Any) -
     return output, partial(_loss_func, batch["loss_mask"])
 
 
-def _reduce_loss(losses: list[dict], device: torch.device) -> float:
-    """Token-averaged loss of a step over every micro-batch and every DP rank.
+_REDUCED = {"lm": 2, "dpo": 8}
+"""The loss functions' reported sums: key → vector length (``lm``: NLL sum and token count;
+``dpo``: pair count and the sums of :data:`skyforge.train.dpo.DPO_METRICS`)."""
+
+
+def _reduce_sums(losses: list[dict], device: torch.device, key: str = "lm") -> torch.Tensor:
+    """The loss function's ``key`` sums over every micro-batch and every DP rank.
 
     Only the last pipeline stage has losses; every rank joins the all-reduce, so global rank 0
     (first stage) can log the value.
     """
     from megatron.core import parallel_state as ps
 
-    acc = torch.zeros(2, dtype=torch.float64, device=device)
+    acc = torch.zeros(_REDUCED[key], dtype=torch.float64, device=device)
     if ps.is_pipeline_last_stage() and ps.get_tensor_model_parallel_rank() == 0:
         for d in losses:
-            acc += d["lm"].to(torch.float64)
+            acc += d[key].to(torch.float64)
     torch.distributed.all_reduce(acc)
+    return acc.cpu()
+
+
+def _reduce_loss(losses: list[dict], device: torch.device) -> float:
+    """Token-averaged loss of a step over every micro-batch and every DP rank."""
+    acc = _reduce_sums(losses, device, "lm")
     return float(acc[0] / acc[1]) if acc[1] > 0 else float("nan")
 
 
@@ -346,6 +359,16 @@ class _Stage:
             )
         self.num_micro = spec.global_batch_size // (mbs * self.dp_size)
         self.run_dir = Path(spec.run_dir)
+        self.kind = spec.kind
+        # DPO micro-batches hold pairs: 2 sequences per sample go through the model.
+        self.rows_per_sample = 2 if spec.kind == "dpo" else 1
+        if spec.kind == "dpo":
+            from skyforge.train.dpo import dpo_forward_step
+
+            self.forward_step = partial(dpo_forward_step, float(spec.task["section"]["beta"]))
+        else:
+            self.forward_step = forward_step
+        self.data_stats: dict[str, Any] = {}
         self.stop = _StopRequested()
         self.stop_at_step = stop_at_step
 
@@ -358,24 +381,35 @@ class _Stage:
         spec = self.spec
         tokenizer = load_tokenizer(spec.tokenizer)
         cache = self.run_dir / "index-cache"
-        # Rank 0 builds megatron's sample indices into the cache; the others then read them.
-        for turn in (True, False):
-            if (self.rank == 0) == turn:
-                self.train_ds, self.valid = build_datasets(
-                    Path(spec.blend),
-                    tokenizer,
-                    spec.model["seq_length"],
-                    seed=spec.seed,
-                    num_samples={"train": spec.num_train_samples},
-                    eod_mask_loss=spec.eod_mask_loss,
-                    path_to_cache=cache,
-                )
-            if turn:
-                torch.distributed.barrier()
+        if spec.kind == "dpo":
+            self._build_dpo_data(tokenizer)
+        else:
+            # SFT mixes in text of the blend it starts from: as many samples as the spec says.
+            num_text = spec.num_train_samples
+            if spec.kind == "sft":
+                num_text = max(1, int(spec.task["stats"].get("pretrain_samples", 0)))
+            # Rank 0 builds megatron's sample indices into the cache; the others then read them.
+            for turn in (True, False):
+                if (self.rank == 0) == turn:
+                    self.train_ds, self.valid = build_datasets(
+                        Path(spec.blend),
+                        tokenizer,
+                        spec.model["seq_length"],
+                        seed=spec.seed,
+                        num_samples={"train": num_text},
+                        eod_mask_loss=spec.eod_mask_loss,
+                        path_to_cache=cache,
+                    )
+                if turn:
+                    torch.distributed.barrier()
+            if spec.kind == "sft":
+                self._build_sft_data(tokenizer)
         per_eval = self.dp_size * self.spec.parallel["micro_batch_size"]
         self.eval_micro = {}
         for domain, ds in self.valid.items():
-            n = min(spec.eval_samples, len(ds)) // per_eval
+            # The SFT/DPO held-out sets are the evaluation sets: all of them, every time.
+            cap = len(ds) if domain in self.full_eval else spec.eval_samples
+            n = min(cap, len(ds)) // per_eval
             if n:
                 self.eval_micro[domain] = n
             elif self.rank == 0:
@@ -383,6 +417,67 @@ class _Stage:
                     "held-out domain %s: %d samples, fewer than one per data-parallel rank "
                     "(%d): not validated", domain, len(ds), per_eval,
                 )  # fmt: skip
+
+    full_eval: frozenset[str] = frozenset({"sft_heldout", "heldout"})
+
+    def _build_sft_data(self, tokenizer: Any) -> None:
+        """Packed conversations + the blend's text (train); held-out conversations (valid)."""
+        from skyforge.train.chat import ChatFormat
+        from skyforge.train.sft import SFTDataset, encode_conversations, read_sft_file
+
+        spec, section = self.spec, self.spec.task["section"]
+        fmt, seq = ChatFormat(tokenizer), spec.model["seq_length"]
+        pad = tokenizer.pad if tokenizer.pad is not None else tokenizer.eod
+        files = spec.task["files"]
+        train_report = read_sft_file(files["train"])
+        train = encode_conversations(train_report, fmt, seq)
+        heldout_report = read_sft_file(files["heldout"])
+        heldout = encode_conversations(heldout_report, fmt, seq)
+        text = self.train_ds
+        self.train_ds = SFTDataset(
+            train, seq_length=seq, eod=tokenizer.eod, pad=pad, epochs=section["epochs"],
+            seed=spec.seed, pretrain=text, pretrain_ratio=section["pretrain_ratio"],
+        )  # fmt: skip
+        if len(self.train_ds) != spec.num_train_samples:
+            raise RuntimeError(
+                f"{spec.stage}: {len(self.train_ds)} training samples, the spec was sized for "
+                f"{spec.num_train_samples} (the data changed since the spec was written)"
+            )
+        self.valid = {
+            "sft_heldout": SFTDataset(heldout, seq_length=seq, eod=tokenizer.eod, pad=pad),
+            **self.valid,
+        }
+        self.data_stats = {
+            "train": {**self.train_ds.stats(), **train_report.summary()},
+            "heldout": {**self.valid["sft_heldout"].stats(), **heldout_report.summary()},
+        }
+
+    def _build_dpo_data(self, tokenizer: Any) -> None:
+        """Preference pairs with their reference log-probs (train, held-out)."""
+        from skyforge.train.chat import ChatFormat
+        from skyforge.train.dpo import (
+            PreferenceDataset,
+            encode_pairs,
+            read_preference_file,
+            read_reference,
+        )
+
+        spec, section = self.spec, self.spec.task["section"]
+        fmt, seq = ChatFormat(tokenizer), spec.model["seq_length"]
+        pad = tokenizer.pad if tokenizer.pad is not None else tokenizer.eod
+        files = spec.task["files"]
+        datasets, self.data_stats = {}, {}
+        for split in ("train", "heldout"):
+            report = read_preference_file(files[split])
+            pairs = encode_pairs(report, fmt, seq)
+            ref = read_reference(files["reference"], split, len(pairs))
+            datasets[split] = PreferenceDataset(
+                pairs, seq_length=seq, pad=pad, reference=ref,
+                epochs=section["epochs"] if split == "train" else 1,
+                seed=spec.seed if split == "train" else None,
+            )  # fmt: skip
+            self.data_stats[split] = {"pairs": len(pairs), **report.summary()}
+        self.train_ds, self.valid = datasets["train"], {"heldout": datasets["heldout"]}
 
     # -- run directory -----------------------------------------------------------------------
 
@@ -429,13 +524,23 @@ class _Stage:
                     dp_rank=self.dp_rank, dp_size=self.dp_size, device=self.device,
                 )  # fmt: skip
                 losses = fwd_bwd(
-                    forward_step_func=forward_step, data_iterator=it, model=[self.model],
-                    num_microbatches=num_micro, seq_length=seq, micro_batch_size=mbs,
-                    decoder_seq_length=seq, forward_only=True,
+                    forward_step_func=self.forward_step, data_iterator=it, model=[self.model],
+                    num_microbatches=num_micro, seq_length=seq,
+                    micro_batch_size=mbs * self.rows_per_sample, decoder_seq_length=seq,
+                    forward_only=True,
                 )  # fmt: skip
-                out[domain] = _reduce_loss(losses, self.device)
+                out.update(self._summarize(losses, domain))
         self.model.train()
         return out
+
+    def _summarize(self, losses: list[dict], name: str) -> dict[str, float]:
+        """``{name: loss}`` (language modelling) or ``{name/metric: value}`` (DPO)."""
+        if self.kind == "dpo":
+            from skyforge.train.dpo import summarize_dpo
+
+            sums = _reduce_sums(losses, self.device, "dpo")
+            return {f"{name}/{k}": v for k, v in summarize_dpo(sums).items()}
+        return {name: _reduce_loss(losses, self.device)}
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -487,9 +592,10 @@ class _Stage:
                 dp_rank=self.dp_rank, dp_size=self.dp_size, device=self.device,
             )  # fmt: skip
             losses = fwd_bwd(
-                forward_step_func=forward_step, data_iterator=it, model=[self.model],
-                num_microbatches=self.num_micro, seq_length=seq, micro_batch_size=mbs,
-                decoder_seq_length=seq, forward_only=False,
+                forward_step_func=self.forward_step, data_iterator=it, model=[self.model],
+                num_microbatches=self.num_micro, seq_length=seq,
+                micro_batch_size=mbs * self.rows_per_sample, decoder_seq_length=seq,
+                forward_only=False,
             )  # fmt: skip
             ok, grad_norm, _ = self.optimizer.step()
             if not ok:
@@ -497,10 +603,15 @@ class _Stage:
             iteration += 1
             consumed += spec.global_batch_size
             window_tokens += spec.tokens_per_step
-            train_loss = _reduce_loss(losses, self.device)
+            step_metrics = self._summarize(losses, "train")
+            if "train" in step_metrics:
+                train_loss = step_metrics.pop("train")
+            else:
+                train_loss = step_metrics["train/loss"]
             step_end = time.time()
             tokens_seen = tokens_before + iteration * spec.tokens_per_step
             row: dict[str, float] = {
+                **step_metrics,
                 "train/loss": train_loss,
                 "train/lr": lr,
                 "train/grad_norm": float(grad_norm or 0.0),
@@ -519,11 +630,16 @@ class _Stage:
                     row["perf/mfu"] = per_dev * flops_tok / peak
                 window_t, window_tokens = step_end, 0
                 if self.rank == 0:
+                    extra = ""
+                    if self.kind == "dpo":
+                        margin = row["train/rewards/margins"]
+                        extra = f" | margin {margin:.3f} | accuracy "
+                        extra += f"{row['train/rewards/accuracies']:.2f}"
                     log.info(
-                        "%s step %d/%d | tokens %.4g | loss %.4f | lr %.3g | grad norm %.3f | "
+                        "%s step %d/%d | tokens %.4g | loss %.4f%s | lr %.3g | grad norm %.3f | "
                         "%.0f tokens/s/%s",
-                        spec.stage, iteration, spec.train_steps, tokens_seen, train_loss, lr,
-                        row["train/grad_norm"], per_dev, device_name,
+                        spec.stage, iteration, spec.train_steps, tokens_seen, train_loss, extra,
+                        lr, row["train/grad_norm"], per_dev, device_name,
                     )  # fmt: skip
             if iteration % spec.eval_interval_steps == 0 or iteration == spec.train_steps:
                 last_val = self.evaluate()
@@ -616,7 +732,14 @@ class _Stage:
                 log.info("%s: random initialisation (seed %d)", spec.stage, spec.seed)
             return dict(iteration=0, consumed_samples=0, tokens_seen=0, fresh=True)
         prev = json.loads(Path(spec.init_manifest).read_text(encoding="utf-8"))
-        ts = ckpt.load_checkpoint(prev["checkpoint"], self.model, self.optimizer)
+        ts = ckpt.load_checkpoint(
+            prev["checkpoint"], self.model, self.optimizer, load_optimizer=spec.load_optimizer
+        )
+        if not spec.load_optimizer:
+            # Fresh Adam moments; the optimizer's master weights must follow the loaded model
+            # (on GPUs they are separate fp32 copies made when the optimizer was built).
+            with torch.no_grad():
+                self.optimizer.reload_model_params()
         if self.rank == 0:
             log.info(
                 "%s: starting from %s (stage %s, step %d, %.4g tokens)", spec.stage,
@@ -638,6 +761,7 @@ class _Stage:
         latest = ckpt.latest_checkpoint(self.run_dir)
         manifest = {
             "stage": spec.stage,
+            "kind": spec.kind,
             "description": spec.description,
             "checkpoint": str(latest),
             "iteration": iteration,
@@ -654,6 +778,7 @@ class _Stage:
                 if ckpt.is_release(p)
             ],
             "final_metrics": {"train/loss": train_loss, **{f"val/{k}": v for k, v in val.items()}},
+            "data": self.data_stats,
             "model": spec.model,
             "parallel": spec.parallel,
             "world_size": self.world,

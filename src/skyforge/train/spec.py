@@ -32,6 +32,7 @@ from skyforge.train.schedules import session_schedule
 __all__ = [
     "StageSpec",
     "TrainingOptions",
+    "build_align_spec",
     "build_stage_spec",
     "file_sha256",
     "stage_names",
@@ -114,6 +115,13 @@ class StageSpec:
     """Config hash and step of the starting checkpoint (part of this stage's hash)."""
     data_hash: str = ""
     """SHA-256 of the blend file and the tokenizer (part of this stage's hash)."""
+    kind: str = "pretrain"
+    """What the job trains: ``pretrain`` (packed text), ``sft`` (packed conversations mixed
+    with pretraining text) or ``dpo`` (preference pairs against reference log-probs)."""
+    task: dict[str, Any] = field(default_factory=dict)
+    """The SFT/DPO settings and data files (see :func:`build_align_spec`)."""
+    load_optimizer: bool = True
+    """Load the starting checkpoint's optimizer state (Index-1.9B: it helps SFT)."""
 
     @property
     def tokens_per_step(self) -> int:
@@ -132,6 +140,10 @@ class StageSpec:
             "num_train_samples", "seed", "eod_mask_loss", "continue_data", "init_hash",
             "data_hash",
         )  # fmt: skip
+        if self.kind != "pretrain":
+            # Only for the stages after pretraining, so pretraining hashes (and the run
+            # directories they guard) stay what they were before these fields existed.
+            keys += ("kind", "task", "load_optimizer")
         d = dataclasses.asdict(self)
         blob = json.dumps({k: d[k] for k in keys}, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
@@ -328,3 +340,116 @@ def stage_params(config: dict[str, Any], stage: str) -> dict[str, Any]:
         "parallel": config["parallel"],
         "train": train,
     }
+
+
+ALIGN_KINDS = ("sft", "dpo")
+
+
+def build_align_spec(
+    name: str,
+    kind: str,
+    *,
+    model: ModelConfig,
+    parallel: ParallelConfig,
+    train: TrainConfig,
+    options: TrainingOptions,
+    accelerator: str,
+    section: dict[str, Any],
+    data_files: dict[str, Path],
+    num_train_samples: int,
+    blend: Path,
+    tokenizer: Path,
+    manifest: Path,
+    init_manifest: Path,
+    load_optimizer: bool,
+    stats: dict[str, Any] | None = None,
+) -> StageSpec:
+    """Resolve an SFT or DPO run into a :class:`StageSpec` for the same loop as pretraining.
+
+    Args:
+        name: the target (``sft``, ``sft_fresh_optimizer``, ``dpo``); also the run directory.
+        kind: ``sft`` or ``dpo``.
+        model, parallel, train, options, accelerator: the validated config sections.
+        section: the validated ``sft`` or ``dpo`` config section.
+        data_files: role → file (``train``, ``heldout``, and for DPO ``reference``).
+        num_train_samples: samples of one pass as the job will build them (packed SFT samples
+            plus mixed-in pretraining samples; DPO pairs × epochs).
+        blend: the blend of the stage it starts from (pretraining text and held-out domains).
+        tokenizer, manifest, init_manifest: as for :func:`build_stage_spec`.
+        load_optimizer: start from the previous optimizer state (False: fresh Adam moments).
+        stats: data counts recorded in the spec and the manifest.
+
+    Raises:
+        ValueError: a missing starting manifest or data file, naming it.
+    """
+    if kind not in ALIGN_KINDS:
+        raise ConfigError(f"kind '{kind}': not one of {ALIGN_KINDS}")
+    gbs = section.get("global_batch_size") or train.global_batch_size
+    steps = max(1, math.ceil(num_train_samples / gbs))
+    warmup = int(round(section.get("warmup_fraction", 0.0) * steps))
+    schedule: dict[str, Any] = dict(
+        total_steps=steps,
+        schedule=section.get("schedule", "constant"),
+        lr_max=float(section["lr"]),
+        warmup_steps=min(warmup, steps - 1),
+    )
+    if schedule["schedule"] == "cosine":
+        schedule["lr_min"] = float(section.get("lr_min", 0.0))
+    try:
+        prev = json.loads(Path(init_manifest).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"{name}: starting manifest '{init_manifest}' not found") from None
+    hashes = {}
+    for role, path in sorted(data_files.items()):
+        if not Path(path).is_file():
+            raise ValueError(f"{name}: {role} data file '{path}' not found")
+        hashes[role] = file_sha256(path)[:16]
+    task = {
+        "section": section,
+        "files": {role: str(Path(p).resolve()) for role, p in data_files.items()},
+        "file_hashes": hashes,
+        "stats": stats or {},
+    }
+    if kind == "dpo":
+        description = f"DPO (beta {section['beta']}, {section.get('epochs', 1)} epoch)"
+    else:
+        opt = "pretraining optimizer state" if load_optimizer else "fresh optimizer"
+        description = f"SFT ({section.get('epochs', 1)} epoch(s), {opt})"
+    return StageSpec(
+        stage=name,
+        description=description,
+        workdir=str(Path.cwd()),
+        run_dir=str((Path(options.checkpoint_dir) / name).resolve()),
+        manifest=str(Path(manifest).resolve()),
+        blend=str(Path(blend).resolve()),
+        tokenizer=str(Path(tokenizer).resolve()),
+        model=dataclasses.asdict(model),
+        parallel=dataclasses.asdict(parallel),
+        accelerator=accelerator,
+        global_batch_size=gbs,
+        train_steps=steps,
+        schedule=schedule,
+        optimizer=dict(
+            beta1=train.beta1,
+            beta2=train.beta2,
+            eps=train.eps,
+            weight_decay=train.weight_decay,
+            grad_clip=train.grad_clip,
+        ),
+        num_train_samples=num_train_samples,
+        seed=options.seed,
+        eod_mask_loss=False,
+        log_interval_steps=options.log_interval_steps,
+        eval_interval_steps=options.eval_interval_steps,
+        eval_samples=options.eval_samples,
+        save_interval_steps=options.save_interval_steps,
+        keep_last_checkpoints=options.keep_last_checkpoints,
+        keep_at_tokens=[],
+        init_manifest=str(Path(init_manifest).resolve()),
+        continue_data=False,
+        init_hash=f"{prev['config_hash']}@{prev['iteration']}",
+        data_hash=file_sha256(blend)[:16] + file_sha256(tokenizer)[:16],
+        kind=kind,
+        task=task,
+        load_optimizer=load_optimizer,
+    )

@@ -107,11 +107,8 @@ def cmd_pretrain_report(args: argparse.Namespace, load: Loader) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction, add_config_args: Callable, load: Loader) -> None:
-    """Add the training sub-commands to the ``skyforge`` parser."""
-    from skyforge.cli import step_adder
-
-    add = step_adder(sub, add_config_args, load)
+def register(add: Callable[..., argparse.ArgumentParser]) -> None:
+    """Add the training sub-commands (``add`` from :func:`skyforge.cli.step_adder`)."""
 
     p = add("pretrain", cmd_pretrain, "train one pretraining stage (submitit)")
     p.add_argument("--run-json", help="monitoring, checkpoints and launch sections, as JSON")

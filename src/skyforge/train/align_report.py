@@ -1,0 +1,158 @@
+"""The SFT/DPO report: curves and summary of each run, and every model's sample replies.
+
+``curves.png`` has one panel per question a reader asks: does the held-out response loss fall
+(SFT; each variant of the optimizer-state ablation its own line), does the pretraining text's
+loss rise while SFT trains (forgetting, per held-out domain), and does DPO learn the
+preferences (held-out and training reward accuracy and margin per step). ``summary.csv/.md``
+hold the first and last value of every validation metric per run, with the data counts
+(conversations, packed samples, pretraining : response tokens, pairs, skipped rows).
+
+``samples.md/.csv``: the replies of every model (pretraining stages' finals, SFT, DPO) to the
+same configured prompts, greedy unless the config says otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from skyforge.io import atomic_path, atomic_write_text
+
+__all__ = ["write_align_report", "write_samples"]
+
+
+def _runs(manifests: list[Path]) -> tuple[list[dict], pd.DataFrame]:
+    runs, frames = [], []
+    for path in manifests:
+        m = json.loads(Path(path).read_text(encoding="utf-8"))
+        runs.append(m)
+        df = pd.read_csv(m["metrics_csv"])
+        df["run"] = m["stage"]
+        frames.append(df)
+    return runs, pd.concat(frames, ignore_index=True)
+
+
+def _summary(runs: list[dict], df: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for m in runs:
+        s = df[df.run == m["stage"]]
+        row: dict[str, Any] = {"run": m["stage"], "description": m["description"]}
+        row["steps"] = m["iteration"]
+        stats = m.get("spec", {}).get("task", {}).get("stats", {})
+        for key in ("conversations", "response_tokens", "pretrain_tokens", "pretrain_to_response"):
+            if key in stats:
+                row[key] = stats[key]
+        for split in ("train", "heldout"):
+            if isinstance(stats.get(split), dict) and "pairs" in stats[split]:
+                row[f"{split} pairs"] = stats[split]["pairs"]
+                row[f"{split} skipped"] = stats[split].get("skipped", 0)
+        for name in sorted(n for n in s.name.unique() if n.startswith("val/")):
+            vals = s[s.name == name].sort_values("step")
+            row[f"{name} first"] = vals.value.iloc[0]
+            row[f"{name} last"] = vals.value.iloc[-1]
+        tl = s[s.name == "train/loss"].sort_values("step")
+        row["train/loss last"] = tl.value.iloc[-1] if len(tl) else float("nan")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def write_align_report(
+    manifests: list[Path], out_dir: Path, *, preference_stats: Path | None = None
+) -> dict[str, Path]:
+    """Write ``curves.png``, ``summary.csv`` and ``summary.md`` into ``out_dir``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs, df = _runs(manifests)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary = _summary(runs, df)
+    with atomic_path(out_dir / "summary.csv") as tmp:
+        summary.to_csv(tmp, index=False)
+    text = summary.set_index("run").T.to_markdown(floatfmt=".4g") + "\n"
+    if preference_stats is not None and Path(preference_stats).is_file():
+        counts = json.loads(Path(preference_stats).read_text(encoding="utf-8"))
+        text += (
+            f"\nSafety pairs: {counts.get('model_written', 0)} chosen refusals written by the "
+            f"SFT model, {counts.get('fallback', 0)} template refusals where its reply was not "
+            "a refusal.\n"
+        )
+    atomic_write_text(out_dir / "summary.md", text)
+
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
+    ax_sft, ax_forget, ax_dpo = axes
+    for m in runs:
+        s = df[df.run == m["stage"]]
+        if m.get("kind") == "sft":
+            d = s[s.name == "val/sft_heldout"].sort_values("step")
+            ax_sft.plot(d.step, d.value, marker=".", label=f"{m['stage']} held-out responses")
+            d = s[s.name == "train/loss"].sort_values("step")
+            ax_sft.plot(d.step, d.value, lw=0.8, alpha=0.6, label=f"{m['stage']} train (mixed)")
+            for name in sorted(n for n in s.name.unique() if n.startswith("val/")):
+                if name == "val/sft_heldout":
+                    continue
+                d = s[s.name == name].sort_values("step")
+                ax_forget.plot(d.step, d.value, marker=".", lw=0.8,
+                               label=f"{m['stage']}: {name.removeprefix('val/')}")  # fmt: skip
+        elif m.get("kind") == "dpo":
+            for name, style in (
+                ("val/heldout/rewards/accuracies", "-o"),
+                ("train/rewards/accuracies", ":"),
+                ("val/heldout/rewards/margins", "-s"),
+            ):
+                d = s[s.name == name].sort_values("step")
+                ax_dpo.plot(d.step, d.value, style, ms=3, label=name)
+    ax_sft.set_title("SFT: response-only loss")
+    ax_sft.set_ylabel("loss (nats/token)")
+    ax_forget.set_title("SFT: pretraining held-out loss (forgetting)")
+    ax_forget.set_ylabel("loss (nats/token)")
+    ax_dpo.set_title("DPO: preference accuracy and reward margin")
+    ax_dpo.axhline(0.5, color="grey", ls="--", lw=0.7)
+    for ax in axes:
+        ax.set_xlabel("step")
+        if ax.lines:
+            ax.legend(fontsize=7)
+    fig.tight_layout()
+    with atomic_path(out_dir / "curves.png") as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+    return {n: out_dir / n for n in ("summary.csv", "summary.md", "curves.png")}
+
+
+def write_samples(models: dict[str, str], generate: dict[str, Any], out_dir: Path) -> Path:
+    """Every model's reply to each configured prompt: ``samples.csv`` and ``samples.md``."""
+    from skyforge.train.generate import DecodeOptions, generate_replies, load_chat_model
+
+    options = DecodeOptions.from_dict(generate)
+    prompts = [[{"role": "user", "content": p}] for p in generate["prompts"]]
+    rows = []
+    for name, folder in models.items():
+        model, tokenizer = load_chat_model(folder)
+        for prompt, rep in zip(prompts, generate_replies(model, tokenizer, prompts, options),
+                               strict=True):  # fmt: skip
+            rows.append({"model": name, "prompt": prompt[0]["content"], **rep})
+    table = pd.DataFrame(rows)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out_dir / "samples.csv") as tmp:
+        table.to_csv(tmp, index=False)
+    decoding = (
+        "greedy" if options.temperature == 0
+        else f"sampled, temperature {options.temperature}, top-p {options.top_p}"
+    )  # fmt: skip
+    lines = [f"Decoding: {decoding}, at most {options.max_new_tokens} new tokens.", ""]
+    for prompt in generate["prompts"]:
+        lines += [f"### {prompt}", "", "| model | reply | tokens | stopped at <\\|end\\|> |",
+                  "|---|---|---|---|"]  # fmt: skip
+        for r in rows:
+            if r["prompt"] == prompt:
+                reply = r["reply"].replace("|", "\\|").replace("\n", " ")
+                lines.append(f"| {r['model']} | {reply} | {r['num_tokens']} | {r['stopped']} |")
+        lines.append("")
+    atomic_write_text(out_dir / "samples.md", "\n".join(lines))
+    return out_dir / "samples.md"

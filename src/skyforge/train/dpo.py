@@ -1,0 +1,433 @@
+"""DPO: preference pairs, the sigmoid DPO loss on megatron-core, and the reference log-probs job.
+
+SPEC.md §14 (Index-1.9B): DPO after SFT with β = 1, lr 1e-6, a cosine schedule and one epoch,
+aimed at writing, instruction following and safety. The loss is the sigmoid loss of Rafailov et
+al. (2023), as in TRL's ``DPOTrainer`` (``loss_type="sigmoid"``, no label smoothing)::
+
+    h      = β · [(log π(y_c|x) − log π_ref(y_c|x)) − (log π(y_r|x) − log π_ref(y_r|x))]
+    loss   = −log σ(h)
+
+where ``log π(y|x)`` is the SUM of the response tokens' log-probs (content and ``<|end|>``, the
+trained tokens of :mod:`skyforge.train.chat`). Logged per step and on the held-out pairs, under
+TRL's names: ``loss``, ``rewards/chosen`` = β(log π − log π_ref)(y_c), ``rewards/rejected``,
+``rewards/margins`` (chosen − rejected), ``rewards/accuracies`` (share of pairs with
+chosen reward > rejected reward), ``logps/chosen`` and ``logps/rejected`` (policy, summed).
+
+The reference model is the frozen SFT model. Its log-probs are computed ONCE by their own job
+(:func:`reference_logprobs_job`, rule ``dpo_reference_logprobs``) and written as a table, so the
+DPO job holds one model, as TRL's ``precompute_ref_log_probs`` does. Both use
+:func:`sequence_logps` on the same encoded pairs, so at DPO's first step policy = reference and
+every reward is 0 up to float rounding (tests/unit/train/test_dpo.py checks 1e-5).
+
+A batch row is one pair: ``tokens``/``labels``/``loss_mask`` of shape ``[2, s]`` (chosen,
+rejected), right-padded, causal attention (one sequence per row, so no reset is needed), and
+``ref_logps`` ``[2]``. The forward step flattens a micro-batch of ``m`` pairs to ``2m``
+sequences, so pipeline stages exchange ``2m``-row activations.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from skyforge.train.chat import ChatDataError, ChatFormat, Encoded, check_conversation
+
+__all__ = [
+    "DPO_METRICS",
+    "PreferenceDataset",
+    "dpo_forward_step",
+    "dpo_loss",
+    "encode_pairs",
+    "read_preference_file",
+    "reference_logprobs_job",
+    "sequence_logps",
+    "summarize_dpo",
+]
+
+log = logging.getLogger(__name__)
+
+DPO_METRICS = (
+    "loss",
+    "rewards/chosen",
+    "rewards/rejected",
+    "rewards/margins",
+    "rewards/accuracies",
+    "logps/chosen",
+    "logps/rejected",
+)
+"""The logged metrics (TRL's names), in the order of the reduced sums after the pair count."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Data
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_response(value: Any, side: str) -> list[dict[str, str]]:
+    if isinstance(value, str):  # TRL also accepts a bare string for the response
+        value = [{"role": "assistant", "content": value}]
+    if not isinstance(value, list) or not value:
+        raise ChatDataError(f"'{side}' is not a non-empty list of messages")
+    for m in value:
+        if not isinstance(m, dict) or m.get("role") != "assistant":
+            role = m.get("role") if isinstance(m, dict) else None
+            if role not in (None, "assistant", "user", "system"):
+                raise ChatDataError(f"'{side}': unknown role {role!r}")
+            raise ChatDataError(f"'{side}' must hold assistant messages only")
+        if not isinstance(m.get("content"), str):
+            raise ChatDataError(f"'{side}': content is not a string")
+    return [{"role": "assistant", "content": m["content"]} for m in value]
+
+
+def check_preference_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A preference row (``prompt``, ``chosen``, ``rejected``), checked; raises ChatDataError."""
+    for key in ("prompt", "chosen", "rejected"):
+        if key not in row:
+            raise ChatDataError(f"no '{key}' field")
+    prompt = row["prompt"]
+    if isinstance(prompt, str):
+        prompt = [{"role": "user", "content": prompt}]
+    prompt = check_conversation(prompt, final_assistant=False)
+    if prompt[-1]["role"] != "user":
+        raise ChatDataError("the prompt does not end with a user turn")
+    chosen = _check_response(row["chosen"], "chosen")
+    rejected = _check_response(row["rejected"], "rejected")
+    if chosen == rejected:
+        raise ChatDataError("chosen == rejected (the pair teaches nothing)")
+    return {**row, "prompt": prompt, "chosen": chosen, "rejected": rejected}
+
+
+def read_preference_file(path: str | Path):
+    """The checked rows of a preference JSONL file (see :mod:`skyforge.train.chat`)."""
+    from skyforge.train.chat import read_jsonl_rows
+
+    return read_jsonl_rows(path, check_preference_row, what="preference")
+
+
+def encode_pairs(report, fmt: ChatFormat, seq_length: int) -> list[tuple[Encoded, Encoded]]:
+    """Encode each pair's two sides; a side longer than the context skips the row (logged,
+    counted in the report).
+
+    Raises:
+        ValueError: no pair is left (naming the file).
+    """
+    pairs, kept = [], []
+    for row in report.rows:
+        c = fmt.encode(row["prompt"] + row["chosen"])
+        r = fmt.encode(row["prompt"] + row["rejected"])
+        longest = max(len(c.ids), len(r.ids))
+        if longest > seq_length + 1:
+            detail = f"a response of {longest} tokens is longer than the context ({seq_length})"
+            log.warning(
+                "preference file '%s', row %d: skipped: %s", report.path, row["_row"], detail
+            )
+            report.skipped.append({"row": row["_row"], "reason": "too_long", "detail": detail})
+            continue
+        pairs.append((c, r))
+        kept.append(row)
+    report.rows = kept
+    if not pairs:
+        raise ValueError(
+            f"preference file '{report.path}': no usable row ({len(report.skipped)} skipped: "
+            f"{report.skipped_by_reason})"
+        )
+    return pairs
+
+
+def _side(enc: Encoded, seq_length: int, pad: int) -> tuple[np.ndarray, ...]:
+    """Inputs, labels and loss mask (trained labels) of one right-padded sequence."""
+    ids = np.full(seq_length + 1, pad, dtype=np.int64)
+    tgt = np.zeros(seq_length + 1, dtype=bool)
+    ids[: len(enc.ids)] = enc.ids
+    tgt[: len(enc.target)] = enc.target
+    return ids[:-1], ids[1:], tgt[1:].astype(np.float32)
+
+
+class PreferenceDataset:
+    """Preference pairs as batch rows (see the module docstring), in a seeded order per epoch.
+
+    Args:
+        pairs: (chosen, rejected) encodings.
+        seq_length: the model's context.
+        pad: the padding id (masked out of every log-prob).
+        reference: ``[num_pairs, 2]`` reference log-probs, or None (the reference job itself).
+        epochs: passes over the pairs, each in a fresh seeded order.
+        seed: the shuffle seed; None keeps the file order (reference job, validation).
+    """
+
+    def __init__(
+        self,
+        pairs: list[tuple[Encoded, Encoded]],
+        *,
+        seq_length: int,
+        pad: int,
+        reference: np.ndarray | None = None,
+        epochs: int = 1,
+        seed: int | None = 1234,
+    ) -> None:
+        self.pairs = pairs
+        self.seq_length = seq_length
+        self.pad = pad
+        if reference is not None and len(reference) != len(pairs):
+            raise ValueError(f"{len(reference)} reference rows for {len(pairs)} pairs")
+        self.reference = reference
+        if seed is None:
+            self.order = np.tile(np.arange(len(pairs)), epochs)
+        else:
+            rng = np.random.default_rng(seed)
+            self.order = np.concatenate([rng.permutation(len(pairs)) for _ in range(epochs)])
+        positions = torch.arange(seq_length)
+        self._positions = torch.stack([positions, positions])
+        self._causal = torch.triu(torch.ones(1, seq_length, seq_length, dtype=torch.bool), 1)
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def pair_index(self, i: int) -> int:
+        return int(self.order[i % len(self.order)])
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        k = self.pair_index(i)
+        sides = [_side(enc, self.seq_length, self.pad) for enc in self.pairs[k]]
+        item = {
+            "tokens": torch.from_numpy(np.stack([s[0] for s in sides])),
+            "labels": torch.from_numpy(np.stack([s[1] for s in sides])),
+            "loss_mask": torch.from_numpy(np.stack([s[2] for s in sides])),
+            "position_ids": self._positions,
+            "attention_mask": self._causal,
+            "pair_index": torch.tensor(k),
+        }
+        ref = self.reference[k] if self.reference is not None else np.zeros(2)
+        item["ref_logps"] = torch.as_tensor(ref, dtype=torch.float64)
+        return item
+
+
+# ---------------------------------------------------------------------------------------------
+# Loss
+# ---------------------------------------------------------------------------------------------
+
+
+def sequence_logps(token_losses: torch.Tensor, loss_mask: torch.Tensor) -> torch.Tensor:
+    """Summed log-probs of the trained tokens of each sequence (float64).
+
+    Args:
+        token_losses: ``[n, s]`` per-token cross entropy (−log p of each label), as megatron's
+            GPTModel returns it when given labels.
+        loss_mask: ``[n, s]`` 1 on trained labels.
+    """
+    return -(token_losses.double() * loss_mask.double()).sum(dim=-1)
+
+
+def dpo_loss(
+    policy: torch.Tensor, reference: torch.Tensor, beta: float
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Sigmoid DPO loss and per-pair metrics.
+
+    Args:
+        policy: ``[m, 2]`` summed log-probs of (chosen, rejected) under the trained model.
+        reference: ``[m, 2]`` the same under the frozen reference model.
+        beta: the KL weight β.
+
+    Returns:
+        (per-pair loss ``[m]``, per-pair metrics named as :data:`DPO_METRICS`).
+    """
+    reference = reference.to(policy.dtype)
+    rewards = beta * (policy - reference)  # [m, 2]
+    logits = rewards[:, 0] - rewards[:, 1]
+    losses = -F.logsigmoid(logits)
+    metrics = {
+        "loss": losses.detach(),
+        "rewards/chosen": rewards[:, 0].detach(),
+        "rewards/rejected": rewards[:, 1].detach(),
+        "rewards/margins": logits.detach(),
+        "rewards/accuracies": (rewards[:, 0] > rewards[:, 1]).to(policy.dtype).detach(),
+        "logps/chosen": policy[:, 0].detach(),
+        "logps/rejected": policy[:, 1].detach(),
+    }
+    return losses, metrics
+
+
+def _dpo_loss_func(
+    loss_mask: torch.Tensor, ref_logps: torch.Tensor, beta: float, output: torch.Tensor
+) -> tuple[torch.Tensor, dict]:
+    m = ref_logps.shape[0]
+    policy = sequence_logps(output.view(2 * m, -1), loss_mask.view(2 * m, -1)).view(m, 2)
+    losses, metrics = dpo_loss(policy, ref_logps, beta)
+    sums = torch.stack(
+        [torch.tensor(float(m), dtype=torch.float64, device=losses.device)]
+        + [metrics[k].double().sum() for k in DPO_METRICS]
+    )
+    # Mean over the micro-batch's pairs drives the gradient (megatron divides by the number of
+    # micro-batches and DDP averages over data-parallel ranks: the mean over the global batch).
+    return losses.mean().float(), {"dpo": sums}
+
+
+def dpo_forward_step(beta: float, data_iterator: Any, model: Any) -> tuple:
+    """One micro-batch of pairs through the model (``2m`` sequences); megatron calls it."""
+    batch = next(data_iterator)
+    m, _, s = batch["tokens"].shape
+    output = model(
+        batch["tokens"].view(2 * m, s),
+        batch["position_ids"].view(2 * m, s),
+        batch["attention_mask"][:1],
+        labels=batch["labels"].view(2 * m, s),
+    )
+    return output, partial(_dpo_loss_func, batch["loss_mask"], batch["ref_logps"], beta)
+
+
+def summarize_dpo(sums: torch.Tensor | np.ndarray) -> dict[str, float]:
+    """Means of the reduced sums ``[n, Σ metric …]`` of :func:`_dpo_loss_func`."""
+    n = float(sums[0])
+    return {k: float(sums[i + 1]) / n if n else float("nan") for i, k in enumerate(DPO_METRICS)}
+
+
+# ---------------------------------------------------------------------------------------------
+# The reference log-probs job
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReferenceSpec:
+    """What :func:`reference_logprobs_job` computes (written to JSON by the launcher)."""
+
+    workdir: str
+    sft_manifest: str
+    tokenizer: str
+    files: dict[str, str]
+    """split (``train``, ``heldout``) → preference JSONL file."""
+    output: str
+    """The table (Parquet): split, row, pair id, ref_chosen, ref_rejected."""
+    seq_length: int
+    micro_batch_size: int = 4
+
+    def to_json(self) -> str:
+        import dataclasses
+
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def load(cls, path: str | Path) -> ReferenceSpec:
+        return cls(**json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def load_pairs(path: str | Path, tokenizer_path: str | Path, seq_length: int):
+    """Read, check and encode a preference file: (report, pairs, pad id)."""
+    from skyforge.tokenize.tokenizer import load_tokenizer
+
+    tok = load_tokenizer(tokenizer_path)
+    report = read_preference_file(path)
+    pairs = encode_pairs(report, ChatFormat(tok), seq_length)
+    return report, pairs, tok.pad if tok.pad is not None else tok.eod
+
+
+def compute_reference_logprobs(
+    model: Any, dataset: PreferenceDataset, indices: list[int], micro_batch_size: int,
+    device: torch.device,
+) -> np.ndarray:  # fmt: skip
+    """``[len(indices), 2]`` summed log-probs of (chosen, rejected) under ``model`` (frozen)."""
+    out = []
+    model.eval()
+    with torch.no_grad():
+        for start in range(0, len(indices), micro_batch_size):
+            items = [dataset[i] for i in indices[start : start + micro_batch_size]]
+            tokens = torch.stack([it["tokens"] for it in items]).to(device)
+            m, _, s = tokens.shape
+            labels = torch.stack([it["labels"] for it in items]).to(device).view(2 * m, s)
+            mask = torch.stack([it["loss_mask"] for it in items]).to(device).view(2 * m, s)
+            positions = torch.stack([it["position_ids"] for it in items]).to(device)
+            losses = model(
+                tokens.view(2 * m, s),
+                positions.view(2 * m, s),
+                items[0]["attention_mask"].unsqueeze(0).to(device),
+                labels=labels,
+            )
+            out.append(sequence_logps(losses, mask).view(m, 2).cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, 2))
+
+
+def reference_logprobs_job(spec_path: str | os.PathLike) -> dict[str, Any] | None:
+    """Every rank: load the SFT model whole (TP = PP = 1, resharded from any layout), score its
+    share of the pairs, gather on rank 0, which writes the table atomically.
+
+    Returns:
+        On global rank 0, a summary (pairs per split, mean log-probs); None elsewhere.
+    """
+    import pandas as pd
+    from megatron.core import parallel_state as ps
+
+    from skyforge.io import atomic_path
+    from skyforge.train import checkpoint as ckpt
+    from skyforge.train.loop import initialize_distributed
+    from skyforge.train.model import build_model
+    from skyforge.train.spec import StageSpec
+
+    spec = ReferenceSpec.load(spec_path)
+    os.chdir(spec.workdir)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(msg)s")
+    sft = json.loads(Path(spec.sft_manifest).read_text(encoding="utf-8"))
+    stage = StageSpec(**sft["spec"])
+    device = initialize_distributed(1, 1, stage.seed)
+    try:
+        rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
+        model = build_model(stage.model_config(), params_dtype=torch.float32).to(device)
+        ckpt.load_checkpoint(sft["checkpoint"], model, None, load_optimizer=False)
+        rows = []
+        for split, path in sorted(spec.files.items()):
+            report, pairs, pad = load_pairs(path, spec.tokenizer, spec.seq_length)
+            ds = PreferenceDataset(pairs, seq_length=spec.seq_length, pad=pad, seed=None)
+            mine = list(range(rank, len(pairs), world))
+            logps = compute_reference_logprobs(model, ds, mine, spec.micro_batch_size, device)
+            gathered: list[Any] = [None] * world
+            torch.distributed.all_gather_object(gathered, (mine, logps))
+            if rank == 0:
+                full = np.zeros((len(pairs), 2))
+                for idx, lp in gathered:
+                    full[idx] = lp
+                for k, row in enumerate(report.rows):
+                    rows.append({
+                        "split": split, "row": row["_row"], "id": str(row.get("id", k)),
+                        "ref_chosen": full[k, 0], "ref_rejected": full[k, 1],
+                    })  # fmt: skip
+                log.info(
+                    "reference log-probs %s: %d pairs (%d skipped), mean chosen %.3f, "
+                    "rejected %.3f", split, len(pairs), len(report.skipped),
+                    full[:, 0].mean(), full[:, 1].mean(),
+                )  # fmt: skip
+    finally:
+        ps.destroy_model_parallel()
+        torch.distributed.destroy_process_group()
+    if rank != 0:
+        return None
+    table = pd.DataFrame(rows)
+    with atomic_path(Path(spec.output)) as tmp:
+        table.to_parquet(tmp, index=False)
+    return {
+        split: {"pairs": int((table["split"] == split).sum())} for split in sorted(spec.files)
+    }
+
+
+def read_reference(path: str | Path, split: str, num_pairs: int) -> np.ndarray:
+    """``[num_pairs, 2]`` reference log-probs of one split, in file order.
+
+    Raises:
+        ValueError: the table does not match the pairs (naming the file).
+    """
+    import pandas as pd
+
+    table = pd.read_parquet(path)
+    part = table[table["split"] == split]
+    if len(part) != num_pairs:
+        raise ValueError(
+            f"reference log-probs '{path}': {len(part)} rows for split {split}, the data has "
+            f"{num_pairs} pairs (recompute them: rule dpo_reference_logprobs)"
+        )
+    return part[["ref_chosen", "ref_rejected"]].to_numpy(dtype=np.float64)

@@ -1,0 +1,138 @@
+"""Chat generation from an HF export (or a manifest, exported on the fly) with ``transformers``.
+
+Decoding is ``transformers``' own ``generate`` (greedy when the temperature is 0, else sampling
+with temperature and top-p), on the prompt that ``tokenizer.apply_chat_template`` renders from
+the export's ``chat_template`` — the template the model was trained with
+(:mod:`skyforge.train.chat`) — and stops at ``<|end|>`` (or EOD). It serves two purposes: the
+safety refusals that the SFT model writes for DPO's chosen side (Index-1.9B: model-written
+refusals beat human-written ones), and the sample outputs of every model, on the same prompts,
+in the report.
+
+Prompts are decoded one at a time: no padding, so a sample never depends on which other
+prompts shared its batch, and the counts here are small.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+__all__ = ["DecodeOptions", "generate_replies", "load_chat_model"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DecodeOptions:
+    """How to decode (the ``generate`` config section)."""
+
+    max_new_tokens: int = 48
+    temperature: float = 0.0
+    """0 = greedy."""
+    top_p: float = 0.9
+    seed: int = 1234
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DecodeOptions:
+        keys = ("max_new_tokens", "temperature", "top_p", "seed")
+        return cls(**{k: d[k] for k in keys if k in d})
+
+
+def load_chat_model(
+    model_dir: str | Path | None = None,
+    *,
+    manifest: str | Path | None = None,
+    tokenizer_dir: str | Path | None = None,
+) -> tuple[Any, Any]:
+    """The HF model and tokenizer of an export folder, or of a manifest's final checkpoint.
+
+    Raises:
+        ValueError: neither or both given, or a folder that is not a causal LM (naming it).
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if (model_dir is None) == (manifest is None):
+        raise ValueError("generate: give exactly one of an HF model folder or a manifest")
+    if manifest is not None:
+        if tokenizer_dir is None:
+            raise ValueError("generate: --tokenizer-dir is needed with --manifest")
+        from skyforge.train.hf_stage import export_stage
+
+        # The export (with its logit check) into a temporary folder: one conversion path.
+        tmp = Path(tempfile.mkdtemp(prefix="skyforge-generate-"))
+        model_dir = tmp / "model"
+        export_stage(manifest, tokenizer_dir, model_dir)
+    model_dir = Path(model_dir)
+    if not (model_dir / "config.json").is_file():
+        raise ValueError(f"model folder '{model_dir}': no config.json (not an HF model)")
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    if not tokenizer.chat_template:
+        raise ValueError(f"model folder '{model_dir}': its tokenizer has no chat_template")
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
+    return model, tokenizer
+
+
+def generate_replies(
+    model: Any, tokenizer: Any, conversations: list[list[dict[str, str]]], options: DecodeOptions
+) -> list[dict[str, Any]]:
+    """The assistant reply to each conversation (which ends with a user turn).
+
+    Returns:
+        One dict per conversation: ``reply`` (text before ``<|end|>``), ``num_tokens``
+        generated, ``stopped`` (True when ``<|end|>``/EOD ended it, False at the length limit).
+    """
+    end_id = tokenizer.convert_tokens_to_ids("<|end|>")
+    stop_ids = [end_id] + ([tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else [])
+    out = []
+    torch.manual_seed(options.seed)
+    for messages in conversations:
+        prompt = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        ids = tokenizer(prompt, add_special_tokens=False, return_tensors="pt")["input_ids"]
+        kwargs: dict[str, Any] = dict(
+            max_new_tokens=options.max_new_tokens,
+            eos_token_id=stop_ids,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+        if options.temperature > 0:
+            kwargs.update(do_sample=True, temperature=options.temperature, top_p=options.top_p)
+        else:
+            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        with torch.no_grad():
+            generated = model.generate(ids, attention_mask=torch.ones_like(ids), **kwargs)
+        new = generated[0, ids.shape[1] :].tolist()
+        stopped = bool(new) and new[-1] in stop_ids
+        if stopped:
+            new = new[:-1]
+        reply = tokenizer.decode(new, skip_special_tokens=False)
+        out.append({"reply": reply, "num_tokens": len(new), "stopped": stopped})
+    return out
+
+
+def read_prompts(path: str | Path) -> list[dict[str, Any]]:
+    """Rows of a prompts JSONL (``id`` and ``prompt``: messages ending with a user turn)."""
+    from skyforge.train.chat import ChatDataError, check_conversation
+
+    rows = []
+    path = Path(path)
+    with path.open(encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            prompt = row.get("prompt")
+            if isinstance(prompt, str):
+                prompt = [{"role": "user", "content": prompt}]
+            try:
+                prompt = check_conversation(prompt, final_assistant=False)
+            except ChatDataError as exc:
+                raise ValueError(f"prompts file '{path}', row {lineno}: {exc}") from None
+            rows.append({**row, "prompt": prompt, "id": str(row.get("id", lineno))})
+    if not rows:
+        raise ValueError(f"prompts file '{path}': empty (no rows)")
+    return rows
