@@ -30,22 +30,22 @@ rule sft:
     input:
         unpack(sft_inputs),
     output:
-        manifest="results/align/{variant}/manifest.json",
+        manifest="results/align/{sft}/manifest.json",
     log:
-        "logs/sft/{variant}.log",
+        "logs/sft/{sft}.log",
     localrule: True
     conda:
         "../envs/train.yaml"
     params:
         tracked=lambda wildcards: align_params_json("sft"),
-        other=lambda wildcards: "other" if wildcards.variant != "sft" else "config",
-        job_folder=lambda wildcards: f"logs/sft/{wildcards.variant}.submitit",
+        other=lambda wildcards: "other" if wildcards.sft != "sft" else "config",
+        job_folder=lambda wildcards: f"logs/sft/{wildcards.sft}.submitit",
     run:
         config_json = step_config("model", "cluster", "parallel", "train", "sft")
         run_json = run_config_json(resources)
         shell(
             "python -m skyforge.cli sft --config-json {config_json:q} --run-json {run_json:q}"
-            " --name {wildcards.variant} --variant {params.other} --init-manifest {input.init:q}"
+            " --name {wildcards.sft} --variant {params.other} --init-manifest {input.init:q}"
             " --blend {input.blend:q} --tokenizer {input.tokenizer:q}"
             " --train-file {input.train:q} --heldout-file {input.heldout:q}"
             " --out {output.manifest:q} --job-folder {params.job_folder:q} 2> {log:q}"
@@ -208,9 +208,7 @@ rule samples:
         "../envs/train.yaml"
     params:
         config=lambda wildcards: step_config("generate"),
-        models=lambda wildcards, input: " ".join(
-            f"{os.path.basename(m)}={m}" for m in input.models
-        ),
+        models=lambda wildcards, input: " ".join(f"{os.path.basename(m)}={m}" for m in input.models),
         out_dir=lambda wildcards, output: os.path.dirname(output.markdown),
     shell:
         "python -m skyforge.cli samples --config-json {params.config:q} --models {params.models}"

@@ -36,6 +36,7 @@ wildcard_constraints:
     split="|".join(SPLITS),
     stage=r"stage1_\d+|stage2_\d+|decay",
     variant=r"sft|sft_fresh_optimizer|sft_with_optimizer|dpo",
+    sft=r"sft|sft_fresh_optimizer|sft_with_optimizer",
     blend=r"stage1|stage2_\d+|decay",
 
 
@@ -321,8 +322,8 @@ def chat_file(section, role):
 
 def sft_inputs(wildcards):
     """Final pretraining manifest, its blend, the tokenizer and the conversations."""
-    if wildcards.variant not in sft_variants():
-        raise WorkflowError(f"'{wildcards.variant}' is not an SFT target of this config")
+    if wildcards.sft not in sft_variants():
+        raise WorkflowError(f"'{wildcards.sft}' is not an SFT target of this config")
     return {
         "init": f"results/pretrain/{training_stages()[-1]}/manifest.json",
         "blend": final_stage_blend(),
