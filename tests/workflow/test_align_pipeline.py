@@ -87,3 +87,25 @@ def test_samples_show_every_model(default_dag_run):
     text = (workdir / "results/align/report/samples.md").read_text()
     assert "### 中国的首都是哪里？" in text
     assert (workdir / "results/align/report/curves.png").stat().st_size > 10_000
+
+
+def test_generate_from_a_manifest_greedy_and_sampled(default_dag_run):
+    """``skyforge generate --manifest`` (exported on the fly): greedy equals the report's reply
+    from the HF export; sampling is reproducible by seed and respects the token limit."""
+    import sys
+
+    from conftest import run
+
+    workdir, _ = default_dag_run
+    base = [sys.executable, "-m", "skyforge.cli", "generate", "--manifest",
+            "results/align/dpo/manifest.json", "--tokenizer-dir", "results/tokenizer",
+            "--prompt", "What is 12 + 30?", "--max-new-tokens", "40"]  # fmt: skip
+    greedy = run(base, timeout=300, cwd=workdir, check=True)
+    (row,) = [json.loads(line) for line in greedy.stdout.splitlines()]
+    table = list(csv.DictReader(open(workdir / "results/align/report/samples.csv")))
+    (expected,) = [r for r in table if r["model"] == "dpo" and r["prompt"] == "What is 12 + 30?"]
+    assert row["reply"] == expected["reply"] and row["num_tokens"] == int(expected["num_tokens"])
+    sampled = [*base[:-1], "8", "--temperature", "1.5", "--top-p", "0.95", "--seed", "7"]
+    first = [json.loads(x) for x in run(sampled, timeout=300, cwd=workdir).stdout.splitlines()]
+    again = [json.loads(x) for x in run(sampled, timeout=300, cwd=workdir).stdout.splitlines()]
+    assert first == again and first[0]["num_tokens"] <= 8

@@ -41,14 +41,15 @@ def _summary(runs: list[dict], df: pd.DataFrame) -> pd.DataFrame:
         s = df[df.run == m["stage"]]
         row: dict[str, Any] = {"run": m["stage"], "description": m["description"]}
         row["steps"] = m["iteration"]
-        stats = m.get("spec", {}).get("task", {}).get("stats", {})
-        for key in ("conversations", "response_tokens", "pretrain_tokens", "pretrain_to_response"):
-            if key in stats:
-                row[key] = stats[key]
+        data = m.get("data", {})
         for split in ("train", "heldout"):
-            if isinstance(stats.get(split), dict) and "pairs" in stats[split]:
-                row[f"{split} pairs"] = stats[split]["pairs"]
-                row[f"{split} skipped"] = stats[split].get("skipped", 0)
+            stats = data.get(split, {})
+            for key in ("conversations", "pairs", "response_tokens", "pretrain_tokens",
+                        "pretrain_to_response", "skipped"):  # fmt: skip
+                if key in stats and (split == "train" or key in ("conversations", "pairs")):
+                    row[f"{split} {key}"] = stats[key]
+            if stats.get("skipped_by_reason"):
+                row[f"{split} skipped by reason"] = json.dumps(stats["skipped_by_reason"])
         for name in sorted(n for n in s.name.unique() if n.startswith("val/")):
             vals = s[s.name == name].sort_values("step")
             row[f"{name} first"] = vals.value.iloc[0]
@@ -86,9 +87,13 @@ def write_align_report(
 
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
     ax_sft, ax_forget, ax_dpo = axes
+    ax_margin = ax_dpo.twinx()
+    sft_runs = [m["stage"] for m in runs if m.get("kind") == "sft"]
     for m in runs:
         s = df[df.run == m["stage"]]
         if m.get("kind") == "sft":
+            style = "-" if sft_runs.index(m["stage"]) == 0 else "--"
+            colours = iter(plt.rcParams["axes.prop_cycle"].by_key()["color"])
             d = s[s.name == "val/sft_heldout"].sort_values("step")
             ax_sft.plot(d.step, d.value, marker=".", label=f"{m['stage']} held-out responses")
             d = s[s.name == "train/loss"].sort_values("step")
@@ -97,26 +102,31 @@ def write_align_report(
                 if name == "val/sft_heldout":
                     continue
                 d = s[s.name == name].sort_values("step")
-                ax_forget.plot(d.step, d.value, marker=".", lw=0.8,
+                ax_forget.plot(d.step, d.value, style, marker=".", lw=0.8, color=next(colours),
                                label=f"{m['stage']}: {name.removeprefix('val/')}")  # fmt: skip
         elif m.get("kind") == "dpo":
-            for name, style in (
-                ("val/heldout/rewards/accuracies", "-o"),
-                ("train/rewards/accuracies", ":"),
-                ("val/heldout/rewards/margins", "-s"),
+            for ax, name, style, colour in (
+                (ax_dpo, "val/heldout/rewards/accuracies", "-o", "C0"),
+                (ax_dpo, "train/rewards/accuracies", ":", "C1"),
+                (ax_margin, "val/heldout/rewards/margins", "-s", "C2"),
             ):
                 d = s[s.name == name].sort_values("step")
-                ax_dpo.plot(d.step, d.value, style, ms=3, label=name)
+                ax.plot(d.step, d.value, style, ms=3, color=colour, label=name)
     ax_sft.set_title("SFT: response-only loss")
     ax_sft.set_ylabel("loss (nats/token)")
     ax_forget.set_title("SFT: pretraining held-out loss (forgetting)")
     ax_forget.set_ylabel("loss (nats/token)")
     ax_dpo.set_title("DPO: preference accuracy and reward margin")
     ax_dpo.axhline(0.5, color="grey", ls="--", lw=0.7)
+    ax_dpo.set_ylabel("preference accuracy")
+    ax_dpo.set_ylim(-0.05, 1.05)
+    ax_margin.set_ylabel("mean reward margin (nats × β)")
     for ax in axes:
         ax.set_xlabel("step")
         if ax.lines:
-            ax.legend(fontsize=7)
+            ax.legend(fontsize=7, loc="lower right" if ax is ax_dpo else "best")
+    if ax_margin.lines:
+        ax_margin.legend(fontsize=7, loc="center right")
     fig.tight_layout()
     with atomic_path(out_dir / "curves.png") as tmp:
         fig.savefig(tmp, format="png", dpi=110)
