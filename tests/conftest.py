@@ -102,6 +102,29 @@ def slurm_cluster() -> Iterator[None]:
         assert stop.returncode == 0, describe(stop)
 
 
+def train_loop(spec: str | os.PathLike, ranks: int, *extra: str, timeout: float = 300):
+    """``python -m skyforge.train.loop SPEC`` on ``ranks`` processes (torchrun for 2 or more)."""
+    import sys
+
+    launcher = (
+        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", str(ranks)]
+        if ranks > 1
+        else [sys.executable]
+    )
+    return run([*launcher, "-m", "skyforge.train.loop", spec, *extra], timeout=timeout, check=True)
+
+
+def metric_curve(run_dir: str | os.PathLike, name: str) -> dict[int, float]:
+    """Step → value of one metric of a run directory's ``metrics.csv`` (each step once)."""
+    import csv
+
+    with open(Path(run_dir) / "metrics.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["name"] == name]
+    steps = [int(r["step"]) for r in rows]
+    assert len(steps) == len(set(steps)), f"{name}: a step logged twice: {steps}"
+    return {int(r["step"]): float(r["value"]) for r in rows}
+
+
 @pytest.fixture(scope="session")
 def default_dag_run(tmp_path_factory: pytest.TempPathFactory):
     """The whole DAG on the embedded default config.yaml, run once for the session.

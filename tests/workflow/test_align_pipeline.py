@@ -10,13 +10,9 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import metric_curve
 
 pytestmark = pytest.mark.workflow
-
-
-def _curve(run_dir: Path, name: str) -> dict[int, float]:
-    with open(run_dir / "metrics.csv", newline="") as f:
-        return {int(r["step"]): float(r["value"]) for r in csv.DictReader(f) if r["name"] == name}
 
 
 def _manifest(workdir: Path, name: str) -> dict:
@@ -29,7 +25,7 @@ def test_sft_held_out_response_loss_falls(default_dag_run):
         m = _manifest(workdir, name)
         assert m["kind"] == "sft" and m["spec"]["load_optimizer"] is load_optimizer
         assert m["spec"]["init_manifest"].endswith("results/pretrain/stage2_3/manifest.json")
-        held = _curve(Path(m["run_dir"]), "val/sft_heldout")
+        held = metric_curve(Path(m["run_dir"]), "val/sft_heldout")
         first, last = held[min(held)], held[max(held)]
         assert min(held) == 0 and last < first - 0.5, (name, held)
         stats = m["data"]["train"]
@@ -43,15 +39,15 @@ def test_dpo_learns_the_preferences(default_dag_run):
     m = _manifest(workdir, "dpo")
     assert m["kind"] == "dpo"
     run_dir = Path(m["run_dir"])
-    acc = _curve(run_dir, "val/heldout/rewards/accuracies")
-    margin = _curve(run_dir, "val/heldout/rewards/margins")
-    chosen = _curve(run_dir, "val/heldout/rewards/chosen")
+    acc = metric_curve(run_dir, "val/heldout/rewards/accuracies")
+    margin = metric_curve(run_dir, "val/heldout/rewards/margins")
+    chosen = metric_curve(run_dir, "val/heldout/rewards/chosen")
     # Before the first step the policy IS the reference: the precomputed reference log-probs
     # and the in-training ones agree, so every reward is 0.
     assert abs(chosen[0]) < 1e-4 and abs(margin[0]) < 1e-4
     assert acc[max(acc)] > 0.5 and margin[max(margin)] > 0, (acc, margin)
     for name in ("loss", "rewards/chosen", "rewards/rejected", "logps/chosen", "logps/rejected"):
-        assert _curve(run_dir, f"train/{name}"), name
+        assert metric_curve(run_dir, f"train/{name}"), name
     stats = json.loads((workdir / "results/chat/preference_stats.json").read_text())
     assert stats["model_written"] + stats["fallback"] > 0
 

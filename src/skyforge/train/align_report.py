@@ -25,14 +25,10 @@ __all__ = ["write_align_report", "write_samples"]
 
 
 def _runs(manifests: list[Path]) -> tuple[list[dict], pd.DataFrame]:
-    runs, frames = [], []
-    for path in manifests:
-        m = json.loads(Path(path).read_text(encoding="utf-8"))
-        runs.append(m)
-        df = pd.read_csv(m["metrics_csv"])
-        df["run"] = m["stage"]
-        frames.append(df)
-    return runs, pd.concat(frames, ignore_index=True)
+    from skyforge.train.report import chain_metrics
+
+    runs, df = chain_metrics(manifests)
+    return runs, df.rename(columns={"stage": "run"})
 
 
 def _summary(runs: list[dict], df: pd.DataFrame) -> pd.DataFrame:

@@ -35,26 +35,14 @@ def _run_sections(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _dispatch(spec_path: Path, spec_json: str, run: dict, d: dict, name: str, args, **kw) -> Any:
-    """Write the spec beside its run directory and run it through submitit (as pretraining)."""
-    from skyforge.io import atomic_write_text
-    from skyforge.launch.dispatch import LaunchConfig, dispatch
+    """Run one job through the same dispatch as pretraining (see ``dispatch_job``)."""
+    from skyforge.train.steps import dispatch_job
 
-    atomic_write_text(spec_path, spec_json)
-    cluster = C.ClusterConfig.from_dict(d["cluster"])
-    launch = LaunchConfig.from_dict(run.get("launch", {}))
-    on_cpu = cluster.accelerator == "cpu"
-    return dispatch(
-        str(spec_path),
-        launch,
-        nodes=cluster.nodes,
-        gpus_per_node=0 if on_cpu else cluster.gpus_per_node,
-        tasks_per_node=cluster.gpus_per_node,
-        folder=args.job_folder,
-        job_record=Path(args.out).with_name("job.json"),
-        job_name=f"{d['model']['name']}-{name}",
-        reuse_completed=False,
+    return dispatch_job(
+        spec_path, spec_json, run=run, cluster=C.ClusterConfig.from_dict(d["cluster"]),
+        job_name=f"{d['model']['name']}-{name}", job_folder=args.job_folder, output=args.out,
         **kw,
-    )
+    )  # fmt: skip
 
 
 def _configs(d: dict) -> dict[str, Any]:
@@ -117,8 +105,6 @@ def cmd_sft(args: argparse.Namespace, load: Callable) -> int:
             log.warning("sft %s: %s", split, json.dumps(r.summary()))
     spec_path = Path(spec.run_dir).with_name(f"{spec.stage}.spec.json")
     result = _dispatch(spec_path, spec.to_json(), run, d, args.name, args)
-    if not Path(args.out).is_file():
-        raise RuntimeError(f"sft {args.name}: the job ended without writing {args.out}")
     log.info("sft %s: final metrics %s", args.name, json.dumps(result["final_metrics"]))
     return 0
 
@@ -148,8 +134,6 @@ def cmd_dpo_reference(args: argparse.Namespace, load: Callable) -> int:
         spec_path, spec.to_json(), run, d, "dpo-reference", args,
         entry="skyforge.train.dpo:reference_logprobs_job",
     )  # fmt: skip
-    if not Path(args.out).is_file():
-        raise RuntimeError(f"dpo-reference-logprobs: the job ended without writing {args.out}")
     log.info("dpo-reference-logprobs: %s", json.dumps(result))
     return 0
 
@@ -185,8 +169,6 @@ def cmd_dpo(args: argparse.Namespace, load: Callable) -> int:
     )  # fmt: skip
     spec_path = Path(spec.run_dir).with_name(f"{spec.stage}.spec.json")
     result = _dispatch(spec_path, spec.to_json(), run, d, "dpo", args)
-    if not Path(args.out).is_file():
-        raise RuntimeError(f"dpo: the job ended without writing {args.out}")
     log.info("dpo: final metrics %s", json.dumps(result["final_metrics"]))
     return 0
 
@@ -210,27 +192,37 @@ def cmd_chat_data(args: argparse.Namespace, load: Callable) -> int:
     return 0
 
 
+def _decode_to_file(model_args: dict, rows: list[dict], options: Any, out: Path | None,
+                    *, with_prompt: bool) -> int:  # fmt: skip
+    """Decode a reply to each row's prompt and write them as JSONL (stdout without ``out``)."""
+    from skyforge.io import atomic_write_text
+    from skyforge.train.generate import generate_replies, load_chat_model
+
+    if not rows:
+        raise ValueError("generate: no prompt given (--prompt or --prompts-file)")
+    model, tokenizer = load_chat_model(**model_args)
+    replies = generate_replies(model, tokenizer, [r["prompt"] for r in rows], options)
+    lines = [
+        json.dumps({"id": r["id"], **({"prompt": r["prompt"]} if with_prompt else {}), **rep},
+                   ensure_ascii=False)
+        for r, rep in zip(rows, replies, strict=True)
+    ]  # fmt: skip
+    if out is None:
+        print("\n".join(lines))
+    else:
+        atomic_write_text(out, "\n".join(lines) + "\n")
+    return len(lines)
+
+
 def cmd_refusals(args: argparse.Namespace, load: Callable) -> int:
     """The SFT model's own replies to the safety prompts (greedy), for DPO's chosen side."""
-    from skyforge.io import atomic_write_text
-    from skyforge.train.generate import (
-        DecodeOptions,
-        generate_replies,
-        load_chat_model,
-        read_prompts,
-    )
+    from skyforge.train.generate import DecodeOptions, read_prompts
 
     d = load(args, ("generate",))
     options = DecodeOptions.from_dict({**d["generate"], "temperature": 0.0})
-    model, tokenizer = load_chat_model(args.model)
-    rows = read_prompts(args.prompts)
-    replies = generate_replies(model, tokenizer, [r["prompt"] for r in rows], options)
-    lines = [
-        json.dumps({"id": r["id"], **rep}, ensure_ascii=False)
-        for r, rep in zip(rows, replies, strict=True)
-    ]
-    atomic_write_text(args.out, "\n".join(lines) + "\n")
-    log.info("refusals: %d replies written to %s", len(lines), args.out)
+    n = _decode_to_file({"model_dir": args.model}, read_prompts(args.prompts), options, args.out,
+                        with_prompt=False)  # fmt: skip
+    log.info("refusals: %d replies written to %s", n, args.out)
     return 0
 
 
@@ -255,37 +247,20 @@ def cmd_preference_data(args: argparse.Namespace, load: Callable) -> int:
 
 def cmd_generate(args: argparse.Namespace, load: Callable) -> int:
     """Decode replies to prompts with an HF export or a manifest (greedy or sampled)."""
-    from skyforge.io import atomic_write_text
-    from skyforge.train.generate import (
-        DecodeOptions,
-        generate_replies,
-        load_chat_model,
-        read_prompts,
-    )
+    from skyforge.train.generate import DecodeOptions, read_prompts
 
     options = DecodeOptions(
         max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p,
         seed=args.seed,
     )  # fmt: skip
-    model, tokenizer = load_chat_model(
-        args.model, manifest=args.manifest, tokenizer_dir=args.tokenizer_dir
-    )
     if args.prompts_file:
         rows = read_prompts(args.prompts_file)
     else:
         rows = [{"id": str(i), "prompt": [{"role": "user", "content": p}]}
                 for i, p in enumerate(args.prompt)]  # fmt: skip
-    if not rows:
-        raise ValueError("generate: no prompt given (--prompt or --prompts-file)")
-    replies = generate_replies(model, tokenizer, [r["prompt"] for r in rows], options)
-    lines = [
-        json.dumps({"id": r["id"], "prompt": r["prompt"], **rep}, ensure_ascii=False)
-        for r, rep in zip(rows, replies, strict=True)
-    ]
-    if args.out:
-        atomic_write_text(args.out, "\n".join(lines) + "\n")
-    else:
-        print("\n".join(lines))
+    model_args = {"model_dir": args.model, "manifest": args.manifest,
+                  "tokenizer_dir": args.tokenizer_dir}  # fmt: skip
+    _decode_to_file(model_args, rows, options, args.out, with_prompt=True)
     return 0
 
 

@@ -188,6 +188,12 @@ def stage_names(train: TrainConfig, *, decay: bool) -> list[str]:
     return names + (["decay"] if decay else [])
 
 
+def _optimizer(train: TrainConfig) -> dict[str, float]:
+    """AdamW settings of a spec (the same for every stage, SFT and DPO)."""
+    keys = ("beta1", "beta2", "eps", "weight_decay", "grad_clip")
+    return {k: getattr(train, k) for k in keys}
+
+
 def _steps(tokens: float, tokens_per_step: int) -> int:
     return max(1, math.ceil(tokens / tokens_per_step))
 
@@ -288,13 +294,7 @@ def build_stage_spec(
         global_batch_size=train.global_batch_size,
         train_steps=steps,
         schedule=schedule,
-        optimizer=dict(
-            beta1=train.beta1,
-            beta2=train.beta2,
-            eps=train.eps,
-            weight_decay=train.weight_decay,
-            grad_clip=train.grad_clip,
-        ),
+        optimizer=_optimizer(train),
         num_train_samples=num_samples,
         seed=options.seed,
         eod_mask_loss=options.eod_mask_loss,
@@ -429,13 +429,7 @@ def build_align_spec(
         global_batch_size=gbs,
         train_steps=steps,
         schedule=schedule,
-        optimizer=dict(
-            beta1=train.beta1,
-            beta2=train.beta2,
-            eps=train.eps,
-            weight_decay=train.weight_decay,
-            grad_clip=train.grad_clip,
-        ),
+        optimizer=_optimizer(train),
         num_train_samples=num_train_samples,
         seed=options.seed,
         eod_mask_loss=False,

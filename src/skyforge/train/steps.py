@@ -28,10 +28,53 @@ RUN_SECTIONS = ("monitoring", "checkpoints", "launch")
 """How the job runs (not tracked: changing them never makes a stage stale)."""
 
 
+def dispatch_job(
+    spec_path: Path,
+    spec_json: str,
+    *,
+    run: dict[str, Any],
+    cluster: C.ClusterConfig,
+    job_name: str,
+    job_folder: Path,
+    output: Path,
+    entry: str | None = None,
+) -> Any:
+    """Write a job's spec file and run it to its end through submitit (local or SLURM).
+
+    The job record goes beside ``output`` (the rule's declared output), so a restarted
+    Snakemake re-attaches to the running job instead of submitting a second one.
+
+    Raises:
+        RuntimeError: the job failed, or ended without writing ``output``.
+    """
+    from skyforge.io import atomic_write_text
+    from skyforge.launch.dispatch import DEFAULT_ENTRY, LaunchConfig, dispatch
+
+    atomic_write_text(spec_path, spec_json)
+    # On CPU, "GPUs per node" are worker processes: tasks without a GPU request.
+    on_cpu = cluster.accelerator == "cpu"
+    result = dispatch(
+        str(spec_path),
+        LaunchConfig.from_dict(run.get("launch", {})),
+        nodes=cluster.nodes,
+        gpus_per_node=0 if on_cpu else cluster.gpus_per_node,
+        tasks_per_node=cluster.gpus_per_node,
+        folder=job_folder,
+        job_record=Path(output).with_name("job.json"),
+        job_name=job_name,
+        entry=entry or DEFAULT_ENTRY,
+        # Snakemake runs a rule only when its output is missing or stale: a job that completed
+        # before is not the answer (the new one resumes from its run directory).
+        reuse_completed=False,
+    )
+    if not Path(output).is_file():
+        raise RuntimeError(f"job {job_name}: it ended without writing {output}")
+    return result
+
+
 def cmd_pretrain(args: argparse.Namespace, load: Loader) -> int:
     """Train one stage (stage1_<i>, stage2_<i> or decay) through submitit; wait for it."""
-    from skyforge.io import atomic_write_text
-    from skyforge.launch.dispatch import LaunchConfig, dispatch
+    from skyforge.launch.dispatch import LaunchConfig
     from skyforge.train.spec import TrainingOptions, build_stage_spec
 
     d = load(args, PRETRAIN_SECTIONS)
@@ -59,33 +102,23 @@ def cmd_pretrain(args: argparse.Namespace, load: Loader) -> int:
         manifest=args.manifest,
         init_manifest=args.init_manifest,
     )
-    # Beside the run directory, not in it: a run directory trained with another configuration
-    # is moved aside by the job, and a requeued job must still find its spec.
-    spec_path = Path(spec.run_dir).with_name(f"{spec.stage}.spec.json")
-    atomic_write_text(spec_path, spec.to_json())
     launch = LaunchConfig.from_dict(run.get("launch", {}))
     log.info(
         "pretrain %s: %s, %d steps × %d tokens, %d × %d %s, executor %s, run dir %s",
         spec.stage, spec.description, spec.train_steps, spec.tokens_per_step, cluster.nodes,
         cluster.gpus_per_node, cluster.accelerator, launch.executor, spec.run_dir,
     )  # fmt: skip
-    # On CPU, "GPUs per node" are worker processes: tasks without a GPU request.
-    on_cpu = cluster.accelerator == "cpu"
-    result = dispatch(
-        str(spec_path),
-        launch,
-        nodes=cluster.nodes,
-        gpus_per_node=0 if on_cpu else cluster.gpus_per_node,
-        tasks_per_node=cluster.gpus_per_node,
-        folder=args.job_folder,
-        job_record=Path(args.manifest).with_name("job.json"),
+    result = dispatch_job(
+        # Beside the run directory, not in it: a run directory trained with another
+        # configuration is moved aside by the job, and a requeued job must still find its spec.
+        Path(spec.run_dir).with_name(f"{spec.stage}.spec.json"),
+        spec.to_json(),
+        run=run,
+        cluster=cluster,
         job_name=f"{d['model']['name']}-{spec.stage}",
-        # Snakemake runs this rule only when the manifest is missing or stale: a job that
-        # completed before is not the answer (the new one resumes from its run directory).
-        reuse_completed=False,
+        job_folder=args.job_folder,
+        output=args.manifest,
     )
-    if not Path(args.manifest).is_file():
-        raise RuntimeError(f"pretrain {spec.stage}: the job ended without writing {args.manifest}")
     log.info("pretrain %s: final metrics %s", spec.stage, json.dumps(result["final_metrics"]))
     return 0
 

@@ -8,7 +8,6 @@ Each launch pays megatron-core's ~5 s import, so the runs are shared through mod
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
 import shutil
@@ -16,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import run
+from conftest import metric_curve, run, train_loop
 
 from skyforge.testing import make_workspace, tiny_configs
 from skyforge.train.spec import StageSpec, TrainingOptions, build_stage_spec
@@ -58,28 +57,10 @@ def _spec(root: Path, name: str, **options) -> Path:
     return path
 
 
-def _train(spec: Path, ranks: int, *extra: str):
-    """``python -m skyforge.train.loop`` on ``ranks`` processes (torchrun for 2)."""
-    launcher = (
-        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", str(ranks)]
-        if ranks > 1
-        else [sys.executable]
-    )
-    return run([*launcher, "-m", "skyforge.train.loop", spec, *extra], timeout=300, check=True)
-
-
-def _curve(run_dir: Path, name: str) -> dict[int, float]:
-    with open(run_dir / "metrics.csv", newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r["name"] == name]
-    steps = [int(r["step"]) for r in rows]
-    assert len(steps) == len(set(steps)), f"{name}: a step logged twice: {steps}"
-    return {int(r["step"]): float(r["value"]) for r in rows}
-
-
 @pytest.fixture(scope="module")
 def uninterrupted(workspace):
     spec = _spec(workspace, "full")
-    _train(spec, 2)
+    train_loop(spec, 2)
     return StageSpec.load(spec)
 
 
@@ -87,7 +68,7 @@ def uninterrupted(workspace):
 def interrupted(workspace):
     """A DP2 run stopped after the checkpoint of step STOP (as a preempted job)."""
     spec = _spec(workspace, "stopped")
-    proc = _train(spec, 2, "--stop-at-step", str(STOP))
+    proc = train_loop(spec, 2, "--stop-at-step", str(STOP))
     assert "stopped at step 8 after a checkpoint" in proc.stderr
     loaded = StageSpec.load(spec)
     assert not Path(loaded.manifest).exists()
@@ -103,14 +84,14 @@ def test_uninterrupted_run_learns(uninterrupted):
     # Every held-out domain improves; the three Main corpora stage 1 trains on by > 0.5 nat
     # (STEM is not in the stage-1 mix; parallel text is 1 % of it).
     for domain in ("main-en", "main-zh", "main-code", "stem", "parallel"):
-        val = _curve(run_dir, f"val/{domain}")
+        val = metric_curve(run_dir, f"val/{domain}")
         assert sorted(val) == [0, 8, 16, 24]
         assert val[24] < val[16] < val[8] < val[0], (domain, val)
         if domain.startswith("main-"):
             assert val[24] < val[0] - 0.5, (domain, val)
-    loss = _curve(run_dir, "train/loss")
+    loss = metric_curve(run_dir, "train/loss")
     assert sorted(loss) == list(range(1, STEPS + 1))
-    lr = _curve(run_dir, "train/lr")
+    lr = metric_curve(run_dir, "train/lr")
     assert lr[1] == 0.0 and lr[3] == pytest.approx(3e-3)  # warmup of 2 steps, then the peak
     assert lr[STEPS] < lr[3]
     # TensorBoard event files beside the CSV, with the same scalars; no releases here.
@@ -138,35 +119,35 @@ def test_resume_on_the_same_layout_is_bitwise(uninterrupted, interrupted, worksp
     d["run_dir"] = str(resumed_dir / "stage1_0")
     d["manifest"] = str(resumed_dir / "manifest.json")
     spec2.write_text(json.dumps(d))
-    proc = _train(spec2, 2)
+    proc = train_loop(spec2, 2)
     assert "resumed from" in proc.stderr and "(step 8)" in proc.stderr
-    full = _curve(Path(uninterrupted.run_dir), "train/loss")
-    resumed = _curve(resumed_dir / "stage1_0", "train/loss")
+    full = metric_curve(Path(uninterrupted.run_dir), "train/loss")
+    resumed = metric_curve(resumed_dir / "stage1_0", "train/loss")
     assert sorted(resumed) == sorted(full)
     assert resumed == full  # bitwise: same layout, same reduction order
 
 
 def test_resume_reshards_from_dp2_to_dp1(uninterrupted, interrupted):
     spec, loaded = interrupted
-    proc = _train(spec, 1)  # the stopped DP2 run, resumed by ONE rank (ZeRO-1 shards merged)
+    proc = train_loop(spec, 1)  # the stopped DP2 run, resumed by ONE rank (ZeRO-1 shards merged)
     assert "(TP1 PP1 DP1)" in proc.stderr and "(step 8)" in proc.stderr
-    full = _curve(Path(uninterrupted.run_dir), "train/loss")
-    resumed = _curve(Path(loaded.run_dir), "train/loss")
+    full = metric_curve(Path(uninterrupted.run_dir), "train/loss")
+    resumed = metric_curve(Path(loaded.run_dir), "train/loss")
     assert sorted(resumed) == sorted(full)
     assert max(abs(resumed[s] - full[s]) for s in full) < 1e-6
-    val_full = _curve(Path(uninterrupted.run_dir), "val/main-en")
-    val_resumed = _curve(Path(loaded.run_dir), "val/main-en")
+    val_full = metric_curve(Path(uninterrupted.run_dir), "val/main-en")
+    val_resumed = metric_curve(Path(loaded.run_dir), "val/main-en")
     assert max(abs(val_resumed[s] - val_full[s]) for s in val_full) < 1e-6
     assert json.loads(Path(loaded.manifest).read_text())["iteration"] == STEPS
 
 
 def test_run_dir_of_another_config_is_moved_aside(workspace):
     spec = _spec(workspace, "stale")
-    _train(spec, 1, "--stop-at-step", "4")
+    train_loop(spec, 1, "--stop-at-step", "4")
     old = StageSpec.load(spec)
     changed = dataclasses.replace(old, seed=old.seed + 1)
     spec.write_text(changed.to_json())
-    proc = _train(spec, 1, "--stop-at-step", "4")
+    proc = train_loop(spec, 1, "--stop-at-step", "4")
     assert "random initialisation" in proc.stderr and "resumed from" not in proc.stderr
     aside = Path(old.run_dir).with_name(f"stage1_0.superseded-{old.config_hash()}")
     assert (aside / "checkpoints" / "iter_0000004").is_dir()
@@ -184,12 +165,12 @@ def test_pipeline_parallel_trains_and_exports(workspace):
     d = json.loads(spec.read_text())
     d["parallel"] = {**d["parallel"], "pipeline": 2, "data": 1}
     spec.write_text(json.dumps(d))
-    proc = _train(spec, 2)
+    proc = train_loop(spec, 2)
     assert "(TP1 PP2 DP1), 4 micro-batches of 2" in proc.stderr
     run_dir = Path(d["run_dir"])
-    assert sorted(_curve(run_dir, "train/loss")) == list(range(1, STEPS + 1))
+    assert sorted(metric_curve(run_dir, "train/loss")) == list(range(1, STEPS + 1))
     for domain in ("main-en", "main-zh", "main-code"):
-        val = _curve(run_dir, f"val/{domain}")
+        val = metric_curve(run_dir, f"val/{domain}")
         assert val[24] < val[0] - 0.5, (domain, val)
     out = workspace / "pp2-hf"
     run(

@@ -9,35 +9,19 @@ workspace (:mod:`skyforge.testing`); the conversations are written here.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import run
+from conftest import metric_curve, train_loop
 
 from skyforge.testing import make_workspace, tiny_configs
 from skyforge.train.spec import StageSpec, TrainingOptions, build_align_spec, build_stage_spec
 
 SEQ = 64
 STOP = 4
-
-
-def _launch(spec: Path, ranks: int, *extra: str):
-    launcher = (
-        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", str(ranks)]
-        if ranks > 1
-        else [sys.executable]
-    )
-    return run([*launcher, "-m", "skyforge.train.loop", spec, *extra], timeout=300, check=True)
-
-
-def _curve(run_dir: Path, name: str) -> dict[int, float]:
-    with open(run_dir / "metrics.csv", newline="") as f:
-        return {int(r["step"]): float(r["value"]) for r in csv.DictReader(f) if r["name"] == name}
 
 
 def _conversations(path: Path, n: int, seed: int) -> Path:
@@ -81,7 +65,7 @@ def workspace(tmp_path_factory):
     path = root / "pre" / "stage1_0.spec.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(spec.to_json())
-    _launch(path, 1)
+    train_loop(path, 1)
     _conversations(root / "sft_train.jsonl", 160, 0)
     _conversations(root / "sft_heldout.jsonl", 24, 1)
     return root
@@ -124,7 +108,7 @@ def _sft_spec(root: Path, name: str, *, load_optimizer: bool = True) -> Path:
 @pytest.fixture(scope="module")
 def uninterrupted(workspace):
     spec = _sft_spec(workspace, "full")
-    proc = _launch(spec, 2)
+    proc = train_loop(spec, 2)
     return StageSpec.load(spec), proc
 
 
@@ -137,37 +121,37 @@ def test_sft_learns_the_responses_and_keeps_the_mix(uninterrupted):
     assert stats["conversations"] == 160 and stats["skipped"] == 0
     assert stats["pretrain_samples"] > 0
     assert 0.6667 <= stats["pretrain_to_response"] < 0.6667 + SEQ / stats["response_tokens"] * 2
-    held = _curve(Path(spec.run_dir), "val/sft_heldout")
+    held = metric_curve(Path(spec.run_dir), "val/sft_heldout")
     steps = sorted(held)
     assert steps[0] == 0 and steps[-1] == spec.train_steps
     assert held[steps[-1]] < held[0] - 0.3, held  # response-only loss falls
     # The pretraining domains are still validated (forgetting is visible).
-    assert _curve(Path(spec.run_dir), "val/main-en")
+    assert metric_curve(Path(spec.run_dir), "val/main-en")
 
 
 def test_sft_resume_gives_the_uninterrupted_curve(uninterrupted, workspace):
     full_spec, _ = uninterrupted
     spec = _sft_spec(workspace, "stopped")
-    proc = _launch(spec, 2, "--stop-at-step", str(STOP))
+    proc = train_loop(spec, 2, "--stop-at-step", str(STOP))
     assert f"stopped at step {STOP} after a checkpoint" in proc.stderr
-    proc = _launch(spec, 2)
+    proc = train_loop(spec, 2)
     assert f"(step {STOP})" in proc.stderr and "resumed from" in proc.stderr
     loaded = StageSpec.load(spec)
-    full = _curve(Path(full_spec.run_dir), "train/loss")
-    resumed = _curve(Path(loaded.run_dir), "train/loss")
+    full = metric_curve(Path(full_spec.run_dir), "train/loss")
+    resumed = metric_curve(Path(loaded.run_dir), "train/loss")
     assert sorted(resumed) == sorted(full) == list(range(1, full_spec.train_steps + 1))
     assert resumed == full  # bitwise: same layout, same data order, same optimizer state
-    held_full = _curve(Path(full_spec.run_dir), "val/sft_heldout")
-    assert _curve(Path(loaded.run_dir), "val/sft_heldout") == held_full
+    held_full = metric_curve(Path(full_spec.run_dir), "val/sft_heldout")
+    assert metric_curve(Path(loaded.run_dir), "val/sft_heldout") == held_full
 
 
 def test_fresh_optimizer_variant_differs_from_the_first_step(uninterrupted, workspace):
     full_spec, _ = uninterrupted
     spec = _sft_spec(workspace, "fresh", load_optimizer=False)
     assert StageSpec.load(spec).config_hash() != full_spec.config_hash()
-    _launch(spec, 2, "--stop-at-step", "2")
-    fresh = _curve(Path(StageSpec.load(spec).run_dir), "train/loss")
-    full = _curve(Path(full_spec.run_dir), "train/loss")
+    train_loop(spec, 2, "--stop-at-step", "2")
+    fresh = metric_curve(Path(StageSpec.load(spec).run_dir), "train/loss")
+    full = metric_curve(Path(full_spec.run_dir), "train/loss")
     # Same weights and data at step 1 (same loss), other Adam moments from then on.
     assert fresh[1] == pytest.approx(full[1], abs=1e-6)
     assert fresh[2] != pytest.approx(full[2], abs=1e-6)
