@@ -1,4 +1,5 @@
-"""Cleaning, per shard: extraction, filters, quality classifier (results/data/)."""
+"""Cleaning, per shard: extraction, filters (URL, mojibake, language, heuristic and content
+rules), the quality classifier's reference set (results/data/)."""
 
 
 rule extract:
@@ -27,6 +28,8 @@ rule filter:
     output:
         docs="results/data/filter/{shard}.parquet",
         removed="results/data/filter/{shard}.removed.parquet",
+        flagged="results/data/filter/{shard}.flagged.parquet",
+        repaired="results/data/filter/{shard}.repaired.parquet",
     log:
         "logs/filter/{shard}.log",
     benchmark:
@@ -34,11 +37,11 @@ rule filter:
     conda:
         "../envs/skyforge.yaml"
     params:
-        config=lambda wildcards: step_config("filters"),
+        config=lambda wildcards: step_config("filters", "encoding", "harmful"),
     shell:
         "python -m skyforge.cli filter --config-json {params.config:q} --docs {input.docs:q}"
         " --shard {wildcards.shard} --out-docs {output.docs:q} --out-removed {output.removed:q}"
-        " 2> {log:q}"
+        " --out-flagged {output.flagged:q} --out-repaired {output.repaired:q} 2> {log:q}"
 
 
 rule reference_set:

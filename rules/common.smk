@@ -98,11 +98,12 @@ def all_corpus_files():
 # Removal tables and kept tables of each cleaning step, in pipeline order.
 _STEP_TABLES = {
     "extract": "results/data/extract/{shard}",
-    "heuristic": "results/data/filter/{shard}",
+    "harmful": "results/data/filter/{shard}",  # the filter's last step (URL ... content rules)
     "exact_dedup": "results/data/exact/{shard}",
     "near_dedup": "results/data/near/{shard}",
     "substring_dedup": "results/data/substring/{group}/{shard}",
     "quality_model": "results/data/quality/{group}/{shard}",
+    "harmful_model": "results/data/harmful/{group}/{shard}",
 }
 
 
@@ -133,7 +134,7 @@ def data_outputs():
         "results/data/funnel/funnel.md",
         "results/data/funnel/funnel.png",
     ]
-    outputs += ["results/data/quality_model/metrics.md"]
+    outputs += ["results/data/quality_model/metrics.md", "results/data/harmful_model/metrics.md"]
     if config["crawl"]["source"] == "synthetic":
         outputs.append("results/data/scores/scores.md")
     return outputs

@@ -3,7 +3,7 @@
 
 rule corpus_dates:
     input:
-        group_files("results/data/quality/{group}/{{shard}}.parquet"),
+        group_files("results/data/harmful/{group}/{{shard}}.parquet"),
     output:
         "results/corpora/dates/{shard}.json",
     log:
@@ -32,7 +32,7 @@ rule corpus_cutoffs:
 
 rule corpus_split:
     input:
-        docs=group_files("results/data/quality/{group}/{{shard}}.parquet"),
+        docs=group_files("results/data/harmful/{group}/{{shard}}.parquet"),
         cutoffs="results/corpora/cutoffs.json",
     output:
         corpus_files("{shard}"),
@@ -79,6 +79,7 @@ rule score_removals:
     input:
         ground_truth="results/crawl/ground_truth.parquet",
         removed=removal_tables(),
+        repaired=shard_files("results/data/filter/{shard}.repaired.parquet"),
     output:
         csv=report(
             "results/data/scores/scores.csv", caption="../report/scores.rst", category="Data"
@@ -92,4 +93,5 @@ rule score_removals:
         out_dir=lambda wildcards, output: os.path.dirname(output.csv),
     shell:
         "python -m skyforge.cli score --ground-truth {input.ground_truth:q}"
-        " --removed {input.removed:q} --out-dir {params.out_dir:q} 2> {log:q}"
+        " --removed {input.removed:q} --repaired {input.repaired:q} --out-dir {params.out_dir:q}"
+        " 2> {log:q}"

@@ -1,4 +1,4 @@
-"""The fastText quality classifier: trained on the deduplicated crawl, applied per shard."""
+"""The fastText quality and harmful / spam classifiers: trained in the DAG, applied per shard."""
 
 
 rule train_quality_model:
@@ -46,5 +46,72 @@ rule quality:
         model_dir=lambda wildcards, input: os.path.dirname(input.model),
     shell:
         "python -m skyforge.cli quality --config-json {params.config:q} --docs {input.docs:q}"
+        " --model-dir {params.model_dir:q} --shard {wildcards.shard} --out-docs {output.docs:q}"
+        " --out-removed {output.removed:q} 2> {log:q}"
+
+
+rule harmful_planted:
+    output:
+        "results/data/harmful_model/planted.parquet",
+    log:
+        "logs/harmful_planted/harmful_planted.log",
+    conda:
+        "../envs/skyforge.yaml"
+    params:
+        config=lambda wildcards: step_config("harmful_model", "crawl"),
+    shell:
+        "python -m skyforge.cli harmful-planted --config-json {params.config:q} --out {output:q}"
+        " 2> {log:q}"
+
+
+rule train_harmful_model:
+    input:
+        flagged=shard_files("results/data/filter/{shard}.flagged.parquet"),
+        planted="results/data/harmful_model/planted.parquet",
+        negatives=group_files(shard_files("results/data/quality/{group}/{shard}.parquet")),
+    output:
+        models=expand(
+            "results/data/harmful_model/model-{fold}.bin",
+            fold=range(config["harmful_model"]["num_folds"]),
+        ),
+        metrics=report(
+            "results/data/harmful_model/metrics.csv",
+            caption="../report/harmful_model.rst",
+            category="Data",
+        ),
+        markdown="results/data/harmful_model/metrics.md",
+    log:
+        "logs/train_harmful_model/train_harmful_model.log",
+    benchmark:
+        "benchmarks/train_harmful_model/train_harmful_model.tsv"
+    conda:
+        "../envs/skyforge.yaml"
+    params:
+        config=lambda wildcards: step_config("harmful_model", "harmful"),
+        out_dir=lambda wildcards, output: os.path.dirname(output.metrics),
+    shell:
+        "python -m skyforge.cli train-harmful --config-json {params.config:q}"
+        " --flagged {input.flagged:q} --planted {input.planted:q}"
+        " --negatives {input.negatives:q} --out-dir {params.out_dir:q} 2> {log:q}"
+
+
+rule harmful:
+    input:
+        docs="results/data/quality/{group}/{shard}.parquet",
+        models=rules.train_harmful_model.output.models,
+    output:
+        docs="results/data/harmful/{group}/{shard}.parquet",
+        removed="results/data/harmful/{group}/{shard}.removed.parquet",
+    log:
+        "logs/harmful/{group}/{shard}.log",
+    benchmark:
+        "benchmarks/harmful/{group}/{shard}.tsv"
+    conda:
+        "../envs/skyforge.yaml"
+    params:
+        config=lambda wildcards: step_config("harmful_model"),
+        model_dir=lambda wildcards, input: os.path.dirname(input.models[0]),
+    shell:
+        "python -m skyforge.cli harmful --config-json {params.config:q} --docs {input.docs:q}"
         " --model-dir {params.model_dir:q} --shard {wildcards.shard} --out-docs {output.docs:q}"
         " --out-removed {output.removed:q} 2> {log:q}"

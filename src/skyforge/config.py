@@ -241,10 +241,18 @@ DEFAULT_CRAWL_MIX = {
     "code": 0.08,
     "stem_qa": 0.10,
     "parallel": 0.05,
-    "spam": 0.05,
-    "adult": 0.04,
+    "spam": 0.04,
+    "adult": 0.03,
     "other_lang": 0.03,
-    "boilerplate_only": 0.05,
+    "boilerplate_only": 0.04,
+    "adult_listing": 0.015,
+    "gambling_promo": 0.015,
+    "contact_spam": 0.01,
+    "link_farm": 0.01,
+    "error_links": 0.01,
+    "harmful_evasive": 0.015,
+    "mojibake": 0.01,
+    "mojibake_fixable": 0.01,
 }
 
 

@@ -1,10 +1,13 @@
 """Distribution and heuristic filters: URL blocklists, language ID, line cleanup, document rules.
 
-One shard of extracted documents goes through four stages, in this order (SPEC §3 and §5):
+One shard of extracted documents goes through six stages, in this order (SPEC §3 and §5):
 
 1. **URL filter** (step ``url_filter``): the host, or any parent domain of it, is on a domain
    blocklist (adult, gambling, spam; the packaged lists or files named in the config), or the URL
    matches a regex pattern. Reason ``blocklist:<list>`` / ``url_pattern:<n>``.
+1b. **Mojibake** (step ``encoding``, ``skyforge.data.encoding``): text that is UTF-8 misread as
+   GBK or Windows-1252 is repaired when the round trip is certain, before language ID reads it;
+   irreparable damage is removed (``encoding:mojibake``).
 2. **Language ID** (step ``language``): zh / en / code / other. Code is not a natural language,
    so a cheap line-based code detector runs first; natural language goes to py3langid (its model
    ships inside the PyPI package, so nothing is downloaded at run time) or, when
@@ -19,6 +22,9 @@ One shard of extracted documents goes through four stages, in this order (SPEC �
    segmentation-free unit; non-CJK runs still split on whitespace), length rules use their own
    Chinese thresholds, mean word length applies to English only, and the stop-word rule uses a
    list of Chinese function characters. Code keeps only the length and repetition rules.
+5. **Content rules** (step ``harmful``, ``skyforge.data.harmful``): weighted adult / gambling /
+   fraud term lists, contact stuffing and link farms, on pages that passed everything above
+   (harmful pages on random domains have long Chinese lines that every heuristic accepts).
 
 Why not a library: datatrove's Gopher/C4 filters are the reference for the English rules, but
 they tokenise with a per-language word tokenizer (spaCy, jieba), run 3x slower per core here
@@ -40,10 +46,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
+import pyarrow as pa
 from tqdm import tqdm
 
 from skyforge.data import BLOCKLIST_CATEGORIES, BLOCKLIST_DIR
-from skyforge.data.docs import read_docs, write_docs, write_removed
+from skyforge.data.docs import read_docs, write_docs, write_removed, write_table
+from skyforge.data.encoding import EncodingParams, MojibakeRepair
+from skyforge.data.harmful import HarmfulParams, HarmfulRules
 
 __all__ = [
     "FilterParams",
@@ -821,26 +830,68 @@ class HeuristicFilter(DocFilter):
 # One shard
 # ---------------------------------------------------------------------------------------------
 
+FLAGGED_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("url", pa.string()),
+        pa.field("lang", pa.string()),
+        pa.field("reason", pa.string(), nullable=False),  # harmful:<category> / spam:<kind>
+        pa.field("confidence", pa.float32()),  # times the thresholds (>= 1)
+        pa.field("text", pa.string(), nullable=False),
+        pa.field("shard", pa.int32()),
+    ]
+)
+"""Documents the content rules removed, with their text (the classifier's positives)."""
+
+REPAIRED_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("url", pa.string()),
+        pa.field("codecs", pa.string()),  # repaired:gbk, repaired:cp1252 (comma-separated)
+        pa.field("num_lines_repaired", pa.int32()),
+        pa.field("num_lines_dropped", pa.int32()),
+        pa.field("shard", pa.int32()),
+    ]
+)
+"""Documents whose mojibake was repaired (kept, with the repaired text)."""
+
 
 def _utf8_len(text: str) -> int:
     return len(text.encode("utf-8"))
 
 
 def filter_shard(
-    docs_in: Path, shard: int, out_docs: Path, out_removed: Path, params: FilterParams
+    docs_in: Path,
+    shard: int,
+    out_docs: Path,
+    out_removed: Path,
+    params: FilterParams,
+    *,
+    encoding: EncodingParams | None = None,
+    harmful: HarmfulParams | None = None,
+    out_flagged: Path | None = None,
+    out_repaired: Path | None = None,
 ) -> dict[str, Any]:
-    """Run URL filter, language ID, line cleanup and heuristic rules over one shard.
+    """Run URL filter, mojibake check, language ID, line cleanup, heuristic and content rules.
 
     Args:
         docs_in: extracted documents of the shard (``docs.DOC_SCHEMA``).
         shard: shard index, written into every output row.
         out_docs: kept documents, with ``lang`` / ``lang_score`` set and cleaned text.
-        out_removed: one row per removed document (step url_filter, language or heuristic).
+        out_removed: one row per removed document (step url_filter, encoding, language,
+            heuristic or harmful).
         params: thresholds and lists (``FilterParams``).
+        encoding: the mojibake check (``skyforge.data.encoding``); None skips it.
+        harmful: the harmful / spam content rules (``skyforge.data.harmful``); None skips them.
+        out_flagged: the text of every document the content rules remove, with its reason and
+            confidence (``FLAGGED_SCHEMA``: the classifier's positives, and for audits).
+        out_repaired: one row per document whose encoding damage was repaired
+            (``REPAIRED_SCHEMA``).
 
     Returns:
         Statistics: documents and bytes in / kept / removed, removals per step and per
-        ``step/reason``, lines dropped by the cleanup per reason, seconds and docs/s.
+        ``step/reason``, lines dropped by the cleanup per reason, mojibake lines repaired or
+        dropped, seconds and docs/s.
 
     Raises:
         ValueError: a blocklist entry that is neither a packaged list nor a file, or a missing
@@ -858,6 +909,11 @@ def filter_shard(
     )
     cleaner = LineCleaner(params.max_boilerplate_line_words) if params.clean_lines else None
     heuristic = HeuristicFilter(params)
+    mojibake = MojibakeRepair(encoding) if encoding is not None and encoding.enabled else None
+    rules = HarmfulRules(harmful) if harmful is not None and harmful.enabled else None
+    flagged: list[dict[str, Any]] = []
+    repaired: list[dict[str, Any]] = []
+    encoding_lines: Counter[str] = Counter()
 
     rows = read_docs(docs_in).to_pylist()
     kept: list[dict[str, Any]] = []
@@ -870,15 +926,35 @@ def filter_shard(
         size = _utf8_len(text)
         bytes_in += size
         step = why = None
-        for f in (url_filter, lang_filter):
-            why = f.reason(doc)
+        why = url_filter.reason(doc)
+        if why is not None:
+            step = url_filter.step
+        elif mojibake is not None:
+            fixed, why, counts = mojibake.check(text)
+            encoding_lines.update(counts)
             if why is not None:
-                step = f.step
-                break
+                step = mojibake.step
+            elif counts:
+                doc["text"] = fixed
+            num_fixed = sum(v for k, v in counts.items() if k != "damaged")
+            if why is None and num_fixed:
+                repaired.append(
+                    {
+                        "id": doc["id"],
+                        "url": doc.get("url"),
+                        "codecs": ",".join(sorted(k for k in counts if k != "damaged")),
+                        "num_lines_repaired": num_fixed,
+                        "num_lines_dropped": counts["damaged"],
+                        "shard": shard,
+                    }
+                )
+        if step is None:
+            why = lang_filter.reason(doc)
+            step = lang_filter.step if why is not None else None
         if step is None:
             if cleaner is not None and doc["lang"] != "code":
                 # Code keeps every line: its braces and comments would read as junk lines.
-                cleaned, dropped = cleaner.clean(text)
+                cleaned, dropped = cleaner.clean(doc["text"])
                 lines_dropped.update(dropped)
                 doc["text"] = cleaned
             why = heuristic.reason(doc)
@@ -887,6 +963,21 @@ def filter_shard(
                 # Language ID passed it as too short to judge, and the length rules were set
                 # low enough to keep it: its best-guess language still decides.
                 step, why = lang_filter.step, f"lang:{doc['lang']}"
+            if step is None and rules is not None:
+                verdict = rules.judge(doc["text"], doc["lang"])
+                if verdict.reason is not None:
+                    step, why = rules.step, verdict.reason
+                    flagged.append(
+                        {
+                            "id": doc["id"],
+                            "url": doc.get("url"),
+                            "lang": doc["lang"],
+                            "reason": why,
+                            "confidence": verdict.confidence,
+                            "text": doc["text"],
+                            "shard": shard,
+                        }
+                    )
         if step is not None:
             removed.append(
                 {
@@ -908,14 +999,26 @@ def filter_shard(
 
     write_docs(out_docs, kept)
     write_removed(out_removed, removed)
+    if out_flagged is not None:
+        write_table(out_flagged, flagged, FLAGGED_SCHEMA)
+    if out_repaired is not None:
+        write_table(out_repaired, repaired, REPAIRED_SCHEMA)
     seconds = time.perf_counter() - started
     by_step = Counter(r["step"] for r in removed)
+    run_steps = ["url_filter", "encoding", "language", "heuristic", "harmful"]
+    run_steps = [
+        s
+        for s in run_steps
+        if (s != "encoding" or mojibake is not None) and (s != "harmful" or rules is not None)
+    ]
     stats = {
         "shard": shard,
         "num_docs_in": len(rows),
         "num_kept": len(kept),
         "num_removed": len(removed),
-        "removed_per_step": {s: by_step.get(s, 0) for s in ("url_filter", "language", "heuristic")},
+        "removed_per_step": {s: by_step.get(s, 0) for s in run_steps},
+        "num_repaired": len(repaired),
+        "encoding_lines": dict(sorted(encoding_lines.items())),
         "removed_per_reason": dict(sorted(by_reason.items())),
         "lines_dropped": dict(sorted(lines_dropped.items())),
         "bytes_in": bytes_in,

@@ -26,20 +26,33 @@ from skyforge.data.docs import STEPS
 DEDUP_TYPES = {"exact_dedup": "exact", "near_dedup": "near"}
 
 
-def score_removals(ground_truth: pd.DataFrame, removed: pd.DataFrame) -> pd.DataFrame:
-    """Precision and recall of removals per step.
+# Steps added for harmful / spam text and encoding damage (issue 13): the corpora must lose
+# less than 2 % of their clean documents to them.
+NEW_CONTENT_STEPS = ("encoding", "harmful", "harmful_model")
+
+
+def score_removals(
+    ground_truth: pd.DataFrame, removed: pd.DataFrame, repaired: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Precision and recall of removals per step (and of the mojibake repair).
 
     Args:
-        ground_truth: one row per fetched record (record_id, expected_step, dup_cluster, dup_type).
+        ground_truth: one row per fetched record (record_id, expected_step, dup_cluster, dup_type,
+            kind).
         removed: the pipeline's removal rows (id, step, reason), any step.
+        repaired: ids of the documents whose encoding damage the filter repaired, or None.
 
     Returns:
-        One row per step: expected, removed, correct, precision, recall, and how many of the
-        expected ones another step removed first (``removed_elsewhere``).
+        One row per step: expected, removed, correct, precision, recall, how many of the
+        expected ones another step removed first (``removed_elsewhere``), and how many clean
+        records (expected to survive, in no duplicate cluster) the step removed
+        (``clean_removed``, of ``clean_total``). With ``repaired``, a row ``encoding_repair``:
+        pages of kind ``mojibake_fixable`` against the pages repaired.
     """
     gt = ground_truth.set_index("record_id")
     rem = removed[removed["id"].isin(gt.index)]
     step_of = dict(zip(rem["id"], rem["step"], strict=True))
+    clean = set(gt.index[gt["expected_step"].isna() & (gt["dup_cluster"] < 0)])
     rows = []
     for step in STEPS:
         expected_ids = set(gt.index[gt["expected_step"] == step])
@@ -71,6 +84,8 @@ def score_removals(ground_truth: pd.DataFrame, removed: pd.DataFrame) -> pd.Data
                 # Of the expected ones that reached this step (not removed earlier), the share
                 # this step removed: the step's own recall.
                 "recall_reached": correct / reached if reached else float("nan"),
+                "clean_removed": len(removed_ids & clean),
+                "clean_total": len(clean),
             }
         )
     # Overall: outside duplicate clusters a record must be removed iff it is expected to be;
@@ -96,8 +111,30 @@ def score_removals(ground_truth: pd.DataFrame, removed: pd.DataFrame) -> pd.Data
             "recall": 1 - missed / n_expected if n_expected else float("nan"),
             "removed_elsewhere": 0,
             "recall_reached": 1 - missed / n_expected if n_expected else float("nan"),
+            "clean_removed": len(removed_set & clean),
+            "clean_total": len(clean),
         }
     )
+    if repaired is not None and "kind" in gt.columns:
+        expected_ids = set(gt.index[gt["kind"] == "mojibake_fixable"])
+        repaired_ids = set(repaired["id"]) & set(gt.index)
+        correct = len(expected_ids & repaired_ids)
+        elsewhere = sum(1 for i in expected_ids - repaired_ids if i in step_of)
+        reached = len(expected_ids) - elsewhere
+        rows.append(
+            {
+                "step": "encoding_repair",
+                "expected": len(expected_ids),
+                "removed": len(repaired_ids),
+                "correct": correct,
+                "precision": correct / len(repaired_ids) if repaired_ids else float("nan"),
+                "recall": correct / len(expected_ids) if expected_ids else float("nan"),
+                "removed_elsewhere": elsewhere,
+                "recall_reached": correct / reached if reached else float("nan"),
+                "clean_removed": 0,
+                "clean_total": len(clean),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -114,13 +151,13 @@ def load_removed(paths: Sequence[Path]) -> pd.DataFrame:
 
 
 def render_markdown(scores: pd.DataFrame) -> str:
-    """The scores as a Markdown table."""
+    """The scores as a Markdown table, and the clean documents lost to the content steps."""
     lines = [
-        "# Removal scores against the synthetic crawl's ground truth",
+        "# Removals scored against the synthetic crawl's ground truth",
         "",
         "| step | expected | removed | correct | precision | recall | removed by an earlier "
-        "step | recall of those reaching the step |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "step | recall of those reaching the step | clean records removed |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
 
     def fmt(x: float) -> str:
@@ -129,6 +166,15 @@ def render_markdown(scores: pd.DataFrame) -> str:
     for r in scores.itertuples():
         lines.append(
             f"| {r.step} | {r.expected} | {r.removed} | {r.correct} | {fmt(r.precision)} | "
-            f"{fmt(r.recall)} | {r.removed_elsewhere} | {fmt(r.recall_reached)} |"
+            f"{fmt(r.recall)} | {r.removed_elsewhere} | {fmt(r.recall_reached)} | "
+            f"{r.clean_removed} |"
         )
+    new = scores[scores.step.isin(NEW_CONTENT_STEPS)]
+    if len(new):
+        lost, total = int(new.clean_removed.sum()), int(new.clean_total.iloc[0])
+        lines += [
+            "",
+            f"Clean records (expected in the corpora, not duplicates) removed by "
+            f"{', '.join(NEW_CONTENT_STEPS)}: {lost} of {total} ({lost / max(1, total):.2%}).",
+        ]
     return "\n".join(lines) + "\n"

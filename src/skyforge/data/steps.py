@@ -57,11 +57,77 @@ def cmd_extract(args: argparse.Namespace, load: Loader) -> int:
 
 def cmd_filter(args: argparse.Namespace, load: Loader) -> int:
     """URL filter, language ID, line cleanup and heuristic rules for one shard."""
+    from skyforge.data.encoding import EncodingParams
     from skyforge.data.filters import FilterParams, filter_shard
+    from skyforge.data.harmful import HarmfulParams
 
-    params = FilterParams.from_dict(load(args, ("filters",))["filters"])
-    stats = filter_shard(args.docs, args.shard, args.out_docs, args.out_removed, params)
+    cfg = load(args, ("filters", "encoding", "harmful"))
+    stats = filter_shard(
+        args.docs,
+        args.shard,
+        args.out_docs,
+        args.out_removed,
+        FilterParams.from_dict(cfg["filters"]),
+        encoding=EncodingParams.from_dict(cfg["encoding"]),
+        harmful=HarmfulParams.from_dict(cfg["harmful"]),
+        out_flagged=args.out_flagged,
+        out_repaired=args.out_repaired,
+    )
     return _stats(args, stats, "filter")
+
+
+def cmd_harmful_planted(args: argparse.Namespace, load: Loader) -> int:
+    """The harmful classifier's planted positives: synthetic harmful and spam pages."""
+    from skyforge.data.harmful_model import synthesize_planted
+
+    cfg = load(args, ("harmful_model", "crawl"))
+    n = synthesize_planted(
+        cfg["crawl"]["synthetic"]["seed"], cfg["harmful_model"]["planted_num_docs"], args.out
+    )
+    return _stats(args, {"planted_docs": n}, "harmful-planted")
+
+
+def cmd_train_harmful(args: argparse.Namespace, load: Loader) -> int:
+    """Train the cross-fitted fastText harmful / spam classifier."""
+    from skyforge.data.harmful_model import train_harmful_model
+
+    cfg = load(args, ("harmful_model", "harmful"))
+    hm = cfg["harmful_model"]
+    stats = train_harmful_model(
+        args.flagged,
+        args.planted,
+        args.negatives,
+        args.out_dir,
+        langs=tuple(hm["thresholds"]) or ("zh", "en"),
+        min_confidence=cfg["harmful"]["confident_factor"],
+        threshold=min(hm["thresholds"].values(), default=0.5),
+        num_folds=hm["num_folds"],
+        seed=hm["seed"],
+        epochs=hm["epochs"],
+        lr=hm["lr"],
+        wordNgrams=hm["word_ngrams"],
+        dim=hm["dim"],
+        max_per_class=hm["max_per_class"],
+        val_fraction=hm["val_fraction"],
+    )
+    return _stats(args, stats, "train-harmful")
+
+
+def cmd_harmful(args: argparse.Namespace, load: Loader) -> int:
+    """Apply the harmful / spam classifier to one shard."""
+    from skyforge.data.harmful_model import apply_harmful
+
+    hm = load(args, ("harmful_model",))["harmful_model"]
+    stats = apply_harmful(
+        args.docs,
+        args.shard,
+        args.model_dir,
+        args.out_docs,
+        args.out_removed,
+        hm["thresholds"],
+        num_folds=hm["num_folds"],
+    )
+    return _stats(args, stats, "harmful")
 
 
 def cmd_reference_set(args: argparse.Namespace, load: Loader) -> int:
@@ -249,7 +315,12 @@ def cmd_score(args: argparse.Namespace, load: Loader) -> int:
     from skyforge.io import atomic_path
 
     gt = pd.read_parquet(args.ground_truth)
-    scores = score_removals(gt, load_removed(args.removed))
+    repaired = None
+    if args.repaired:
+        repaired = pd.concat(
+            [pd.read_parquet(p, columns=["id"]) for p in args.repaired], ignore_index=True
+        )
+    scores = score_removals(gt, load_removed(args.removed), repaired)
     out_dir = Path(args.out_dir)
     with atomic_path(out_dir / "scores.csv") as tmp:
         scores.to_csv(tmp, index=False)
@@ -277,8 +348,23 @@ def register(sub: argparse._SubParsersAction, add_config_args: Callable, load: L
     _paths(p, "warc", "out-docs", "out-removed")
     p.add_argument("--shard", type=int, required=True)
 
-    p = add("filter", cmd_filter, "URL filter, language ID, heuristics for one shard")
+    p = add("filter", cmd_filter, "URL filter, mojibake, language ID, heuristics, content rules")
     _paths(p, "docs", "out-docs", "out-removed")
+    p.add_argument("--shard", type=int, required=True)
+    p.add_argument(
+        "--out-flagged", type=Path, help="text of the documents the content rules remove"
+    )
+    p.add_argument("--out-repaired", type=Path, help="documents whose mojibake was repaired")
+
+    p = add("harmful-planted", cmd_harmful_planted, "planted synthetic harmful pages")
+    _paths(p, "out")
+
+    p = add("train-harmful", cmd_train_harmful, "train the fastText harmful / spam classifier")
+    _paths(p, "planted", "out-dir")
+    _paths(p, "flagged", "negatives", many=True)
+
+    p = add("harmful", cmd_harmful, "apply the harmful / spam classifier to one shard")
+    _paths(p, "docs", "model-dir", "out-docs", "out-removed")
     p.add_argument("--shard", type=int, required=True)
 
     p = add("reference-set", cmd_reference_set, "the quality classifier's positives")
@@ -344,3 +430,4 @@ def register(sub: argparse._SubParsersAction, add_config_args: Callable, load: L
     p = add("score", cmd_score, "score removals against the ground truth", config=False)
     _paths(p, "ground-truth", "out-dir")
     _paths(p, "removed", many=True)
+    p.add_argument("--repaired", type=Path, nargs="*", help="the filter's repaired tables")

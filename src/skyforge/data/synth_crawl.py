@@ -66,6 +66,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from skyforge.config import SyntheticCrawlConfig
+from skyforge.data import _harmful_vocab as H
 from skyforge.data import _vocab as V
 from skyforge.data import host_in_blocklist, load_blocklist
 
@@ -87,11 +88,14 @@ log = logging.getLogger(__name__)
 REMOVAL_STEPS = (
     "extract",
     "url_filter",
+    "encoding",
     "language",
     "heuristic",
-    "quality_model",
+    "harmful",
     "exact_dedup",
     "near_dedup",
+    "quality_model",
+    "harmful_model",
 )
 """Pipeline steps that remove documents, in pipeline order (``expected_step`` values)."""
 
@@ -105,8 +109,26 @@ PAGE_KINDS = (
     "adult",
     "other_lang",
     "boilerplate_only",
+    "adult_listing",
+    "gambling_promo",
+    "contact_spam",
+    "link_farm",
+    "error_links",
+    "harmful_evasive",
+    "mojibake",
+    "mojibake_fixable",
 )
 """HTML page kinds that ``SyntheticCrawlConfig.mix`` shares out ``num_pages`` between."""
+
+HARMFUL_KINDS = (
+    "adult_listing",
+    "gambling_promo",
+    "contact_spam",
+    "link_farm",
+    "error_links",
+    "harmful_evasive",
+)
+"""Harmful and spam pages on random, unlisted domains that only their content gives away."""
 
 EXTRA_KINDS = ("non_html", "revisit", "truncated")
 """Records written on top of ``num_pages``."""
@@ -120,7 +142,17 @@ _KIND_STEP = {
     "non_html": ("extract", "not HTML"),
     "revisit": ("extract", "revisit record: no payload"),
     "truncated": ("extract", "truncated record"),
+    "adult_listing": ("harmful", "adult-video listing titles above a copied article"),
+    "gambling_promo": ("harmful", "gambling promotion: deposit bonuses, agents, contact lines"),
+    "contact_spam": ("harmful", "service ad stuffed with QQ / WeChat / phone contacts"),
+    "link_farm": ("harmful", "link farm of casino mirror domains"),
+    "error_links": ("harmful", "error page stuffed with gambling links"),
+    "harmful_evasive": ("harmful_model", "gambling promotion with its key words broken up"),
+    "mojibake": ("encoding", "body is UTF-8 read as GBK / Windows-1252, bytes lost"),
 }
+# Kinds written with encoding damage in their content: served as UTF-8 (the damage is in the
+# text the site stored, not in the transfer), never drawn for GBK.
+_MOJIBAKE_KINDS = ("mojibake", "mojibake_fixable")
 # Duplicates are drawn from kept kinds only, so that dedup is scored on documents no earlier
 # step removes; near copies only from prose long enough for small edits to stay above 0.8.
 _EXACT_DUP_KINDS = ("en_article", "zh_article", "code", "stem_qa", "parallel")
@@ -204,7 +236,7 @@ line and body, without navigation, boilerplate or the drop-down; null for non-HT
 
 
 class _Block(NamedTuple):
-    """One piece of main content: ``tag`` is p, h2, pre, caps, link, p_en or p_zh."""
+    """One piece of main content: ``tag`` is p, h2, pre, caps, link, plink, p_en or p_zh."""
 
     tag: str
     text: str
@@ -1028,6 +1060,213 @@ def _boilerplate_doc(rng: random.Random, lang: str) -> _Doc:
 
 
 # ---------------------------------------------------------------------------------------------
+# Harmful and spam pages (HARMFUL_KINDS) and encoding damage
+# ---------------------------------------------------------------------------------------------
+
+
+def _clock(rng: random.Random) -> str:
+    return f"{rng.randint(5, 95)}:{rng.randint(0, 59):02d}"
+
+
+def _adult_listing_doc(rng: random.Random, lang: str, when: date, site: _Site) -> _Doc:
+    """Adult-video listing titles stacked above a copied article (a hijacked page)."""
+    article = _article_doc(rng, lang, when, site)
+    if lang == "zh":
+        titles = [
+            f"{rng.choice(H.ZH_ADULT_WHO)}{rng.choice(H.ZH_ADULT_WHAT)}第{rng.randint(1, 999)}集"
+            f" {rng.choice(H.ZH_ADULT_TAG)} {_clock(rng)}"
+            for _ in range(rng.randint(8, 14))
+        ]
+    else:
+        titles = [
+            f"{rng.choice(H.EN_ADULT_WHO).title()} {rng.choice(H.EN_ADULT_WHAT)} part "
+            f"{rng.randint(1, 99)} - {rng.choice(H.EN_ADULT_TAG)} {_clock(rng)}"
+            for _ in range(rng.randint(8, 14))
+        ]
+    blocks = tuple(_Block("p", t) for t in titles) + article.blocks
+    return _Doc(titles[0], "", blocks)
+
+
+def _promo_fill(rng: random.Random, lang: str, template: str, brand: str) -> str:
+    games = H.ZH_GAMES if lang == "zh" else H.EN_GAMES
+    egames = H.ZH_EVASIVE_GAMES if lang == "zh" else H.EN_EVASIVE_GAMES
+
+    def draw(slot: str) -> str:
+        match slot:
+            case "brand":
+                return brand
+            case "game":
+                return rng.choice(games)
+            case "egame":
+                return rng.choice(egames)
+            case "n":
+                return str(rng.choice([100, 200, 500, 1000, 2000, 5000]) * rng.randint(1, 3))
+            case "m":
+                return str(rng.choice([8, 18, 28, 38, 58, 88, 188, 288, 888]))
+            case "pct":
+                return str(rng.randint(1, 9) * 5)
+            case "k":
+                return str(rng.randint(2, 30))
+            case "code":
+                return "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(6))
+            case "country":
+                return rng.choice(H.EN_COUNTRIES)
+        raise AssertionError(f"unknown promotion slot {slot!r}")
+
+    return _fill(template, draw)
+
+
+def _contacts(rng: random.Random, lang: str, num: int) -> list[str]:
+    """``num`` contact lines for one advertiser: the same handles, written different ways."""
+    qq = str(rng.randint(10**7, 10**10))
+    wx = rng.choice(["vip", "kf", "bc", "yl", "dd"]) + str(rng.randint(1000, 99999))
+    phone = f"1{rng.choice('3456789')}{rng.randint(0, 9)}{rng.randint(10**7, 10**8 - 1)}"
+    handle = rng.choice(["win", "vip", "pay", "fast", "help"]) + str(rng.randint(100, 9999))
+    forms = H.ZH_CONTACT_FORMS if lang == "zh" else H.EN_CONTACT_FORMS
+    values = {"qq": qq, "wx": wx, "phone": phone, "handle": handle}
+
+    def draw(slot: str) -> str:
+        # Parts of international numbers: one per form (an advertiser lists several lines).
+        if slot in values:
+            return values[slot]
+        return str(rng.randint(200, 999) if slot == "p3" else rng.randint(1000, 9999))
+
+    return [_fill(f, draw) for f in rng.sample(forms, min(num, len(forms)))]
+
+
+def _gambling_promo_doc(rng: random.Random, lang: str, evasive: bool = False) -> _Doc:
+    """Deposit bonuses, free credit, agent recruitment and a contact line or two."""
+    if lang == "zh":
+        brands = H.ZH_EVASIVE_BRANDS if evasive else H.ZH_GAMBLING_BRANDS
+        pool = H.ZH_EVASIVE_SENTENCES if evasive else H.ZH_GAMBLING_SENTENCES
+        sep = ""
+    else:
+        brands = H.EN_CASINO_BRANDS
+        pool = H.EN_EVASIVE_SENTENCES if evasive else H.EN_GAMBLING_SENTENCES
+        sep = " "
+    brand = rng.choice(brands)
+    sentences = [_promo_fill(rng, lang, t, brand) for t in rng.sample(pool, rng.randint(6, 9))]
+    cut = sorted(rng.sample(range(1, len(sentences)), 2))
+    paras = [sentences[: cut[0]], sentences[cut[0] : cut[1]], sentences[cut[1] :]]
+    blocks = [_Block("p", sep.join(p)) for p in paras]
+    blocks += [_Block("p", c) for c in _contacts(rng, lang, rng.randint(1, 2))]
+    if lang == "zh":
+        title = f"{brand}｜最新优惠活动" if evasive else f"{brand}娱乐城官网｜首存送彩金"
+    else:
+        title = f"{brand} - New Player Offers" if evasive else f"{brand} Casino - Free Spins Bonus"
+    return _Doc(title, "", tuple(blocks))
+
+
+def _contact_spam_doc(rng: random.Random, lang: str) -> _Doc:
+    """A service ad whose every paragraph ends with the same QQ / WeChat / phone handles."""
+    if lang == "zh":
+        service, city = rng.choice(H.ZH_SERVICES), rng.choice(V.ZH_CITIES)
+        templates, sep = H.ZH_SERVICE_SENTENCES, "，"
+    else:
+        service, city = rng.choice(H.EN_SERVICES), rng.choice(V.EN_CITIES)
+        templates, sep = H.EN_SERVICE_SENTENCES, " - "
+    values = {"service": service, "city": city, "k": str(rng.randint(12, 24))}
+    values["n"] = str(rng.randint(3, 90) * 100)
+    contacts = _contacts(rng, lang, 8)
+    blocks = []
+    sentences = [_fill(t, values.__getitem__) for t in rng.sample(templates, len(templates))]
+    joiner = "" if lang == "zh" else " "
+    for i in range(4):
+        blocks.append(_Block("p", joiner.join(sentences[2 * i : 2 * i + 2])))
+        blocks.append(_Block("p", sep.join(contacts[2 * i : 2 * i + 2])))
+    title = f"{city}{service}" if lang == "zh" else f"{service.title()} in {city}"
+    return _Doc(title, "", tuple(blocks))
+
+
+def _mirror_domain(rng: random.Random) -> str:
+    stem = rng.choice(
+        [
+            f"{rng.randint(0, 9)}{rng.randint(1000, 99999)}",
+            "".join(rng.sample(V.ZH_PINYIN, 2)) + str(rng.randint(10, 999)),
+            rng.choice(["js", "yh", "xpj", "hg", "am", "bm"]) + str(rng.randint(100, 9999)),
+        ]
+    )
+    prefix = rng.choice(["", "", "", "www.", "m."])
+    return f"{prefix}{stem}.{rng.choice(['com', 'cc', 'vip', 'net', 'top'])}"
+
+
+def _link_farm_doc(rng: random.Random, lang: str) -> _Doc:
+    """A mirror list: a few lines of text, then dozens of bare casino domains."""
+    intros = H.ZH_LINK_FARM_INTROS if lang == "zh" else H.EN_LINK_FARM_INTROS
+    # Enough running text for the length rules (75 CJK characters, 50 English words).
+    blocks = [_Block("p", t) for t in rng.sample(intros, len(intros))]
+    blocks += [_Block("p", _mirror_domain(rng)) for _ in range(rng.randint(20, 35))]
+    title = "最新网址导航" if lang == "zh" else "Mirror list - working links"
+    return _Doc(title, "", tuple(blocks))
+
+
+def _error_links_doc(rng: random.Random, lang: str) -> _Doc:
+    """An error page stuffed with links to gambling sites."""
+    if lang == "zh":
+        msgs = rng.sample(H.ZH_ERROR_MESSAGES, 2)
+        names = H.ZH_GAMBLING_BRANDS + H.ZH_GAMES
+        suffixes, heading, sep = H.ZH_GAMBLING_LINK_SUFFIX, "热门推荐", ""
+    else:
+        msgs = rng.sample(H.EN_ERROR_MESSAGES, 2)
+        names, suffixes = H.EN_CASINO_BRANDS, H.EN_GAMBLING_LINK_SUFFIX
+        heading, sep = "Popular pages", " "
+    pairs = rng.sample([(a, b) for a in names for b in suffixes], rng.randint(15, 25))
+    blocks = [_Block("p", m) for m in msgs] + [_Block("h2", heading)]
+    blocks += [
+        _Block("plink", f"{a}{sep}{b}", f"https://{_mirror_domain(rng)}/?from=404")
+        for a, b in pairs
+    ]
+    return _Doc("404", "", tuple(blocks))
+
+
+def _decode_bytewise(raw: bytes, codec: str, errors: str) -> str:
+    """``raw`` read as ``codec`` (cp1252: undefined bytes as Latin-1, as MySQL's latin1 does)."""
+    if codec != "cp1252":
+        return raw.decode(codec, errors)
+    out = []
+    for b in raw:
+        try:
+            out.append(bytes([b]).decode("cp1252"))
+        except UnicodeDecodeError:
+            out.append(chr(b) if errors == "latin-1" else "?")
+    return "".join(out)
+
+
+def _typeset(rng: random.Random, text: str) -> str:
+    """English prose with typographic quotes and dashes (what a CMS makes of it)."""
+    words = text.split(" ")
+    if len(words) > 8:
+        i = rng.randrange(2, len(words) - 4)
+        words[i] = "“" + words[i]
+        words[i + 2] = words[i + 2] + "”"
+        words.insert(rng.randrange(1, len(words) - 1), "—")
+    return " ".join(words).replace("'", "’")
+
+
+def _mojibake_doc(rng: random.Random, lang: str, when: date, site: _Site, fixable: bool) -> _Doc:
+    """An article whose paragraphs were stored as UTF-8 misread as another charset.
+
+    Fixable: every paragraph of a random half went through Windows-1252 / Latin-1 (lossless).
+    Not fixable: every paragraph went through GBK (Chinese) or Windows-1252 (English) with '?'
+    for each byte that did not decode, the damage of the issue's real crawl.
+    """
+    doc = _article_doc(rng, lang, when, site)
+    blocks = list(doc.blocks)
+    if lang == "en":
+        blocks = [b._replace(text=_typeset(rng, b.text)) for b in blocks]
+    if fixable:
+        chosen = rng.sample(range(len(blocks)), max(1, len(blocks) // 2))
+        codec, errors = "cp1252", "latin-1"
+    else:
+        chosen = list(range(len(blocks)))
+        codec, errors = ("gbk" if lang == "zh" else "cp1252"), "replace"
+    for i in chosen:
+        text = _decode_bytewise(blocks[i].text.encode("utf-8"), codec, errors)
+        blocks[i] = blocks[i]._replace(text=text.replace("\ufffd", "?"))
+    return _Doc(doc.title, doc.byline, tuple(blocks))
+
+
+# ---------------------------------------------------------------------------------------------
 # Near-duplicate edits
 # ---------------------------------------------------------------------------------------------
 
@@ -1204,6 +1443,33 @@ class _Sites:
             _ip(r),
         )
 
+    def junk_host(self, lang: str) -> _Site:
+        """A numeric or random domain on no blocklist (``0xxxxx.com``, ``xxxx.cn``)."""
+        r = self.rng
+        if r.random() < 0.5:
+            stem = f"{r.randint(0, 9)}{r.randint(10_000, 999_999)}"
+        else:
+            stem = "".join(r.choice("abcdefghjkmnpqrstwxyz") for _ in range(r.randint(4, 6)))
+        host = self._unique(
+            r.choice(["", "www.", "m."]), stem, r.choice(["com", "cn", "net", "cc"])
+        )
+        nav = (
+            ["首页", "最新", "热门", "联系我们"]
+            if lang == "zh"
+            else ["Home", "New", "Hot", "Contact"]
+        )
+        return _Site(
+            host,
+            host.split(".")[-2],
+            lang,
+            nav,
+            V.ZH_FOOTER if lang == "zh" else V.EN_FOOTER,
+            r.choice(V.ZH_COOKIE if lang == "zh" else V.EN_COOKIE),
+            [],
+            r.choice(_SERVERS),
+            _ip(r),
+        )
+
     def adult_host(self, lang: str) -> _Site:
         r = self.rng
         domain = r.choice(sorted(load_blocklist("adult")))
@@ -1248,6 +1514,9 @@ def _main_html(doc: _Doc, lang: str) -> str:
                 out.append(f"<p>{esc(b.text)}</p>")
             case "h2":
                 out.append(f"<h2>{esc(b.text)}</h2>")
+            case "plink":
+                # One link per paragraph: extractors keep these (a <ul> of links reads as a menu).
+                out.append(f'<p><a href="{esc(b.href)}">{esc(b.text)}</a></p>')
             case "pre":
                 out.append(f'<pre><code class="language-python">{esc(b.text)}</code></pre>')
             case "caps":
@@ -1498,7 +1767,9 @@ class _Plan:
             num_orig = counts[kind] - exact.get(kind, 0) - near.get(kind, 0)
             for _ in range(num_orig):
                 uid = len(self.items)
-                if kind in ("stem_qa", "spam", "adult", "boilerplate_only"):
+                if kind in ("stem_qa", "spam", "adult", "boilerplate_only", *HARMFUL_KINDS):
+                    lang = rng.choice(("en", "zh"))
+                elif kind in _MOJIBAKE_KINDS:
                     lang = rng.choice(("en", "zh"))
                 else:
                     lang = {
@@ -1513,6 +1784,8 @@ class _Plan:
                     site = self.sites.spam_host()
                 elif kind == "adult":
                     site = self.sites.adult_host(lang)
+                elif kind in HARMFUL_KINDS:
+                    site = self.sites.junk_host(lang)
                 elif kind == "other_lang":
                     site = site_for(sub, "news")
                 elif kind == "code":
@@ -1527,7 +1800,9 @@ class _Plan:
                 originals[kind].append(uid)
 
         # Encodings and drop-downs are drawn over originals; copies inherit them.
-        zh_pages = [it.uid for it in self.items if it.lang == "zh"]
+        zh_pages = [
+            it.uid for it in self.items if it.lang == "zh" and it.kind not in _MOJIBAKE_KINDS
+        ]
         for i, uid in enumerate(
             sorted(rng.sample(zh_pages, round(cfg.gbk_fraction * len(zh_pages))))
         ):
@@ -1709,7 +1984,7 @@ class _Plan:
                 if ext == "png"
                 else f"/uploads/{d.year}/{d.month:02d}/report-{n}.pdf"
             )
-        elif it.kind in ("spam", "adult"):
+        elif it.kind in ("spam", "adult", *HARMFUL_KINDS):
             path = f"/{r.choice(['index', 'hot', 'deal', 'video', 'page'])}-{n}.html"
         elif it.kind == "boilerplate_only":
             path = r.choice(
@@ -1784,6 +2059,20 @@ class _Renderer:
                 return _other_lang_doc(r, it.sublang, day)
             case "boilerplate_only":
                 return _boilerplate_doc(r, it.lang)
+            case "adult_listing":
+                return _adult_listing_doc(r, it.lang, day, it.site)
+            case "gambling_promo" | "harmful_evasive":
+                return _gambling_promo_doc(r, it.lang, evasive=it.kind == "harmful_evasive")
+            case "contact_spam":
+                return _contact_spam_doc(r, it.lang)
+            case "link_farm":
+                return _link_farm_doc(r, it.lang)
+            case "error_links":
+                return _error_links_doc(r, it.lang)
+            case "mojibake" | "mojibake_fixable":
+                return _mojibake_doc(
+                    r, it.lang, day, it.site, fixable=it.kind == "mojibake_fixable"
+                )
         raise AssertionError(f"no document for kind {it.kind!r}")
 
     def body(self, it: _Item) -> bytes:

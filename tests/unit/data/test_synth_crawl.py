@@ -158,6 +158,9 @@ def test_expected_steps_by_kind(crawl):
         "non_html": "extract",
         "revisit": "extract",
         "truncated": "extract",
+        "mojibake": "encoding",
+        **{k: "harmful" for k in sc.HARMFUL_KINDS if k != "harmful_evasive"},
+        "harmful_evasive": "harmful_model",
     }
     for row in gt.itertuples():
         if row.kind in first:

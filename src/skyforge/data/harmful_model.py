@@ -1,0 +1,392 @@
+"""The harmful / spam classifier: fastText, trained in the DAG on what the content rules flagged.
+
+SkyPile removes pornographic, violent and gambling text with trained classifiers after its rules
+(SPEC §5). The rules (``skyforge.data.harmful``) are precise but literal: a promotion that writes
+``百·家·乐`` or ``c.a.s.i.n.o`` is invisible to them. A classifier trained on what they flag
+generalises from the rest of the page (bonus offers, payout promises, contact lines), and its
+tokenisation (``quality.fasttext_tokens``: punctuation out, one token per CJK character) undoes
+symbol-broken words by itself. The recipe mirrors the quality model (``quality.py``):
+
+* positives: documents the rules removed with confidence >= ``min_confidence`` (their text is in
+  the filter's ``flagged`` tables), plus planted synthetic harmful pages (``synthesize_planted``:
+  the synthetic crawl's harmful generators with another seed, so a real crawl with few flagged
+  pages still gets a model);
+* negatives: the documents that reached the clean corpora (the quality step's output);
+* cross-fitting: the negatives are split into ``num_folds`` folds by a hash of their id, and model
+  ``k`` is trained without fold ``k``; a document is scored only by the model that did not see it
+  as a negative, so what the rules missed is not learnt as clean and then passed by the same
+  model (a model scoring its own training negatives keeps them);
+* validation: a held-out share of the positives and each fold's negatives give precision /
+  recall / F1 per language at the threshold (``metrics.csv``, ``metrics.md``);
+* ``apply_harmful`` removes documents with P(harmful) >= their language's threshold (step
+  ``harmful_model``, reason ``harmful_classifier``).
+
+fastText (the PyPI package) learns; this module prepares its input, folds, and scores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import random
+import tempfile
+import time
+from collections import Counter
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from tqdm import tqdm
+
+from skyforge.data.docs import read_docs, write_docs, write_removed, write_table
+from skyforge.data.quality import _prf, fasttext_tokens, train_fasttext
+from skyforge.io import atomic_path, atomic_write_text
+
+__all__ = [
+    "PLANTED_SCHEMA",
+    "synthesize_planted",
+    "fold_of",
+    "train_harmful_model",
+    "apply_harmful",
+]
+
+log = logging.getLogger(__name__)
+
+HARMFUL_LABEL = "__label__harmful"
+CLEAN_LABEL = "__label__clean"
+PLANTED_SCHEMA = pa.schema(
+    [
+        pa.field("text", pa.string(), nullable=False),
+        pa.field("lang", pa.string(), nullable=False),
+        pa.field("kind", pa.string(), nullable=False),
+    ]
+)
+# Far from the crawl's and the reference set's seeds: no planted page is also a crawl page.
+_SEED_OFFSET = 2_000_029
+
+
+def synthesize_planted(seed: int, num_docs: int, out: Path) -> int:
+    """Write ``num_docs`` synthetic harmful pages (both languages, every harmful kind) to ``out``.
+
+    Returns:
+        The number of rows written.
+    """
+    from skyforge.data import synth_crawl as S
+
+    rng = random.Random(seed + _SEED_OFFSET)
+    sites = S._Sites(rng)
+    rows = []
+    day0 = date(2020, 1, 1)
+    for i in range(num_docs):
+        lang = "en" if i % 2 == 0 else "zh"
+        kind = S.HARMFUL_KINDS[(i // 2) % len(S.HARMFUL_KINDS)]
+        when = day0 + timedelta(days=rng.randrange(1000))
+        match kind:
+            case "adult_listing":
+                doc = S._adult_listing_doc(rng, lang, when, sites.junk_host(lang))
+            case "gambling_promo" | "harmful_evasive":
+                doc = S._gambling_promo_doc(rng, lang, evasive=kind == "harmful_evasive")
+            case "contact_spam":
+                doc = S._contact_spam_doc(rng, lang)
+            case "link_farm":
+                doc = S._link_farm_doc(rng, lang)
+            case "error_links":
+                doc = S._error_links_doc(rng, lang)
+            case _:
+                raise AssertionError(f"no planted page for kind {kind!r}")
+        rows.append({"text": doc.main_text, "lang": lang, "kind": kind})
+    return write_table(out, rows, PLANTED_SCHEMA)
+
+
+def fold_of(doc_id: str, num_folds: int) -> int:
+    """The cross-fitting fold of a document (a stable hash of its id)."""
+    digest = hashlib.blake2b(doc_id.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "little") % num_folds
+
+
+def _model_path(out_dir: Path, fold: int) -> Path:
+    return Path(out_dir) / f"model-{fold}.bin"
+
+
+def _p_harmful(model, texts: list[str]) -> list[float]:
+    if not texts:
+        return []
+    labels, probs = model.predict([fasttext_tokens(t) for t in texts], k=2)
+    out = []
+    for labs, ps in zip(labels, probs, strict=True):
+        p = dict(zip(labs, ps, strict=True))
+        out.append(float(min(1.0, p.get(HARMFUL_LABEL, 1.0 - p.get(CLEAN_LABEL, 0.0)))))
+    return out
+
+
+def _read(path: Path, what: str, columns: list[str]) -> pa.Table:
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{what} '{path}': no such file")
+    missing = [c for c in columns if c not in pq.read_schema(path).names]
+    if missing:
+        raise ValueError(f"{what} '{path}': missing column(s) {', '.join(missing)}")
+    return pq.read_table(path, columns=columns)
+
+
+def train_harmful_model(
+    flagged: list[Path],
+    planted: Path | None,
+    negatives: list[Path],
+    out_dir: Path,
+    *,
+    langs: tuple[str, ...] = ("zh", "en"),
+    min_confidence: float = 2.0,
+    threshold: float = 0.5,
+    num_folds: int = 2,
+    seed: int = 0,
+    epochs: int = 10,
+    lr: float = 0.5,
+    wordNgrams: int = 2,  # fastText's own name, so the config maps 1:1
+    dim: int = 32,
+    bucket: int = 200_000,
+    max_per_class: int = 100_000,
+    val_fraction: float = 0.1,
+) -> dict[str, Any]:
+    """Train ``num_folds`` cross-fitted fastText models and write their validation metrics.
+
+    Args:
+        flagged: the filter's flagged tables (text, lang, reason, confidence).
+        planted: synthetic harmful pages (``PLANTED_SCHEMA``), or None.
+        negatives: document tables of the clean corpora (``docs.DOC_SCHEMA``, ``lang`` set).
+        out_dir: receives ``model-<k>.bin``, ``metrics.csv`` and ``metrics.md``.
+        langs: languages the model learns and judges.
+        min_confidence: flagged documents below this rule confidence are not positives.
+        threshold: P(harmful) from which validation counts a document as harmful.
+        num_folds: cross-fitting folds (models) over the negatives.
+        seed: sampling, split and fastText seed.
+        epochs, lr, wordNgrams, dim, bucket: fastText settings (see ``quality.py``).
+        max_per_class: positives and negatives per language at most.
+        val_fraction: share of the positives held out for validation.
+
+    Returns:
+        Summary: counts, per-language metrics, seconds.
+
+    Raises:
+        ValueError: a missing file or column, bad parameters, or no positives or negatives.
+    """
+    if num_folds < 2:
+        raise ValueError(f"config key 'harmful_model.num_folds': must be >= 2, got {num_folds}")
+    if not 0.0 < val_fraction < 1.0:
+        raise ValueError(
+            f"config key 'harmful_model.val_fraction': must be in (0, 1), got {val_fraction}"
+        )
+    started = time.perf_counter()
+    rng = random.Random(seed)
+    out_dir = Path(out_dir)
+
+    pos: dict[str, list[str]] = {lang: [] for lang in langs}
+    num_flagged = num_planted = 0
+    for path in flagged:
+        t = _read(path, "harmful flagged table", ["text", "lang", "confidence"])
+        for text, lang, conf in zip(
+            *(t.column(c).to_pylist() for c in t.column_names), strict=True
+        ):
+            if lang in pos and text and conf is not None and conf >= min_confidence:
+                pos[lang].append(text)
+                num_flagged += 1
+    if planted is not None:
+        t = _read(planted, "harmful planted set", ["text", "lang"])
+        for text, lang in zip(
+            t.column("text").to_pylist(), t.column("lang").to_pylist(), strict=True
+        ):
+            if lang in pos and text:
+                pos[lang].append(text)
+                num_planted += 1
+    neg: dict[str, list[tuple[int, str]]] = {lang: [] for lang in langs}
+    for path in negatives:
+        t = _read(path, "harmful negatives", ["id", "text", "lang"])
+        cols = (t.column(c).to_pylist() for c in ("id", "text", "lang"))
+        for doc_id, text, lang in zip(*cols, strict=True):
+            if lang in neg and text:
+                neg[lang].append((fold_of(doc_id, num_folds), text))
+    if not any(pos.values()) or not any(neg.values()):
+        raise ValueError(
+            f"harmful model: needs positives and negatives (positives: "
+            f"{ {k: len(v) for k, v in pos.items()} }, negatives: "
+            f"{ {k: len(v) for k, v in neg.items()} })"
+        )
+
+    val: list[tuple[str, int, int, str]] = []  # (lang, is_harmful, fold or -1, text)
+    train_pos: list[tuple[str, str]] = []
+    for lang in langs:
+        sample = rng.sample(pos[lang], min(len(pos[lang]), max_per_class))
+        num_val = round(len(sample) * val_fraction)
+        val += [(lang, 1, -1, t) for t in sample[:num_val]]
+        train_pos += [(lang, t) for t in sample[num_val:]]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    models = []
+    for k in range(num_folds):
+        train = [(HARMFUL_LABEL, fasttext_tokens(t)) for _, t in train_pos]
+        for lang in langs:
+            others = [t for f, t in neg[lang] if f != k]
+            train += [
+                (CLEAN_LABEL, fasttext_tokens(t))
+                for t in rng.sample(others, min(len(others), max_per_class))
+            ]
+            mine = [t for f, t in neg[lang] if f == k]
+            val += [(lang, 0, k, t) for t in rng.sample(mine, min(len(mine), 200))]
+        rng.shuffle(train)
+        fd, tmp_name = tempfile.mkstemp(prefix=".harmful-train.", suffix=".txt", dir=out_dir)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.writelines(f"{label} {tokens}\n" for label, tokens in train)
+            model = train_fasttext(
+                Path(tmp_name),
+                seed=seed + k,
+                dim=dim,
+                bucket=bucket,
+                epoch=epochs,
+                lr=lr,
+                wordNgrams=wordNgrams,
+                minCount=1,
+                loss="softmax",
+            )
+        finally:
+            os.unlink(tmp_name)
+        with atomic_path(_model_path(out_dir, k)) as tmp:
+            model.save_model(str(tmp))
+        models.append(model)
+
+    # Positives are scored by model 0 (no model saw them); negatives by their fold's model.
+    probs = [_p_harmful(models[max(fold, 0)], [text])[0] for _, _, fold, text in val]
+    rows = []
+    for lang in [*langs, "all"]:
+        pairs = [
+            (y, p >= threshold)
+            for (vl, y, _, _), p in zip(val, probs, strict=True)
+            if lang in ("all", vl)
+        ]
+        tp = sum(1 for y, yhat in pairs if y and yhat)
+        fp = sum(1 for y, yhat in pairs if not y and yhat)
+        fn = sum(1 for y, yhat in pairs if y and not yhat)
+        precision, recall, f1 = _prf(tp, fp, fn)
+        rows.append(
+            {
+                "lang": lang,
+                "num_train_pos": sum(1 for lg, _ in train_pos if lang in ("all", lg)),
+                "num_neg": sum(len(v) for lg, v in neg.items() if lang in ("all", lg)),
+                "num_val_pos": sum(1 for y, _ in pairs if y),
+                "num_val_neg": sum(1 for y, _ in pairs if not y),
+                "precision": round(precision, 4),
+                "recall": round(recall, 4),
+                "f1": round(f1, 4),
+                "false_positive_rate": round(fp / max(1, sum(1 for y, _ in pairs if not y)), 4),
+            }
+        )
+    _write_metrics(out_dir, rows, threshold, num_flagged, num_planted, num_folds)
+    seconds = time.perf_counter() - started
+    log.info("harmful model: %d folds, overall F1 %.3f", num_folds, rows[-1]["f1"])
+    return {
+        "num_flagged_positives": num_flagged,
+        "num_planted_positives": num_planted,
+        "num_folds": num_folds,
+        "metrics": rows,
+        "seconds": round(seconds, 2),
+    }
+
+
+def _write_metrics(
+    out_dir: Path,
+    rows: list[dict[str, Any]],
+    threshold: float,
+    num_flagged: int,
+    num_planted: int,
+    num_folds: int,
+) -> None:
+    cols = list(rows[0])
+    csv = "\n".join([",".join(cols)] + [",".join(str(r[c]) for c in cols) for r in rows]) + "\n"
+    atomic_write_text(out_dir / "metrics.csv", csv)
+    md = [
+        "# Harmful / spam classifier: validation metrics",
+        "",
+        f"Positive class = harmful. Positives: {num_flagged} documents the content rules removed "
+        f"with high confidence and {num_planted} planted synthetic pages; negatives: the clean "
+        f"corpora, in {num_folds} cross-fitting folds. A document is predicted harmful when "
+        f"P(harmful) >= {threshold}.",
+        "",
+        "| " + " | ".join(cols) + " |",
+        "|" + "|".join("---" for _ in cols) + "|",
+    ]
+    md += ["| " + " | ".join(str(r[c]) for c in cols) + " |" for r in rows]
+    atomic_write_text(out_dir / "metrics.md", "\n".join(md) + "\n")
+
+
+def apply_harmful(
+    docs_in: Path,
+    shard: int,
+    model_dir: Path,
+    out_docs: Path,
+    out_removed: Path,
+    thresholds: dict[str, float],
+    num_folds: int = 2,
+) -> dict[str, Any]:
+    """Remove documents whose P(harmful) reaches the threshold of their language.
+
+    Args:
+        docs_in: documents of one shard (``lang`` set).
+        shard: shard index, written into every output row.
+        model_dir: holds ``model-<k>.bin`` for every fold from ``train_harmful_model``.
+        out_docs: kept documents (unchanged).
+        out_removed: removal rows, step ``harmful_model``, reason ``harmful_classifier``.
+        thresholds: language -> P(harmful) from which a document goes; others are kept.
+        num_folds: the folds the models were trained with.
+
+    Returns:
+        Statistics: documents in / kept / removed, removals per language, seconds.
+
+    Raises:
+        ValueError: a threshold outside [0, 1] or a missing model.
+    """
+    import fasttext
+
+    for lang, value in thresholds.items():
+        if not 0.0 <= float(value) <= 1.0:
+            raise ValueError(f"config key 'harmful_model.thresholds.{lang}': must be in [0, 1]")
+    started = time.perf_counter()
+    models = []
+    for k in range(num_folds):
+        path = _model_path(model_dir, k)
+        if not path.is_file():
+            raise ValueError(f"harmful model '{path}': no such file (run train_harmful_model)")
+        models.append(fasttext.load_model(str(path)))
+    rows = read_docs(docs_in).to_pylist()
+    kept, removed = [], []
+    removed_per_lang: Counter[str] = Counter()
+    for doc in tqdm(rows, desc=f"harmful shard {shard}", unit="doc", mininterval=5):
+        lang = doc.get("lang")
+        if lang in thresholds:
+            p = _p_harmful(models[fold_of(doc["id"], num_folds)], [doc["text"]])[0]
+            if p >= thresholds[lang]:
+                removed.append(
+                    {
+                        "id": doc["id"],
+                        "url": doc.get("url"),
+                        "step": "harmful_model",
+                        "reason": "harmful_classifier",
+                        "bytes": len(doc["text"].encode("utf-8")),
+                        "shard": shard,
+                    }
+                )
+                removed_per_lang[lang] += 1
+                continue
+        doc["shard"] = shard
+        kept.append(doc)
+    write_docs(out_docs, kept)
+    write_removed(out_removed, removed)
+    return {
+        "shard": shard,
+        "num_docs_in": len(rows),
+        "num_kept": len(kept),
+        "num_removed": len(removed),
+        "removed_per_lang": dict(sorted(removed_per_lang.items())),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
