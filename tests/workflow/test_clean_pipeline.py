@@ -9,7 +9,14 @@ already removed by an earlier step, i.e. the step's own recall):
   heuristic: P ≥ 0.80, R ≥ 0.90 (rules from the papers, not tuned to the generator).
   exact_dedup: reached recall = 1.0, P = 1.0.
   near_dedup: R ≥ 0.9 at P ≥ 0.95.
+  encoding (mojibake removed), encoding_repair (fixable mojibake repaired), harmful (content
+    rules), harmful_model (classifier): P ≥ 0.9, R ≥ 0.9 (issue 13; measured 1.0 / 1.0 for all
+    but the classifier's recall, 0.976 on the default crawl).
   all steps together: P ≥ 0.9, R ≥ 0.99.
+The heuristic floor stays at P ≥ 0.80 although the crawl now has fewer pages the heuristics
+should remove (spam and boilerplate shares went from 0.05 to 0.04 to make room for the harmful
+kinds) while its false removals of STEM and code pages stayed: measured P 0.825 (was 0.885).
+The new steps may remove at most 2 % of the clean records (measured: 0).
 """
 
 from __future__ import annotations
@@ -21,7 +28,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from skyforge.data.corpora import CORPORA, SPLITS
-from skyforge.data.synth_crawl import DROPDOWN_TEXT_EN, DROPDOWN_TEXT_ZH
+from skyforge.data.encoding import EncodingParams, MojibakeRepair
+from skyforge.data.scoring import NEW_CONTENT_STEPS
+from skyforge.data.synth_crawl import DROPDOWN_TEXT_EN, DROPDOWN_TEXT_ZH, HARMFUL_KINDS
 
 pytestmark = pytest.mark.workflow
 
@@ -33,6 +42,10 @@ FLOORS = {
     "heuristic": (0.80, 0.90, "recall"),
     "exact_dedup": (1.0, 1.0, "recall_reached"),
     "near_dedup": (0.95, 0.90, "recall"),
+    "encoding": (0.90, 0.90, "recall"),
+    "encoding_repair": (0.90, 0.90, "recall"),
+    "harmful": (0.90, 0.90, "recall"),
+    "harmful_model": (0.90, 0.90, "recall"),
     "all": (0.90, 0.99, "recall"),
 }
 
@@ -94,3 +107,32 @@ def test_repeated_dropdown_text_is_gone(results):
     for path in (results / "corpora").rglob("*.parquet"):
         for text in pq.read_table(path, columns=["text"]).column("text").to_pylist():
             assert not any(p in text for p in probes), path
+
+
+def test_new_steps_cost_the_clean_corpora_under_two_percent(results):
+    scores = pd.read_csv(results / "data/scores/scores.csv").set_index("step")
+    lost = scores.loc[list(NEW_CONTENT_STEPS), "clean_removed"].sum()
+    assert lost / scores.loc["all", "clean_total"] < 0.02, scores.to_string()
+
+
+def test_no_harmful_or_mojibake_page_reaches_the_corpora(results):
+    gt = pd.read_parquet(results / "crawl/ground_truth.parquet", columns=["record_id", "kind"])
+    kind = dict(zip(gt.record_id, gt.kind, strict=True))
+    tables = [
+        pq.read_table(p, columns=["id", "text"]) for p in (results / "corpora").rglob("*.parquet")
+    ]
+    corpus = pd.concat([t.to_pandas() for t in tables], ignore_index=True)
+    corpus["kind"] = corpus.id.map(kind)
+    leaked = corpus.kind.value_counts()
+    for k in [*HARMFUL_KINDS, "mojibake"]:
+        planted = int((gt.kind == k).sum())
+        assert planted > 0, k
+        # The rules' kinds are caught whole; the evasive ones by the classifier, nearly all.
+        allowed = 0.1 * planted if k == "harmful_evasive" else 0
+        assert leaked.get(k, 0) <= allowed, (k, leaked.get(k, 0), planted)
+    # Fixable mojibake reaches the corpora repaired.
+    repair = MojibakeRepair(EncodingParams())
+    fixed = corpus[corpus.kind == "mojibake_fixable"]
+    assert len(fixed) > 10
+    for text in fixed.text:
+        assert repair.check(text) == (text, None, {}), text[:200]

@@ -16,9 +16,10 @@ with enough non-ASCII characters:
 * it fails, but most re-encoded non-ASCII bytes still form valid UTF-8 (the damage lost some
   bytes, e.g. as ``?``), or the line is full of U+FFFD or ``??`` runs: the line is damaged.
 
-A document whose damaged lines hold at least ``max_damaged_share`` of its non-ASCII characters is
-removed (``encoding:mojibake``); fewer damaged lines are dropped and counted; a document left with
-no text after that is removed (``encoding:empty_after_repair``). Repairs are counted per codec.
+A document whose damaged lines hold more than ``max_damaged_share`` of its non-ASCII characters
+is removed (``encoding:mojibake``); fewer damaged lines are dropped and counted; a document left
+with no text after that is removed (``encoding:empty_after_repair``). Repairs are counted per
+codec.
 
 Why not a library: ftfy fixes the Latin-1 / Windows-1252 family well but, by design, does not
 undo UTF-8 read as GBK, the common Chinese case; charset-normalizer and uchardet guess the
@@ -69,8 +70,8 @@ class EncodingParams:
     max_replacement_share: float = 0.05
     """A line with more U+FFFD characters than this share of its non-ASCII ones is damaged."""
     max_damaged_share: float = 0.3
-    """Share of a document's non-ASCII characters in damaged lines from which the document is
-    removed; below it the damaged lines are dropped."""
+    """Share of a document's non-ASCII characters in damaged lines above which the document is
+    removed; up to it the damaged lines are dropped (1.0: never remove, only drop)."""
 
     def __post_init__(self) -> None:
         for name in ("min_valid_share", "max_replacement_share", "max_damaged_share"):
@@ -173,7 +174,7 @@ class MojibakeRepair:
                 damaged_chars += n
             else:
                 out.append(line)
-        if total_chars and damaged_chars / total_chars >= self.p.max_damaged_share:
+        if total_chars and damaged_chars / total_chars > self.p.max_damaged_share:
             return text, "encoding:mojibake", counts
         new_text = "\n".join(out)
         if not new_text.strip():

@@ -9,9 +9,10 @@ rather than one hit; SkyPile (Skywork-13B report, §3.1) describes the removal o
 violent and gambling content as its first step and leaves the rest to trained classifiers. One
 hit of a word is too blunt for Chinese news (a report on a gambling crackdown says 赌博 and 澳门
 many times), so here each category has a weighted term list and a document is removed only when
-its score AND the score per 1,000 characters both pass the language's thresholds: promotion
-vocabulary (首存, 送彩金, free spins) weighs 3, words that news also uses (赌博, 彩票, casino)
-weigh 1. The term lists are our own, written for this module.
+its score AND the score per 1,000 characters both pass the language's thresholds and it holds
+at least two distinct terms of weight 3: promotion or explicit vocabulary (首存, 送彩金, free
+spins) weighs 3, words that news also uses (赌博, 彩票, casino) weigh 1. The term lists are our
+own, written for this module.
 
 Categories and removal reasons (step ``harmful``):
 
@@ -128,12 +129,14 @@ def fold_traditional(text: str) -> str:
 
 # Contact handles: QQ / WeChat (and its evasive spellings) / Telegram / WhatsApp / Line / Skype
 # followed by an id or number; mainland mobile numbers.
+# A handle: @name, or a name with a digit in it (so "line: skip it" is not a contact).
+_HANDLE = r"(?:@[a-z0-9_\-]{4,}|(?=[a-z_\-]*\d)[a-z0-9_\-]{4,})"
 _CONTACT_RE = re.compile(
     # Latin-script app names as whole words, then a separator and a handle, or a number.
     r"(?<![a-z0-9])(?:qq|vx|wx|v信|wechat|weixin|telegram|tg|whatsapp|line|skype|kakao)"
-    r"(?:\s*(?:id|号|號))?\s*(?:[:：@]\s*@?[a-z0-9_\-]{4,}|[:：]?\s*\+?\d[\d\s-]{3,}\d)"
+    r"(?:\s*(?:id|号|號))?\s*(?:[:：@]\s*" + _HANDLE + r"|[:：]?\s*\+?\d[\d\s-]{3,}\d)"
     # Chinese names (and evasive spellings) of the apps, then an ASCII handle.
-    r"|(?:加微信|微信|威信|薇信|徽信|加微|扣扣|企鹅|飞机|电报)(?:号|號)?\s*[:：]?\s*@?[a-z0-9_\-]{4,}"
+    r"|(?:加微信|微信|威信|薇信|徽信|加微|扣扣|企鹅|飞机|电报)(?:号|號)?\s*[:：]?\s*" + _HANDLE +
     # Mainland mobile numbers; international numbers written with a +.
     r"|(?<!\d)1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}(?!\d)"
     r"|\+\d{1,3}[\s-]?\d{3,4}[\s-]?\d{3,4}(?:[\s-]?\d{1,4})?(?!\d)",
@@ -177,6 +180,10 @@ class HarmfulParams:
     min_density: dict[str, float] = field(default_factory=lambda: {"zh": 20.0, "en": 8.0})
     """Per language: the category score per 1,000 characters it needs as well, so that a long
     news article that names the topic stays (Chinese packs ~2.5× the meaning per character)."""
+    min_strong_terms: int = 2
+    """Distinct weight-3 terms (promotion or explicit vocabulary) a category needs as well: a
+    short report on a crackdown says 赌博, 博彩 and 彩票 often enough to pass both thresholds
+    above, but it does not advertise deposit bonuses."""
     min_contacts: int = 4
     """Contact handles (QQ, WeChat, phone ...) a page needs for ``spam:contact_stuffing``."""
     min_contact_density: float = 3.0
@@ -248,15 +255,23 @@ class HarmfulRules:
     def scores(self, text: str, lang: str) -> Counter[str]:
         """Category → weighted term hits; Chinese pages are also matched against the English
         lists (gambling pages mix in "casino", "VIP"), never the other way round."""
+        return self._match(text, lang)[0]
+
+    def _match(self, text: str, lang: str) -> tuple[Counter[str], dict[str, set[str]]]:
+        """(category → weighted hits, category → distinct weight-3 terms seen)."""
         out: Counter[str] = Counter()
+        strong: dict[str, set[str]] = {}
         langs = [lang] + (["en"] if lang == "zh" and "en" in self._patterns else [])
         folded = fold_traditional(text) if lang == "zh" else text
         for lg in langs:
             weights = self._weights[lg]
             for m in self._patterns[lg].finditer(folded):
-                cat, w = weights[m.group(0).lower()]
+                term = m.group(0).lower()
+                cat, w = weights[term]
                 out[cat] += w
-        return out
+                if w >= 3:
+                    strong.setdefault(cat, set()).add(term)
+        return out, strong
 
     def judge(self, text: str, lang: str | None) -> Verdict:
         """Decide one document of language ``lang``."""
@@ -265,9 +280,11 @@ class HarmfulRules:
             return Verdict(None, {}, 0.0)
         chars = max(1, len("".join(text.split())))
         per_k = 1000.0 / chars
-        scores = self.scores(text, lang)
+        scores, strong = self._match(text, lang)
         best: tuple[float, str] | None = None
         for cat in CATEGORIES:
+            if len(strong.get(cat, ())) < p.min_strong_terms:
+                continue
             s = scores.get(cat, 0)
             conf = min(s / p.min_score[lang], s * per_k / p.min_density[lang])
             if conf >= 1.0 and (best is None or conf > best[0]):

@@ -1,0 +1,120 @@
+"""Mojibake: certain repairs, removals of lossy damage, and clean text in every script untouched."""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+
+import pytest
+
+from skyforge.data import synth_crawl as sc
+from skyforge.data.encoding import EncodingParams, MojibakeRepair
+
+REPAIR = MojibakeRepair(EncodingParams())
+
+ZH = "本站内容每天更新，我们的新闻报道欢迎关注城市发展和科技创新，也欢迎读者来信讨论。"
+EN = "The caf\u00e9 owner said \u201cwe will reopen in May\u201d \u2014 and she meant it."
+
+
+def _cp1252_misread(text: str) -> str:
+    """UTF-8 bytes read as Windows-1252 (undefined bytes as Latin-1: lossless)."""
+    return sc._decode_bytewise(text.encode("utf-8"), "cp1252", "latin-1")
+
+
+@pytest.mark.parametrize(
+    "clean",
+    [
+        ZH,
+        "國際新聞：這是一個繁體中文的句子，我們測試一下簡單的內容是否保持不變。",
+        "これは日本語の文章です。今日は天気がいいので、公園に散歩に行きました。",
+        EN,
+        "Naïve résumés from São Paulo and Köln, © 2024 • ½ price",
+        "你今天去哪里了?我们一起去吃饭好吗?明天见?",  # ASCII question marks in Chinese
+        "文章归档",
+        "",
+        "plain ASCII only",
+    ],
+)
+def test_clean_text_is_untouched(clean):
+    text, reason, counts = REPAIR.check(clean)
+    assert (text, reason, dict(counts)) == (clean, None, {})
+
+
+@pytest.mark.parametrize("original", [ZH, EN, "混合 mixed 文本：价格 12 元 \u2014 “好”"])
+def test_lossless_misreading_is_repaired_exactly(original):
+    broken = _cp1252_misread(original)
+    assert broken != original
+    text, reason, counts = REPAIR.check(f"{original}\n{broken}\nshort line")
+    assert reason is None
+    assert text == f"{original}\n{original}\nshort line"
+    assert counts == {"repaired:cp1252": 1}
+
+
+def test_latin1_misreading_is_repaired_too():
+    broken = EN.encode("utf-8").decode("latin-1")  # C1 controls where cp1252 has printables
+    assert REPAIR.check(broken)[0] == EN
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        # The real crawl's case: UTF-8 read as GBK, '?' where a byte did not decode.
+        ZH.encode("utf-8").decode("gbk", "replace").replace("\ufffd", "?"),
+        ZH.encode("utf-8").decode("gbk", "replace"),  # U+FFFD kept
+        EN.encode("utf-8").decode("cp1252", "replace").replace("\ufffd", "?"),
+        "我们" + "??" + "的新闻" + "??" + "报道每天更新",  # characters lost to '?' runs
+    ],
+)
+def test_lossy_damage_removes_the_document(broken):
+    text, reason, counts = REPAIR.check(broken)
+    assert reason == "encoding:mojibake"
+    assert counts["damaged"] == 1
+
+
+def test_mixed_encodings_drop_a_few_damaged_lines_and_repair_the_rest():
+    damaged = ZH.encode("utf-8").decode("gbk", "replace").replace("\ufffd", "?")
+    lines = [ZH] * 6 + [_cp1252_misread(ZH), damaged]
+    text, reason, counts = REPAIR.check("\n".join(lines))
+    assert reason is None
+    assert text == "\n".join([ZH] * 7)
+    assert counts == {"repaired:cp1252": 1, "damaged": 1}
+    # Most of the page damaged: removed, not cut down to a stub.
+    text, reason, _ = REPAIR.check("\n".join([ZH, damaged, damaged]))
+    assert reason == "encoding:mojibake"
+
+
+def test_empty_after_repair_is_a_removal_reason():
+    keep_all = MojibakeRepair(EncodingParams(max_damaged_share=1.0))
+    damaged = ZH.encode("utf-8").decode("gbk", "replace").replace("\ufffd", "?")
+    text, reason, counts = keep_all.check(f"{damaged}\n  \n{damaged}")
+    assert reason == "encoding:empty_after_repair" and counts["damaged"] == 2
+
+
+def test_synthetic_pages_repair_to_their_article_or_are_removed():
+    sites = sc._Sites(random.Random(0))
+    for seed in range(6):
+        for lang in ("zh", "en"):
+            site = sites.make(lang)
+            when = date(2024, 1, 2)
+            fixable = sc._mojibake_doc(random.Random(seed), lang, when, site, fixable=True)
+            # The same draws without the damage step: the article it was made from.
+            r = random.Random(seed)
+            article = sc._article_doc(r, lang, when, site)
+            if lang == "en":
+                article = sc._Doc(
+                    article.title,
+                    article.byline,
+                    tuple(b._replace(text=sc._typeset(r, b.text)) for b in article.blocks),
+                )
+            assert fixable.main_text != article.main_text
+            text, reason, _ = REPAIR.check(fixable.main_text)
+            assert reason is None and text == article.main_text
+            lossy = sc._mojibake_doc(random.Random(seed), lang, when, site, fixable=False)
+            assert REPAIR.check(lossy.main_text)[1] == "encoding:mojibake"
+
+
+def test_params_validate():
+    with pytest.raises(ValueError, match=r"encoding\.max_damaged_share"):
+        EncodingParams(max_damaged_share=1.5)
+    with pytest.raises(ValueError, match=r"encoding\.colour"):
+        EncodingParams.from_dict({"colour": 1})
