@@ -70,23 +70,32 @@ def write_pretrain_report(manifests: list[Path], out_dir: Path) -> dict[str, Pat
         out_dir / "summary.md", summary.to_markdown(index=False, floatfmt=".4g") + "\n"
     )
 
-    fig, (ax_val, ax_train) = plt.subplots(1, 2, figsize=(13, 4.5))
+    fig, axes = plt.subplots(2, 2, figsize=(13, 8), sharex=True)
+    (ax_val, ax_train), (ax_lr, ax_perf) = axes
     for name in sorted(n for n in df.name.unique() if n.startswith("val/")):
         d = df[df.name == name].sort_values("tokens")
         ax_val.plot(d.tokens, d.value, marker=".", label=name.removeprefix("val/"))
-    d = df[df.name == "train/loss"].sort_values("tokens")
-    ax_train.plot(d.tokens, d.value, lw=1, color="black")
-    for ax in (ax_val, ax_train):
+    panels = (
+        (ax_train, "train/loss", "loss (nats/token)", "training loss"),
+        (ax_lr, "train/lr", "learning rate", "learning rate"),
+        (ax_perf, "perf/tokens_per_s_per_device", "tokens/s per device", "throughput"),
+    )
+    for ax, name, ylabel, title in panels:
+        d = df[df.name == name].sort_values("tokens")
+        ax.plot(d.tokens, d.value, lw=1, color="black", marker="." if len(d) < 50 else None)
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+    for ax in axes.flat:
         for m in stages:
             start = m["tokens_seen"] - m["tokens_this_stage"]
             ax.axvline(start, color="grey", ls="--", lw=0.7)
             ax.text(start, 1.0, f" {m['stage']}", transform=ax.get_xaxis_transform(),
                     rotation=90, va="top", fontsize=7, color="grey")  # fmt: skip
+    for ax in axes[1]:
         ax.set_xlabel("tokens seen")
-        ax.set_ylabel("loss (nats/token)")
+    ax_val.set_ylabel("loss (nats/token)")
     ax_val.set_title("validation loss per held-out domain")
     ax_val.legend(fontsize=8)
-    ax_train.set_title("training loss")
     fig.tight_layout()
     with atomic_path(out_dir / "curves.png") as tmp:
         fig.savefig(tmp, format="png", dpi=110)
