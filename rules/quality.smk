@@ -109,7 +109,7 @@ rule harmful:
     conda:
         "../envs/skyforge.yaml"
     params:
-        config=lambda wildcards: step_config("harmful_model"),
+        config=lambda wildcards: step_config("harmful_model", "harmful"),
         model_dir=lambda wildcards, input: os.path.dirname(input.models[0]),
     shell:
         "python -m skyforge.cli harmful --config-json {params.config:q} --docs {input.docs:q}"

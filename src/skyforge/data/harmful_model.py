@@ -11,7 +11,11 @@ symbol-broken words by itself. The recipe mirrors the quality model (``quality.p
   the filter's ``flagged`` tables), plus planted synthetic harmful pages (``synthesize_planted``:
   the synthetic crawl's harmful generators with another seed, so a real crawl with few flagged
   pages still gets a model);
-* negatives: the documents that reached the clean corpora (the quality step's output);
+* negatives: the documents that reached the clean corpora (the quality step's output), less
+  those with a listed term or a contact handle (``HarmfulRules.has_signal``): a page the rules
+  let through but cannot call clean is no reliable negative (the positive-unlabelled setting:
+  what the rules missed sits among the negatives, and learning it as clean is what would let
+  it through);
 * cross-fitting: the negatives are split into ``num_folds`` folds by a hash of their id, and model
   ``k`` is trained without fold ``k``; a document is scored only by the model that did not see it
   as a negative, so what the rules missed is not learnt as clean and then passed by the same
@@ -19,7 +23,11 @@ symbol-broken words by itself. The recipe mirrors the quality model (``quality.p
 * validation: a held-out share of the positives and each fold's negatives give precision /
   recall / F1 per language at the threshold (``metrics.csv``, ``metrics.md``);
 * ``apply_harmful`` removes documents with P(harmful) >= their language's threshold (step
-  ``harmful_model``, reason ``harmful_classifier``).
+  ``harmful_model``, reason ``harmful_classifier``), among the rules' near misses only (a listed
+  term or a contact handle; ``harmful_model.require_signal``): trained on synthetic and
+  flagged pages against one crawl's corpora, the model alone also flags real pages merely unlike
+  its negatives (a recipe, a list of metal singers: 0.5–20 % of real clean documents at 0.5 in
+  ``benchmarks/harmful.py --real-data``; none with the gate).
 
 fastText (the PyPI package) learns; this module prepares its input, folds, and scores.
 """
@@ -33,6 +41,7 @@ import random
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -97,6 +106,8 @@ def synthesize_planted(seed: int, num_docs: int, out: Path) -> int:
                 doc = S._error_links_doc(rng, lang)
             case _:
                 raise AssertionError(f"no planted page for kind {kind!r}")
+        if lang == "zh":
+            doc = S._maybe_traditional(rng, doc)
         rows.append({"text": doc.main_text, "lang": lang, "kind": kind})
     return write_table(out, rows, PLANTED_SCHEMA)
 
@@ -114,11 +125,15 @@ def _model_path(out_dir: Path, fold: int) -> Path:
 def _p_harmful(model, texts: list[str]) -> list[float]:
     if not texts:
         return []
-    labels, probs = model.predict([fasttext_tokens(t) for t in texts], k=2)
+    tokens = [fasttext_tokens(t) for t in texts]
+    labels, probs = model.predict(tokens, k=2)
     out = []
-    for labs, ps in zip(labels, probs, strict=True):
+    for toks, labs, ps in zip(tokens, labels, probs, strict=True):
         p = dict(zip(labs, ps, strict=True))
-        out.append(float(min(1.0, p.get(HARMFUL_LABEL, 1.0 - p.get(CLEAN_LABEL, 0.0)))))
+        # No tokens: fastText answers with its class prior alone, which says nothing of the page.
+        out.append(
+            float(min(1.0, p.get(HARMFUL_LABEL, 1.0 - p.get(CLEAN_LABEL, 0.0)))) if toks else 0.0
+        )
     return out
 
 
@@ -150,6 +165,7 @@ def train_harmful_model(
     bucket: int = 200_000,
     max_per_class: int = 100_000,
     val_fraction: float = 0.1,
+    uncertain: Callable[[str, str], bool] | None = None,
 ) -> dict[str, Any]:
     """Train ``num_folds`` cross-fitted fastText models and write their validation metrics.
 
@@ -166,6 +182,9 @@ def train_harmful_model(
         epochs, lr, wordNgrams, dim, bucket: fastText settings (see ``quality.py``).
         max_per_class: positives and negatives per language at most.
         val_fraction: share of the positives held out for validation.
+        uncertain: ``(text, lang) -> True`` for a corpus document that is not a reliable
+            negative (``HarmfulRules.has_signal``: a listed term or a contact handle the rules
+            let through); such documents are left out of the negatives, not learnt as clean.
 
     Returns:
         Summary: counts, per-language metrics, seconds.
@@ -202,11 +221,15 @@ def train_harmful_model(
                 pos[lang].append(text)
                 num_planted += 1
     neg: dict[str, list[tuple[int, str]]] = {lang: [] for lang in langs}
+    num_uncertain = 0
     for path in negatives:
         t = _read(path, "harmful negatives", ["id", "text", "lang"])
         cols = (t.column(c).to_pylist() for c in ("id", "text", "lang"))
         for doc_id, text, lang in zip(*cols, strict=True):
             if lang in neg and text:
+                if uncertain is not None and uncertain(text, lang):
+                    num_uncertain += 1
+                    continue
                 neg[lang].append((fold_of(doc_id, num_folds), text))
     if not any(pos.values()) or not any(neg.values()):
         raise ValueError(
@@ -282,13 +305,14 @@ def train_harmful_model(
                 "false_positive_rate": round(fp / max(1, sum(1 for y, _ in pairs if not y)), 4),
             }
         )
-    _write_metrics(out_dir, rows, threshold, num_flagged, num_planted, num_folds)
+    _write_metrics(out_dir, rows, threshold, num_flagged, num_planted, num_folds, num_uncertain)
     seconds = time.perf_counter() - started
     log.info("harmful model: %d folds, overall F1 %.3f", num_folds, rows[-1]["f1"])
     return {
         "num_flagged_positives": num_flagged,
         "num_planted_positives": num_planted,
         "num_folds": num_folds,
+        "num_uncertain_left_out": num_uncertain,
         "metrics": rows,
         "seconds": round(seconds, 2),
     }
@@ -301,6 +325,7 @@ def _write_metrics(
     num_flagged: int,
     num_planted: int,
     num_folds: int,
+    num_uncertain: int,
 ) -> None:
     cols = list(rows[0])
     csv = "\n".join([",".join(cols)] + [",".join(str(r[c]) for c in cols) for r in rows]) + "\n"
@@ -310,8 +335,9 @@ def _write_metrics(
         "",
         f"Positive class = harmful. Positives: {num_flagged} documents the content rules removed "
         f"with high confidence and {num_planted} planted synthetic pages; negatives: the clean "
-        f"corpora, in {num_folds} cross-fitting folds. A document is predicted harmful when "
-        f"P(harmful) >= {threshold}.",
+        f"corpora, in {num_folds} cross-fitting folds, less {num_uncertain} documents with a "
+        f"listed term or a contact handle (not reliable negatives). A document is predicted "
+        f"harmful when P(harmful) >= {threshold}.",
         "",
         "| " + " | ".join(cols) + " |",
         "|" + "|".join("---" for _ in cols) + "|",
@@ -328,6 +354,7 @@ def apply_harmful(
     out_removed: Path,
     thresholds: dict[str, float],
     num_folds: int = 2,
+    candidate: Callable[[str, str], bool] | None = None,
 ) -> dict[str, Any]:
     """Remove documents whose P(harmful) reaches the threshold of their language.
 
@@ -339,9 +366,13 @@ def apply_harmful(
         out_removed: removal rows, step ``harmful_model``, reason ``harmful_classifier``.
         thresholds: language -> P(harmful) from which a document goes; others are kept.
         num_folds: the folds the models were trained with.
+        candidate: ``(text, lang) -> True`` for the documents the classifier may remove
+            (``HarmfulRules.has_signal``: the rules' near misses); None: every document. On
+            real clean text (news, recipes, encyclopedia pages) the model alone flags 0.5–20 %
+            of the documents at 0.5, gated none (``benchmarks/harmful.py --real-data``).
 
     Returns:
-        Statistics: documents in / kept / removed, removals per language, seconds.
+        Statistics: documents in / scored / kept / removed, removals per language, seconds.
 
     Raises:
         ValueError: a threshold outside [0, 1] or a missing model.
@@ -361,9 +392,11 @@ def apply_harmful(
     rows = read_docs(docs_in).to_pylist()
     kept, removed = [], []
     removed_per_lang: Counter[str] = Counter()
+    num_scored = 0
     for doc in tqdm(rows, desc=f"harmful shard {shard}", unit="doc", mininterval=5):
         lang = doc.get("lang")
-        if lang in thresholds:
+        if lang in thresholds and (candidate is None or candidate(doc["text"], lang)):
+            num_scored += 1
             p = _p_harmful(models[fold_of(doc["id"], num_folds)], [doc["text"]])[0]
             if p >= thresholds[lang]:
                 removed.append(
@@ -385,6 +418,7 @@ def apply_harmful(
     return {
         "shard": shard,
         "num_docs_in": len(rows),
+        "num_scored": num_scored,
         "num_kept": len(kept),
         "num_removed": len(removed),
         "removed_per_lang": dict(sorted(removed_per_lang.items())),

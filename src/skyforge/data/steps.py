@@ -89,10 +89,12 @@ def cmd_harmful_planted(args: argparse.Namespace, load: Loader) -> int:
 
 def cmd_train_harmful(args: argparse.Namespace, load: Loader) -> int:
     """Train the cross-fitted fastText harmful / spam classifier."""
+    from skyforge.data.harmful import HarmfulParams, HarmfulRules
     from skyforge.data.harmful_model import train_harmful_model
 
     cfg = load(args, ("harmful_model", "harmful"))
     hm = cfg["harmful_model"]
+    rules = HarmfulRules(HarmfulParams.from_dict(cfg["harmful"]))
     stats = train_harmful_model(
         args.flagged,
         args.planted,
@@ -109,15 +111,19 @@ def cmd_train_harmful(args: argparse.Namespace, load: Loader) -> int:
         dim=hm["dim"],
         max_per_class=hm["max_per_class"],
         val_fraction=hm["val_fraction"],
+        uncertain=rules.has_signal,
     )
     return _stats(args, stats, "train-harmful")
 
 
 def cmd_harmful(args: argparse.Namespace, load: Loader) -> int:
     """Apply the harmful / spam classifier to one shard."""
+    from skyforge.data.harmful import HarmfulParams, HarmfulRules
     from skyforge.data.harmful_model import apply_harmful
 
-    hm = load(args, ("harmful_model",))["harmful_model"]
+    cfg = load(args, ("harmful_model", "harmful"))
+    hm = cfg["harmful_model"]
+    rules = HarmfulRules(HarmfulParams.from_dict(cfg["harmful"]))
     stats = apply_harmful(
         args.docs,
         args.shard,
@@ -126,6 +132,7 @@ def cmd_harmful(args: argparse.Namespace, load: Loader) -> int:
         args.out_removed,
         hm["thresholds"],
         num_folds=hm["num_folds"],
+        candidate=rules.has_signal if hm["require_signal"] else None,
     )
     return _stats(args, stats, "harmful")
 

@@ -1219,6 +1219,17 @@ def _error_links_doc(rng: random.Random, lang: str) -> _Doc:
     return _Doc("404", "", tuple(blocks))
 
 
+def _maybe_traditional(rng: random.Random, doc: _Doc, share: float = 1 / 3) -> _Doc:
+    """With probability ``share``, the page in traditional characters (those the term lists'
+    folding table knows, as a Hong Kong or Taiwan site writes the same promotion)."""
+    if rng.random() >= share:
+        return doc
+    from skyforge.data.harmful import to_traditional
+
+    blocks = tuple(b._replace(text=to_traditional(b.text)) for b in doc.blocks)
+    return _Doc(to_traditional(doc.title), to_traditional(doc.byline), blocks)
+
+
 def _decode_bytewise(raw: bytes, codec: str, errors: str) -> str:
     """``raw`` read as ``codec`` (cp1252: undefined bytes as Latin-1, as MySQL's latin1 does)."""
     if codec != "cp1252":
@@ -2040,6 +2051,13 @@ class _Renderer:
         return doc
 
     def _fresh_doc(self, it: _Item) -> _Doc:
+        doc = self._fresh_doc_simplified(it)
+        if it.kind in HARMFUL_KINDS and it.lang == "zh":
+            # A third of the Chinese spam comes from Hong Kong / Taiwan-facing sites.
+            doc = _maybe_traditional(self.rng(it.uid, "script"), doc)
+        return doc
+
+    def _fresh_doc_simplified(self, it: _Item) -> _Doc:
         r = self.rng(it.uid, "doc")
         day = it.date.date() - timedelta(days=r.randint(0, 30))
         match it.kind:

@@ -196,3 +196,14 @@ def read_docs_flagged(path):
     import pyarrow.parquet as pq
 
     return pq.read_table(path).to_pandas()
+
+
+def test_has_signal_marks_near_misses_not_clean_text():
+    rng = random.Random(3)
+    for lang in ("zh", "en"):
+        evasive = sc._gambling_promo_doc(rng, lang, evasive=True).main_text
+        assert RULES.judge(evasive, lang).reason is None
+        assert RULES.has_signal(evasive, lang)  # a contact line or a promotion word
+    assert not RULES.has_signal(EN_NEWS.replace("slot machine", "game"), "en")
+    assert not RULES.has_signal("周二晚上，市议会召开会议，讨论公共图书馆的新预算。", "zh")
+    assert not RULES.has_signal(ZH_PROMO, "code")

@@ -132,3 +132,27 @@ def test_bad_inputs(trained, tmp_path):
         apply_harmful(
             d / "negatives.parquet", 0, d / "model", tmp_path / "k", tmp_path / "r", {"zh": 2}
         )
+
+
+def test_gate_scores_only_the_rules_near_misses(trained, tmp_path):
+    from skyforge.data.harmful import HarmfulParams, HarmfulRules
+
+    d, _ = trained
+    rules = HarmfulRules(HarmfulParams())
+    rng = random.Random(78)
+    evasive = [
+        {"id": f"ev{i}", "text": sc._gambling_promo_doc(rng, lang, evasive=True).main_text,
+         "lang": lang}
+        for i, lang in enumerate(["zh", "en"] * 5)
+    ]  # fmt: skip
+    # A page unlike every negative, with no listed term and no contact: never removed gated.
+    odd = {"id": "odd", "lang": "en", "text": "Top 100 metal vocalists: " + ", ".join(
+        f"Singer {i} of Band {i}" for i in range(100))}  # fmt: skip
+    write_docs(tmp_path / "in.parquet", [*evasive, odd, {"id": "e", "lang": "en", "text": ""}])
+    stats = apply_harmful(
+        tmp_path / "in.parquet", 0, d / "model", tmp_path / "k.parquet", tmp_path / "r.parquet",
+        {"zh": 0.5, "en": 0.5}, candidate=rules.has_signal,
+    )  # fmt: skip
+    removed = set(read_removed(tmp_path / "r.parquet").column("id").to_pylist())
+    assert stats["num_scored"] == len(evasive)  # every evasive page has a contact line
+    assert removed == {e["id"] for e in evasive}

@@ -442,3 +442,21 @@ def test_stem_answers_are_correct():
         assert Fraction(p.en_answer.split("= ")[1].split()[0]) == Fraction(u, r)
     for p in _problems(sc._p_moles, 30):
         assert "≈" in p.en_answer and p.zh_answer == p.en_answer
+
+
+def test_harmful_and_mojibake_pages(crawl):
+    _, _, gt, _, _ = crawl
+    from skyforge.data.harmful import fold_traditional
+
+    for kind in [*sc.HARMFUL_KINDS, "mojibake", "mojibake_fixable"]:
+        assert (gt.kind == kind).sum() >= 2, kind  # ~1-1.5 % of 300 pages each
+    damaged = gt[gt.kind.isin(["mojibake", "mojibake_fixable"])]
+    assert (damaged.encoding == "utf-8").all()  # the damage is in the text, not the transfer
+    harmful = gt[gt.kind.isin(sc.HARMFUL_KINDS)]
+    assert set(harmful.lang) == set(damaged.lang) == {"en", "zh"}
+    zh = harmful[harmful.lang == "zh"].main_text
+    traditional = zh[zh.map(fold_traditional) != zh]
+    assert 0 < len(traditional) < len(zh)  # some pages in traditional script, most simplified
+    # Numeric or random domains that no blocklist holds (checked in test_domains_and_blocklists).
+    hosts = harmful.url.str.split("/").str[2].str.removeprefix("www.").str.removeprefix("m.")
+    assert hosts.str.match(r"^(?:\d{6,7}|[a-z]{4,6})\.(?:com|cn|net|cc)$").all()
