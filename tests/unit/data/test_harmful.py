@@ -207,3 +207,35 @@ def test_has_signal_marks_near_misses_not_clean_text():
     assert not RULES.has_signal(EN_NEWS.replace("slot machine", "game"), "en")
     assert not RULES.has_signal("周二晚上，市议会召开会议，讨论公共图书馆的新预算。", "zh")
     assert not RULES.has_signal(ZH_PROMO, "code")
+
+
+# Written by hand in other words than the synthetic crawl's generators (which share their author
+# with the term lists, so these check only that the rules do not hinge on the generator's phrases).
+HANDWRITTEN = {
+    "harmful:gambling": "\n".join([
+        "欢迎光临金沙娱乐场官方网站，亚洲最具信誉的线上娱乐平台之一。",
+        "真人百家乐、体育投注、电子老虎机、捕鱼达人，数千款游戏任您畅玩。",
+        "新会员首充即送38%，最高可得8888元，每日签到还能领取免费彩金。",
+        "出款快速安全，大额提款无忧，五分钟内到账，资金安全有保障。",
+    ]),
+    "harmful:adult": "\n".join([
+        "【国产自拍】性感少妇深夜直播福利 高清完整版在线观看",
+        "【日韩无码】清纯女大学生宿舍偷拍 第03集",
+        "【中文字幕】人妻出轨实录 无码流出 完整版",
+        "【午夜福利】丝袜美腿OL制服诱惑 高清无码",
+        ZH_NEWS,
+    ]),
+    "spam:contact_stuffing": "\n".join([
+        "专业代理各类业务，全国包邮，诚信经营，欢迎各位老板前来咨询。",
+        "联系QQ：3344556677",
+        "诚信为本，多年经验，保证质量，价格可以商量。",
+        "微信：bz6688  电话：13912345678",
+        "我们的服务覆盖全国各大城市，下单后最快三天就能收到。",
+        "加微信bz6688咨询，QQ：3344556677，电话：13912345678",
+    ]),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("reason", list(HANDWRITTEN))
+def test_handwritten_pages(reason):
+    assert RULES.judge(HANDWRITTEN[reason], "zh").reason == reason
