@@ -29,6 +29,7 @@ include: "rules/corpora.smk"
 include: "rules/tokenize.smk"
 include: "rules/pretrain.smk"
 include: "rules/align.smk"
+include: "rules/eval.smk"
 
 
 rule all:

@@ -54,7 +54,7 @@ rule sft:
 
 rule export_hf_align:
     input:
-        manifest="results/align/{variant}/manifest.json",
+        manifest=export_manifest,
         tokenizer="results/tokenizer/tokenizer.json",
     output:
         directory("results/hf/{variant}"),

@@ -35,7 +35,7 @@ wildcard_constraints:
     corpus="|".join(CORPORA),
     split="|".join(SPLITS),
     stage=r"stage1_\d+|stage2_\d+|decay",
-    variant=r"sft|sft_fresh_optimizer|sft_with_optimizer|dpo",
+    variant=r"sft|sft_fresh_optimizer|sft_with_optimizer|dpo|leaky_control",
     sft=r"sft|sft_fresh_optimizer|sft_with_optimizer",
     blend=r"stage1|stage2_\d+|decay",
 
@@ -381,6 +381,104 @@ def align_outputs():
     )
 
 
+def eval_models():
+    """Display name → HF folder of every row of the eval tables (own exports, then eval.models)."""
+    wanted = config["eval"]["include"]
+    models = {}
+    if "stages" in wanted:
+        models.update({os.path.basename(f): f for f in hf_exports()})
+    for name in ("sft", "dpo"):
+        if name in wanted:
+            models[name] = f"results/hf/{name}"
+    models.update(config["eval"]["models"])
+    return models
+
+
+def own_eval_models():
+    """The eval models the DAG builds (inputs); user folders are passed as params only, so a
+    missing one fails its row instead of the DAG."""
+    return [p for n, p in eval_models().items() if n not in config["eval"]["models"]]
+
+
+def pairs_args(mapping):
+    """``name=path`` arguments, shell-quoted."""
+    import shlex
+
+    return " ".join(shlex.quote(f"{k}={v}") for k, v in mapping.items())
+
+
+def eval_domain_files():
+    """Domain name → JSONL file of the loss table (config, or this run's held-out corpora)."""
+    if config["eval"]["domains"]:
+        return dict(config["eval"]["domains"])
+    return {c: f"results/eval/domains/{c}.jsonl" for c in CORPORA}
+
+
+def reference_tokenizer():
+    """The one tokenizer that normalises every model's loss."""
+    return config["eval"]["reference_tokenizer"] or "results/tokenizer"
+
+
+def synthetic_benchmarks_json():
+    """Only the synthetic generator's settings (what eval_benchmarks_data tracks)."""
+    synthetic = config["eval"]["benchmarks"]["synthetic"]
+    return json.dumps({"eval": {"benchmarks": {"synthetic": synthetic}}}, sort_keys=True)
+
+
+BENCHMARK_DATA = "results/eval/benchmarks/data"
+
+
+def benchmark_dirs():
+    """Task → directory in the official layout (config, or the synthetic sets)."""
+    given = config["eval"]["benchmarks"]["data"]
+    return {t: given.get(t, f"{BENCHMARK_DATA}/{t}") for t in config["eval"]["benchmarks"]["tasks"]}
+
+
+def benchmark_inputs():
+    """The synthetic benchmark directory when any task or contamination file uses it."""
+    c = config["eval"]["contamination"]
+    uses = any(d.startswith(BENCHMARK_DATA) for d in benchmark_dirs().values())
+    uses = uses or not all(c[k] for k in ("train", "test", "ref"))
+    return [BENCHMARK_DATA] if uses else []
+
+
+def gsm8k_files():
+    """train / test / ref GSM8K-format files of the contamination table."""
+    c = config["eval"]["contamination"]
+    return {k: c[k] or f"{BENCHMARK_DATA}/gsm8k/{k}.jsonl" for k in ("train", "test", "ref")}
+
+
+def contamination_models():
+    """The eval models plus the leaky control."""
+    models = eval_models()
+    if config["eval"]["contamination"]["leaky_control"]:
+        models["leaky control"] = "results/hf/leaky_control"
+    return models
+
+
+def contamination_model_inputs():
+    """The DAG-built folders of the contamination table."""
+    own = own_eval_models()
+    if config["eval"]["contamination"]["leaky_control"]:
+        own.append("results/hf/leaky_control")
+    return own
+
+
+def export_manifest(wildcards):
+    """The manifest an SFT/DPO/leaky-control export is made from."""
+    if wildcards.variant == "leaky_control":
+        return "results/eval/contamination/leaky_control/manifest.json"
+    return f"results/align/{wildcards.variant}/manifest.json"
+
+
+def eval_outputs():
+    """Every eval table."""
+    return [
+        f"results/eval/{t}/{t}.md"
+        for t in ("domain_loss", "benchmarks", "contamination", "layer_cosine")
+    ]
+
+
 def all_targets():
     """Every artifact the DAG builds."""
     return (
@@ -391,4 +489,5 @@ def all_targets():
         + tokenize_outputs()
         + pretrain_outputs()
         + align_outputs()
+        + eval_outputs()
     )

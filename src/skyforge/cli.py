@@ -158,12 +158,13 @@ def build_parser() -> argparse.ArgumentParser:
     from skyforge.data import steps
 
     steps.register(sub, _add_config_args, _load)
+    from skyforge.eval import steps as eval_steps
     from skyforge.tokenize import steps as tokenize_steps
     from skyforge.train import align_steps
     from skyforge.train import steps as train_steps
 
     # The stage modules get the adder; they never import this module (imports flow one way).
-    for module in (tokenize_steps, train_steps, align_steps):
+    for module in (tokenize_steps, train_steps, align_steps, eval_steps):
         module.register(step_adder(sub, _add_config_args, _load))
     return parser
 

@@ -182,7 +182,7 @@ def score_texts(
     texts: list[str],
     *,
     context: int | None = None,
-    batch_tokens: int = 8192,
+    batch_tokens: int = 4096,
     padding_side: str = "right",
     device: torch.device | str = "cpu",
     where: str = "texts",
@@ -230,15 +230,18 @@ def score_texts(
                 attention_mask=mask.to(device),
                 position_ids=positions.to(device),
             )
-            logits = out.logits
-            if logits.dtype in (torch.float16, torch.bfloat16):
-                logits = logits.float()
-            targets = inp[:, 1:].to(device)
-            token_nll = torch.nn.functional.cross_entropy(
-                logits[:, :-1].reshape(-1, logits.shape[-1]), targets.reshape(-1),
-                reduction="none",
-            ).view(len(batch), width - 1)  # fmt: skip
-            token_nll = (token_nll.double() * scored[:, :-1].to(device)).sum(dim=1).cpu()
+            # Only the scored positions' logits (not padding, not the overlap of a window with
+            # the one before it) go through the softmax.
+            sel = scored[:, :-1].to(device)
+            picked = out.logits[:, :-1][sel]
+            if picked.dtype in (torch.float16, torch.bfloat16):
+                picked = picked.float()
+            nll_tok = torch.nn.functional.cross_entropy(
+                picked, inp[:, 1:].to(device)[sel], reduction="none"
+            ).double()
+            rows = sel.nonzero()[:, 0]
+            token_nll = torch.zeros(len(batch), dtype=torch.float64, device=device)
+            token_nll = token_nll.index_add_(0, rows, nll_tok).cpu()
             counts = scored[:, :-1].sum(dim=1)
             for row, (doc, *_rest) in enumerate(batch):
                 nll[doc] += float(token_nll[row])
@@ -288,7 +291,7 @@ def domain_loss_table(
     out_dir: str | Path,
     *,
     max_chars: int = 1365,
-    batch_tokens: int = 8192,
+    batch_tokens: int = 4096,
     device: str = "cpu",
 ) -> pd.DataFrame:
     """Score every model on every domain; write ``domain_loss.csv``, ``.md`` and ``.png``.

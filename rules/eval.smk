@@ -1,0 +1,197 @@
+"""Eval tables: normalised domain loss, benchmarks (lm-eval), contamination with its leaky
+control, layer cosine. Every table's rows come from eval_models() (the DAG's own exports plus
+any folders in eval.models), so a model or a domain is added in the config, not in code."""
+
+
+rule eval_domains:
+    input:
+        heldout=corpus_split_files("heldout"),
+    output:
+        expand("results/eval/domains/{corpus}.jsonl", corpus=CORPORA),
+    log:
+        "logs/eval_domains/eval_domains.log",
+    conda:
+        "../envs/skyforge.yaml"
+    params:
+        config=lambda wildcards: step_config("eval"),
+        out_dir="results/eval/domains",
+    shell:
+        "python -m skyforge.cli eval-domains --config-json {params.config:q}"
+        " --heldout {input.heldout:q} --out-dir {params.out_dir:q} 2> {log:q}"
+
+
+rule eval_domain_loss:
+    input:
+        models=own_eval_models(),
+        domains=list(eval_domain_files().values()),
+        tokenizer="results/tokenizer/tokenizer.json",
+    output:
+        table=report(
+            "results/eval/domain_loss/domain_loss.csv",
+            caption="../report/domain_loss.rst",
+            category="Evaluation",
+            subcategory="Domain loss",
+        ),
+        markdown="results/eval/domain_loss/domain_loss.md",
+        plot=report(
+            "results/eval/domain_loss/domain_loss.png",
+            caption="../report/domain_loss.rst",
+            category="Evaluation",
+            subcategory="Domain loss",
+        ),
+    log:
+        "logs/eval_domain_loss/eval_domain_loss.log",
+    conda:
+        "../envs/train.yaml"
+    params:
+        config=lambda wildcards: step_config("eval"),
+        models=lambda wildcards: pairs_args(eval_models()),
+        domains=lambda wildcards: pairs_args(eval_domain_files()),
+        reference=lambda wildcards: reference_tokenizer(),
+        out_dir=lambda wildcards, output: os.path.dirname(output.table),
+    shell:
+        "python -m skyforge.cli eval-domain-loss --config-json {params.config:q}"
+        " --models {params.models} --domains {params.domains}"
+        " --reference-tokenizer {params.reference:q} --out-dir {params.out_dir:q} 2> {log:q}"
+
+
+rule eval_benchmarks_data:
+    output:
+        directory("results/eval/benchmarks/data"),
+    log:
+        "logs/eval_benchmarks_data/eval_benchmarks_data.log",
+    conda:
+        "../envs/skyforge.yaml"
+    params:
+        config=lambda wildcards: synthetic_benchmarks_json(),
+    shell:
+        "python -m skyforge.cli eval-benchmarks-data --config-json {params.config:q}"
+        " --out-dir {output:q} 2> {log:q}"
+
+
+rule eval_benchmarks:
+    input:
+        models=own_eval_models(),
+        data=benchmark_inputs(),
+    output:
+        table=report(
+            "results/eval/benchmarks/benchmarks.csv",
+            caption="../report/benchmarks.rst",
+            category="Evaluation",
+            subcategory="Benchmarks",
+        ),
+        markdown="results/eval/benchmarks/benchmarks.md",
+        plot=report(
+            "results/eval/benchmarks/benchmarks.png",
+            caption="../report/benchmarks.rst",
+            category="Evaluation",
+            subcategory="Benchmarks",
+        ),
+    log:
+        "logs/eval_benchmarks/eval_benchmarks.log",
+    conda:
+        "../envs/train.yaml"
+    params:
+        config=lambda wildcards: step_config("eval"),
+        models=lambda wildcards: pairs_args(eval_models()),
+        data=lambda wildcards: pairs_args(benchmark_dirs()),
+        out_dir=lambda wildcards, output: os.path.dirname(output.table),
+    shell:
+        "python -m skyforge.cli eval-benchmarks --config-json {params.config:q}"
+        " --models {params.models} --data {params.data} --out-dir {params.out_dir:q} 2> {log:q}"
+
+
+rule leaky_control:
+    input:
+        final=lambda wildcards: stage_manifests()[-1],
+        blend=final_stage_blend(),
+        data=benchmark_inputs(),
+        tokenizer="results/tokenizer/tokenizer.json",
+    output:
+        manifest="results/eval/contamination/leaky_control/manifest.json",
+    log:
+        "logs/leaky_control/leaky_control.log",
+    localrule: True
+    conda:
+        "../envs/train.yaml"
+    params:
+        tracked=lambda wildcards: json.dumps(config["eval"]["contamination"], sort_keys=True),
+        test=lambda wildcards: gsm8k_files()["test"],
+        job_folder="logs/leaky_control/submitit",
+    run:
+        config_json = step_config("model", "cluster", "eval")
+        run_json = run_config_json(resources)
+        shell(
+            "python -m skyforge.cli leaky-control --config-json {config_json:q}"
+            " --run-json {run_json:q} --final-manifest {input.final:q} --blend {input.blend:q}"
+            " --test-file {params.test:q} --tokenizer {input.tokenizer:q}"
+            " --out {output.manifest:q} --job-folder {params.job_folder:q} 2> {log:q}"
+        )
+
+
+rule eval_contamination:
+    input:
+        models=contamination_model_inputs(),
+        data=benchmark_inputs(),
+    output:
+        table=report(
+            "results/eval/contamination/contamination.csv",
+            caption="../report/contamination.rst",
+            category="Evaluation",
+            subcategory="Contamination",
+        ),
+        markdown="results/eval/contamination/contamination.md",
+        plot=report(
+            "results/eval/contamination/contamination.png",
+            caption="../report/contamination.rst",
+            category="Evaluation",
+            subcategory="Contamination",
+        ),
+    log:
+        "logs/eval_contamination/eval_contamination.log",
+    conda:
+        "../envs/train.yaml"
+    params:
+        config=lambda wildcards: step_config("eval"),
+        models=lambda wildcards: pairs_args(contamination_models()),
+        control=lambda wildcards: (
+            "--control 'leaky control'" if config["eval"]["contamination"]["leaky_control"] else ""
+        ),
+        files=lambda wildcards: " ".join(f"--{k} {v}" for k, v in gsm8k_files().items()),
+        out_dir=lambda wildcards, output: os.path.dirname(output.table),
+    shell:
+        "python -m skyforge.cli eval-contamination --config-json {params.config:q}"
+        " --models {params.models} {params.control} {params.files}"
+        " --out-dir {params.out_dir:q} 2> {log:q}"
+
+
+rule eval_layer_cosine:
+    input:
+        models=own_eval_models(),
+        domains=list(eval_domain_files().values()),
+    output:
+        table=report(
+            "results/eval/layer_cosine/layer_cosine.csv",
+            caption="../report/layer_cosine.rst",
+            category="Evaluation",
+            subcategory="Layer cosine",
+        ),
+        markdown="results/eval/layer_cosine/layer_cosine.md",
+        plot=report(
+            "results/eval/layer_cosine/layer_cosine.png",
+            caption="../report/layer_cosine.rst",
+            category="Evaluation",
+            subcategory="Layer cosine",
+        ),
+    log:
+        "logs/eval_layer_cosine/eval_layer_cosine.log",
+    conda:
+        "../envs/train.yaml"
+    params:
+        config=lambda wildcards: step_config("eval"),
+        models=lambda wildcards: pairs_args(eval_models()),
+        out_dir=lambda wildcards, output: os.path.dirname(output.table),
+    shell:
+        "python -m skyforge.cli eval-layer-cosine --config-json {params.config:q}"
+        " --models {params.models} --domains {input.domains:q} --out-dir {params.out_dir:q}"
+        " 2> {log:q}"
