@@ -11,7 +11,8 @@ Western text encoded to Windows-1252, almost never does (a lead byte E0–EF mus
 exactly two bytes in 80–BF, which GBK's trail bytes and Latin accents rarely are). So, per line
 with enough non-ASCII characters:
 
-* the round trip ``line.encode(C).decode("utf-8")`` succeeds strictly: the line is repaired
+* the round trip ``line.encode(C).decode("utf-8")`` succeeds strictly and the result reads as
+  text (printable, fewer characters, mostly CJK when undoing GBK): the line is repaired
   (certain: nothing is guessed, every byte is accounted for);
 * it fails, but most re-encoded non-ASCII bytes still form valid UTF-8 (the damage lost some
   bytes, e.g. as ``?``), or the line is full of U+FFFD or ``??`` runs: the line is damaged.
@@ -63,7 +64,7 @@ class EncodingParams:
     """Run the check (step ``encoding``, before language ID)."""
     min_line_bytes: int = 6
     """Lines whose re-encoded form has fewer non-ASCII bytes are not judged (too little
-    evidence)."""
+    evidence); twice as many for lines with CJK characters (two GBK bytes each)."""
     min_valid_share: float = 0.6
     """A line whose strict round trip fails is damaged when at least this share of its
     re-encoded non-ASCII bytes still forms valid UTF-8 (correct text: near 0; mojibake: near 1)."""
@@ -120,6 +121,27 @@ def _valid_share(raw: bytes, codec: str) -> tuple[float, int]:
     return valid / high, high
 
 
+def _plausible(line: str, fixed: str, codec: str) -> bool:
+    """A repair is kept only when it reads as text: every character printable, fewer non-ASCII
+    characters than before (misread UTF-8 always spends more characters: 1.5 GBK or 2–3
+    Windows-1252 ones per character), and, undoing GBK, mostly CJK. Strict UTF-8 validity alone
+    lets a short line of correct traditional Chinese pass now and then (``太陽城官網`` in GB18030
+    is valid UTF-8 for ``̫ꖳǹپW``)."""
+    if not all(c.isprintable() or c == "\t" for c in fixed):
+        return False
+    after = _NON_ASCII_RE.findall(fixed)
+    if len(after) >= len(_NON_ASCII_RE.findall(line)):
+        return False
+    if codec == "gbk":
+        cjk = sum(
+            1
+            for c in after
+            if _CJK_RE.match(c) or "\u3000" <= c <= "\u303f" or "\uff00" <= c <= "\uffef"
+        )
+        return cjk >= 0.5 * len(after)
+    return True
+
+
 class MojibakeRepair:
     """Repairs or removes text with encoding damage (see the module docstring)."""
 
@@ -140,7 +162,9 @@ class MojibakeRepair:
             return "damaged", "", line
         raw, codec = _reencode(line)
         share, high = _valid_share(raw, codec)
-        if high < p.min_line_bytes:
+        # GBK spends two bytes on a character: a CJK line needs twice the bytes (as many
+        # characters) before a chance match of its bytes with UTF-8 stops being plausible.
+        if high < p.min_line_bytes * (2 if codec == "gbk" else 1):
             return "clean", "", line
         try:
             fixed = raw.decode("utf-8")
@@ -150,6 +174,8 @@ class MojibakeRepair:
         if "\ufffd" in line and codec == "gbk":
             # gb18030 "replace" wrote '?' for U+FFFD: a strict success would hide a lost byte.
             return "damaged", "", line
+        if not _plausible(line, fixed, codec):
+            return "clean", "", line
         return "repaired", codec, fixed
 
     def check(self, text: str) -> tuple[str, str | None, Counter[str]]:

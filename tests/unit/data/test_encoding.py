@@ -118,3 +118,36 @@ def test_params_validate():
         EncodingParams(max_damaged_share=1.5)
     with pytest.raises(ValueError, match=r"encoding\.colour"):
         EncodingParams.from_dict({"colour": 1})
+
+
+def test_lossless_gbk_misreading_is_repaired_and_chance_matches_are_not():
+    # Six CJK characters are 18 UTF-8 bytes, 9 GBK characters when misread, all valid here.
+    assert "我们今天城市".encode().decode("gbk") == "鎴戜滑浠婂ぉ鍩庡競"
+    assert REPAIR.line_state("鎴戜滑浠婂ぉ鍩庡競") == ("repaired", "gbk", "我们今天城市")
+    # Correct traditional Chinese whose GB18030 bytes happen to be valid UTF-8 ("̫ꖳǹپW"):
+    # not a repair (more characters, not CJK), and too short to call damaged.
+    assert "太陽城官網".encode("gb18030").decode("utf-8") == "̫ꖳǹپW"
+    assert REPAIR.line_state("太陽城官網")[0] == "clean"
+
+
+def test_random_common_characters_are_never_judged():
+    # GB2312 level 1 and Big5 frequent characters in random lines of 3 to 40.
+    pools = []
+    for codec, rows, cols in (
+        ("gb2312", range(0xB0, 0xD8), range(0xA1, 0xFF)),
+        ("big5", range(0xA4, 0xC6), [*range(0x40, 0x7F), *range(0xA1, 0xFF)]),
+    ):
+        pool = []
+        for hi in rows:
+            for lo in cols:
+                try:
+                    pool.append(bytes([hi, lo]).decode(codec))
+                except UnicodeDecodeError:
+                    pass
+        pools.append(pool)
+    rng = random.Random(0)
+    for pool in pools:
+        for n in (3, 4, 5, 6, 8, 12, 40):
+            for _ in range(300):
+                line = "".join(rng.choice(pool) for _ in range(n))
+                assert REPAIR.line_state(line)[0] == "clean", line
