@@ -414,6 +414,12 @@ def eval_domain_files():
     return {c: f"results/eval/domains/{c}.jsonl" for c in CORPORA}
 
 
+def eval_config(*keys):
+    """``--config-json`` with only these keys of the eval section (the rest get their schema
+    defaults in the step), so that, say, a benchmark setting does not rerun the loss table."""
+    return json.dumps({"eval": {k: config["eval"][k] for k in keys}}, sort_keys=True)
+
+
 def reference_tokenizer():
     """The one tokenizer that normalises every model's loss."""
     return config["eval"]["reference_tokenizer"] or "results/tokenizer"

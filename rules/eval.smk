@@ -13,7 +13,7 @@ rule eval_domains:
     conda:
         "../envs/skyforge.yaml"
     params:
-        config=lambda wildcards: step_config("eval"),
+        config=lambda wildcards: eval_config("heldout_docs"),
         out_dir="results/eval/domains",
     shell:
         "python -m skyforge.cli eval-domains --config-json {params.config:q}"
@@ -44,7 +44,7 @@ rule eval_domain_loss:
     conda:
         "../envs/train.yaml"
     params:
-        config=lambda wildcards: step_config("eval"),
+        config=lambda wildcards: eval_config("max_chars", "batch_tokens"),
         models=lambda wildcards: pairs_args(eval_models()),
         domains=lambda wildcards: pairs_args(eval_domain_files()),
         reference=lambda wildcards: reference_tokenizer(),
@@ -92,7 +92,7 @@ rule eval_benchmarks:
     conda:
         "../envs/train.yaml"
     params:
-        config=lambda wildcards: step_config("eval"),
+        config=lambda wildcards: eval_config("benchmarks"),
         models=lambda wildcards: pairs_args(eval_models()),
         data=lambda wildcards: pairs_args(benchmark_dirs()),
         out_dir=lambda wildcards, output: os.path.dirname(output.table),
@@ -152,7 +152,7 @@ rule eval_contamination:
     conda:
         "../envs/train.yaml"
     params:
-        config=lambda wildcards: step_config("eval"),
+        config=lambda wildcards: eval_config("contamination", "batch_tokens"),
         models=lambda wildcards: pairs_args(contamination_models()),
         control=lambda wildcards: (
             "--control 'leaky control'" if config["eval"]["contamination"]["leaky_control"] else ""
@@ -188,7 +188,7 @@ rule eval_layer_cosine:
     conda:
         "../envs/train.yaml"
     params:
-        config=lambda wildcards: step_config("eval"),
+        config=lambda wildcards: eval_config("layer_cosine_docs", "max_chars"),
         models=lambda wildcards: pairs_args(eval_models()),
         out_dir=lambda wildcards, output: os.path.dirname(output.table),
     shell:

@@ -123,10 +123,11 @@ def cmd_eval_contamination(args: argparse.Namespace, load: Callable) -> int:
     """L_train, L_test, L_ref, Δ1, Δ2 per model, with the leaky control row."""
     from skyforge.eval.contamination import contamination_table
 
-    c = load(args, ("eval",))["eval"]["contamination"]
+    e = load(args, ("eval",))["eval"]
     table = contamination_table(
         _pairs(args.models, "models"), {"train": args.train, "test": args.test, "ref": args.ref},
-        args.out_dir, threshold=c["threshold"], control=args.control,
+        args.out_dir, threshold=e["contamination"]["threshold"], control=args.control,
+        batch_tokens=e["batch_tokens"],
     )  # fmt: skip
     log.info("eval-contamination:\n%s", table.to_string())
     return 0
