@@ -29,6 +29,18 @@ a document), the html-trafilatura pages (extracted here; 4 are Chinese), CMMLU d
 val questions (10 a document): the share each new step would remove (the classifier is the one
 trained in this run). All of it should be kept.
 
+Measured on the 2-core CPU box (shared with other jobs), default crawl, ``--real-data``:
+encoding, harmful (content rules), harmful_model and the repair all at precision 1.00 and
+recall 1.00 (28, 168, 42 and 28 pages), none of the clean pages removed; C4's one-hit rule on
+the same pages: precision 0.49, recall 0.75, 81 clean pages removed. Removals of the new steps:
+gambling 29 %, adult 18 %, classifier 18 %, mojibake 12 %, contact stuffing 12 %, link farms
+12 %. Per core: the filter with the new steps 515 docs/s end to end; the mojibake check 8,640
+docs/s (18 MB/s); the content rules 6,190 docs/s (14 MB/s); their term matching 31.7 MB/s
+against 21.6 (``str.count``) and 17.6 (flat alternation); the classifier 5,960 docs/s (training
+2.2 s). Real clean text (737 + 737 WMT news documents, 44 web pages, 168 exam documents): 0
+removed by any new step; the classifier alone, without the rules' gate, would have removed 13,
+4, 8 and 2 of them.
+
 Run::
 
     .venv/bin/python benchmarks/harmful.py                # 3,000 pages, seed 1234 (the default)
