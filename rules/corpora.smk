@@ -53,6 +53,7 @@ rule funnel:
         removed=removal_tables(),
         kept=[f for files in kept_tables().values() for f in files],
         final=all_corpus_files(),
+        repaired=shard_files("results/data/filter/{shard}.repaired.parquet"),
     output:
         csv=report(
             "results/data/funnel/funnel.csv", caption="../report/funnel.rst", category="Data"
@@ -72,7 +73,7 @@ rule funnel:
     shell:
         "python -m skyforge.cli funnel --crawl-manifest {input.manifest:q}"
         " --removed {input.removed:q} --final {input.final:q} --kept-after {params.kept_after}"
-        " --out-dir {params.out_dir:q} 2> {log:q}"
+        " --repaired {input.repaired:q} --out-dir {params.out_dir:q} 2> {log:q}"
 
 
 rule score_removals:

@@ -130,7 +130,10 @@ def test_no_harmful_or_mojibake_page_reaches_the_corpora(results):
         # The rules' kinds are caught whole; the evasive ones by the classifier, nearly all.
         allowed = 0.1 * planted if k == "harmful_evasive" else 0
         assert leaked.get(k, 0) <= allowed, (k, leaked.get(k, 0), planted)
-    # Fixable mojibake reaches the corpora repaired.
+    # Fixable mojibake reaches the corpora repaired, and the funnel counts the repairs.
+    md = (results / "data/funnel/funnel.md").read_text()
+    num_fixable = int((gt.kind == "mojibake_fixable").sum())
+    assert f"| encoding | repaired:cp1252 | {num_fixable} |" in md
     repair = MojibakeRepair(EncodingParams())
     fixed = corpus[corpus.kind == "mojibake_fixable"]
     assert len(fixed) > 10

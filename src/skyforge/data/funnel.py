@@ -112,8 +112,10 @@ def build_funnel(
     return pd.DataFrame(rows), reasons.reset_index(drop=True)
 
 
-def render_markdown(funnel: pd.DataFrame, reasons: pd.DataFrame) -> str:
-    """Funnel tables as Markdown."""
+def render_markdown(
+    funnel: pd.DataFrame, reasons: pd.DataFrame, repaired: Mapping[str, int] | None = None
+) -> str:
+    """Funnel tables as Markdown; ``repaired``: documents kept after a repair, per kind."""
     first = int(funnel.iloc[0].docs_in)
     lines = [
         "# Data funnel",
@@ -139,6 +141,15 @@ def render_markdown(funnel: pd.DataFrame, reasons: pd.DataFrame) -> str:
     ]
     for r in reasons.itertuples():
         lines.append(f"| {r.step} | {r.reason} | {r.docs:,} | {r.bytes / 1e6:,.3f} |")
+    if repaired is not None:
+        lines += [
+            "",
+            "## Repaired and kept (not removals)",
+            "",
+            "| step | repair | docs |",
+            "|---|---|---:|",
+        ]
+        lines += [f"| encoding | {k} | {v:,} |" for k, v in sorted(repaired.items())]
     return "\n".join(lines) + "\n"
 
 
@@ -177,14 +188,27 @@ def write_funnel(
     kept_after: Mapping[str, Sequence[Path]],
     final: Sequence[Path],
     records_in: int,
+    repaired: Sequence[Path] = (),
 ) -> pd.DataFrame:
-    """Compute and write funnel.csv, funnel_reasons.csv, funnel.md, funnel.png into out_dir."""
+    """Compute and write funnel.csv, funnel_reasons.csv, funnel.md, funnel.png into out_dir.
+
+    ``repaired``: the filter's tables of documents whose mojibake was repaired (counted in
+    funnel.md per codec: the other outcome of the encoding step, beside its removals).
+    """
     funnel, reasons = build_funnel(removed, kept_after, final, records_in)
+    num_repaired: dict[str, int] | None = None
+    if repaired:
+        num_repaired = {}
+        for path in repaired:
+            for codecs in pq.read_table(path, columns=["codecs"]).column("codecs").to_pylist():
+                for codec in (codecs or "").split(","):
+                    if codec:
+                        num_repaired[codec] = num_repaired.get(codec, 0) + 1
     out_dir = Path(out_dir)
     with atomic_path(out_dir / "funnel.csv") as tmp:
         funnel.to_csv(tmp, index=False)
     with atomic_path(out_dir / "funnel_reasons.csv") as tmp:
         reasons.to_csv(tmp, index=False)
-    atomic_write_text(out_dir / "funnel.md", render_markdown(funnel, reasons))
+    atomic_write_text(out_dir / "funnel.md", render_markdown(funnel, reasons, num_repaired))
     plot_funnel(funnel, reasons, out_dir / "funnel.png")
     return funnel

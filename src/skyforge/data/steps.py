@@ -308,7 +308,9 @@ def cmd_funnel(args: argparse.Namespace, load: Loader) -> int:
     for item in args.kept_after or []:
         step, _, paths = item.partition("=")
         kept_after[step] = [Path(p) for p in paths.split(",") if p]
-    funnel = write_funnel(args.out_dir, args.removed, kept_after, args.final, records_in)
+    funnel = write_funnel(
+        args.out_dir, args.removed, kept_after, args.final, records_in, args.repaired or ()
+    )
     return _stats(
         args, {"records_in": records_in, "docs_out": int(funnel.iloc[-1].docs_out)}, "funnel"
     )
@@ -433,6 +435,7 @@ def register(sub: argparse._SubParsersAction, add_config_args: Callable, load: L
     _paths(p, "crawl-manifest", "out-dir")
     _paths(p, "removed", "final", many=True)
     p.add_argument("--kept-after", nargs="*", help="STEP=path,path,... (measured byte counts)")
+    p.add_argument("--repaired", type=Path, nargs="*", help="the filter's repaired tables")
 
     p = add("score", cmd_score, "score removals against the ground truth", config=False)
     _paths(p, "ground-truth", "out-dir")

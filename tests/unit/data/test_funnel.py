@@ -50,3 +50,24 @@ def test_lost_document_is_an_error(tmp_path):
             tmp_path / "out", [tmp_path / "rm.parquet"], {}, [tmp_path / "final.parquet"], 7
         )
     assert not (tmp_path / "out" / "funnel.csv").exists()
+
+
+def test_repairs_are_counted_beside_the_removals(tmp_path):
+    from skyforge.data.docs import write_table
+    from skyforge.data.filters import REPAIRED_SCHEMA
+
+    write_docs(tmp_path / "final.parquet", [_doc(i) for i in range(3)])
+    write_removed(tmp_path / "rm.parquet", [_removed(3, "encoding", "encoding:mojibake")])
+    rows = [
+        {"id": "d0", "codecs": "repaired:cp1252", "num_lines_repaired": 2, "num_lines_dropped": 0},
+        {"id": "d1", "codecs": "repaired:cp1252,repaired:gbk", "num_lines_repaired": 2,
+         "num_lines_dropped": 1},
+    ]  # fmt: skip
+    write_table(tmp_path / "rep.parquet", rows, REPAIRED_SCHEMA)
+    write_funnel(
+        tmp_path / "out", [tmp_path / "rm.parquet"], {}, [tmp_path / "final.parquet"], 4,
+        repaired=[tmp_path / "rep.parquet"],
+    )  # fmt: skip
+    md = (tmp_path / "out/funnel.md").read_text()
+    assert "| encoding | encoding:mojibake | 1 |" in md
+    assert "| encoding | repaired:cp1252 | 2 |" in md and "| encoding | repaired:gbk | 1 |" in md
