@@ -233,7 +233,8 @@ def train_harmful_model(
                 neg[lang].append((fold_of(doc_id, num_folds), text))
     if not any(pos.values()) or not any(neg.values()):
         raise ValueError(
-            f"harmful model: needs positives and negatives (positives: "
+            f"harmful model: needs positives and negatives (set config key "
+            f"'harmful_model.planted_num_docs' above 0 for planted positives; positives: "
             f"{ {k: len(v) for k, v in pos.items()} }, negatives: "
             f"{ {k: len(v) for k, v in neg.items()} })"
         )

@@ -10,9 +10,16 @@ record), filled with pages whose correct treatment is written down beside them i
 * kept pages: English and Chinese articles, standard-library code, STEM question + worked answer
   pages (arithmetic that is actually correct), EN-ZH parallel pages;
 * pages a step must remove, one step each (``REMOVAL_STEPS``): non-HTML, revisit and truncated
-  records (``extract``), adult pages on blocklisted domains (``url_filter``), French / German /
+  records (``extract``), adult pages on blocklisted domains (``url_filter``), articles whose text
+  is UTF-8 misread as GBK / Windows-1252 with bytes lost (``encoding``), French / German /
   Spanish / Japanese pages (``language``), keyword spam and boilerplate-only pages
-  (``heuristic``), exact copies (``exact_dedup``) and near copies (``near_dedup``) of kept pages;
+  (``heuristic``), harmful and spam pages on random unlisted domains, a third of the Chinese ones
+  in traditional script (``harmful``: adult listings above a copied article, gambling
+  promotions, contact-stuffed ads, casino link farms, error pages of gambling links), exact
+  copies (``exact_dedup``) and near copies (``near_dedup``) of kept pages, and gambling
+  promotions whose key words are broken up by symbols (``harmful_model``);
+* kept after a repair: articles with paragraphs of lossless UTF-8-as-Windows-1252 mojibake
+  (``mojibake_fixable``);
 * real-crawl junk on every page: navigation, cookie banners, sidebars, footers, scripts and
   styles; a share of pages carries one identical site-wide month drop-down inside the article
   (the Index-1.9B finding that only exact-substring dedup removes); a share of Chinese pages is
