@@ -35,7 +35,7 @@ wildcard_constraints:
     corpus="|".join(CORPORA),
     split="|".join(SPLITS),
     stage=r"stage1_\d+|stage2_\d+|decay",
-    variant=r"sft|sft_fresh_optimizer|sft_with_optimizer|dpo|leaky_control",
+    variant=r"sft|sft_fresh_optimizer|sft_with_optimizer|dpo|leaky_control|ablation_start|ablation_stem",
     sft=r"sft|sft_fresh_optimizer|sft_with_optimizer",
     blend=r"stage1|stage2_\d+|decay",
 
@@ -474,6 +474,10 @@ def export_manifest(wildcards):
     """The manifest an SFT/DPO/leaky-control export is made from."""
     if wildcards.variant == "leaky_control":
         return "results/eval/contamination/leaky_control/manifest.json"
+    if wildcards.variant == "ablation_start":  # written by ablation_stem beside its manifest
+        return "results/eval/ablation/stem/start_manifest.json"
+    if wildcards.variant == "ablation_stem":
+        return "results/eval/ablation/stem/manifest.json"
     return f"results/align/{wildcards.variant}/manifest.json"
 
 

@@ -195,3 +195,66 @@ rule eval_layer_cosine:
         "python -m skyforge.cli eval-layer-cosine --config-json {params.config:q}"
         " --models {params.models} --domains {input.domains:q} --out-dir {params.out_dir:q}"
         " 2> {log:q}"
+
+
+rule ablation_stem:
+    input:
+        stage=lambda wildcards: stage1_manifests()[0],
+        blend=final_stage_blend(),
+    output:
+        manifest="results/eval/ablation/stem/manifest.json",
+        start="results/eval/ablation/stem/start_manifest.json",
+    log:
+        "logs/ablation_stem/ablation_stem.log",
+    localrule: True
+    conda:
+        "../envs/train.yaml"
+    params:
+        tracked=lambda wildcards: json.dumps(config["eval"]["ablation"], sort_keys=True),
+        job_folder="logs/ablation_stem/submitit",
+    run:
+        config_json = step_config("model", "cluster", "train", "eval")
+        run_json = run_config_json(resources)
+        shell(
+            "python -m skyforge.cli ablation-train --config-json {config_json:q}"
+            " --run-json {run_json:q} --stage-manifest {input.stage:q} --blend {input.blend:q}"
+            " --out {output.manifest:q} --job-folder {params.job_folder:q} 2> {log:q}"
+        )
+
+
+rule eval_ablation:
+    input:
+        before="results/hf/ablation_start",
+        after="results/hf/ablation_stem",
+        domains=list(eval_domain_files().values()),
+        data=benchmark_inputs(),
+        tokenizer="results/tokenizer/tokenizer.json",
+    output:
+        table=report(
+            "results/eval/ablation/ablation.csv",
+            caption="../report/ablation.rst",
+            category="Evaluation",
+            subcategory="In-domain ablation",
+        ),
+        markdown="results/eval/ablation/ablation.md",
+        plot=report(
+            "results/eval/ablation/ablation.png",
+            caption="../report/ablation.rst",
+            category="Evaluation",
+            subcategory="In-domain ablation",
+        ),
+    log:
+        "logs/eval_ablation/eval_ablation.log",
+    conda:
+        "../envs/train.yaml"
+    params:
+        config=lambda wildcards: eval_config("benchmarks", "max_chars", "batch_tokens"),
+        domains=lambda wildcards: pairs_args(eval_domain_files()),
+        data=lambda wildcards: pairs_args(benchmark_dirs()),
+        reference=lambda wildcards: reference_tokenizer(),
+        out_dir=lambda wildcards, output: os.path.dirname(output.table),
+    shell:
+        "python -m skyforge.cli eval-ablation --config-json {params.config:q}"
+        " --before {input.before:q} --after {input.after:q} --domains {params.domains}"
+        " --data {params.data} --reference-tokenizer {params.reference:q}"
+        " --out-dir {params.out_dir:q} 2> {log:q}"

@@ -92,3 +92,23 @@ def test_a_users_model_and_domain_are_config_lines(default_dag_run, tmp_path):
         timeout=600, cwd=workdir,
     )  # fmt: skip
     assert proc.returncode == 0, describe(proc)
+
+
+def test_in_domain_ablation_target(default_dag_run):
+    """The optional target: the stage-1 release continued on STEM only, scored before and after
+    (the deltas are whatever the tiny run shows; here: STEM loss must fall)."""
+    workdir, _ = default_dag_run
+    target = "results/eval/ablation/ablation.md"
+    proc = run(
+        [sys.executable, "-m", "snakemake", "-s", REPO_ROOT / "Snakefile", "--cores", "2",
+         "--", target],
+        timeout=900, cwd=workdir,
+    )  # fmt: skip
+    assert proc.returncode == 0, describe(proc)
+    start = json.loads((workdir / "results/eval/ablation/stem/start_manifest.json").read_text())
+    assert start["checkpoint"].endswith("iter_0000020") and start["tokens_seen"] == 20480
+    stem = json.loads((workdir / "results/eval/ablation/stem/manifest.json").read_text())
+    assert stem["iteration"] == 16 and stem["tokens_seen"] == 20480 + 16 * 1024
+    table = pd.read_csv(workdir / "results/eval/ablation/ablation.csv").set_index("metric")
+    assert table.loc["loss stem (nats, normalised)", "delta"] < 0
+    assert {"ceval (score)", "gsm8k (score)"} <= set(table.index)

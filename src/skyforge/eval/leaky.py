@@ -13,9 +13,7 @@ the contamination table scores). Nothing else in the DAG reads this model.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -61,26 +59,10 @@ def leaky_spec(
     final_manifest: Path, blend: Path, *, tokens: float, lr: float, run_dir: Path, manifest: Path
 ) -> Any:
     """The final stage's spec, turned into the leaky control stage (see the module docstring)."""
-    from skyforge.train.spec import StageSpec, file_sha256
+    from skyforge.train.spec import continuation_spec
 
-    prev = json.loads(Path(final_manifest).read_text(encoding="utf-8"))
-    base = StageSpec(**prev["spec"])
-    steps = max(1, math.ceil(tokens / base.tokens_per_step))
-    return dataclasses.replace(
-        base,
-        stage="leaky_control",
-        description="leaky control: the final model trained on a blend containing the test set",
-        workdir=str(Path.cwd()),
-        run_dir=str(Path(run_dir).resolve()),
-        manifest=str(Path(manifest).resolve()),
-        blend=str(Path(blend).resolve()),
-        train_steps=steps,
-        schedule=dict(total_steps=steps, schedule="constant", lr_max=lr),
-        num_train_samples=steps * base.global_batch_size,
-        keep_at_tokens=[],
-        init_manifest=str(Path(final_manifest).resolve()),
-        continue_data=False,
-        init_hash=f"{prev['config_hash']}@{prev['iteration']}",
-        data_hash=file_sha256(blend)[:16] + file_sha256(base.tokenizer)[:16],
-        eval_interval_steps=max(steps, 1),
-    )
+    return continuation_spec(
+        final_manifest, "leaky_control",
+        "leaky control: the final model trained on a blend containing the test set",
+        blend=blend, tokens=tokens, lr=lr, run_dir=run_dir, manifest=manifest,
+    )  # fmt: skip

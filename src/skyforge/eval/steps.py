@@ -97,11 +97,7 @@ def cmd_leaky_control(args: argparse.Namespace, load: Callable) -> int:
 
     d = load(args, ("model", "cluster", "eval"))
     c = d["eval"]["contamination"]
-    try:
-        run = json.loads(args.run_json) if args.run_json else {}
-    except json.JSONDecodeError as exc:
-        raise C.ConfigError(f"--run-json: not valid JSON ({exc.msg})") from None
-    run = C.validate_sections(run, ("monitoring", "checkpoints", "launch")) if run else {}
+    run = _run_json(args)
     out_dir = Path(args.out).parent
     blend = build_leaky_blend(args.test_file, args.blend, args.tokenizer, out_dir,
                               share=c["leaky_share"])  # fmt: skip
@@ -147,6 +143,67 @@ def cmd_eval_layer_cosine(args: argparse.Namespace, load: Callable) -> int:
     return 0
 
 
+def _run_json(args: argparse.Namespace) -> dict:
+    try:
+        run = json.loads(args.run_json) if args.run_json else {}
+    except json.JSONDecodeError as exc:
+        raise C.ConfigError(f"--run-json: not valid JSON ({exc.msg})") from None
+    return C.validate_sections(run, ("monitoring", "checkpoints", "launch")) if run else {}
+
+
+def cmd_ablation_train(args: argparse.Namespace, load: Callable) -> int:
+    """The in-domain ablation: a stage-1 release continued on the STEM pack alone."""
+    from skyforge.eval.ablation import release_manifest, stem_only_blend
+    from skyforge.train.spec import continuation_spec
+    from skyforge.train.steps import dispatch_job
+
+    d = load(args, ("model", "cluster", "train", "eval"))
+    a = d["eval"]["ablation"]
+    run = _run_json(args)
+    out_dir = Path(args.out).parent
+    start = out_dir / "start_manifest.json"
+    release_manifest(args.stage_manifest, start, index=a["release"])
+    blend = stem_only_blend(args.blend, out_dir / "stem_blend.json")
+    lr = a["lr"] or d["train"]["stage2"]["lr"]
+    checkpoint_dir = Path(run.get("checkpoints", {}).get("dir", "checkpoints"))
+    spec = continuation_spec(
+        start, "ablation_stem", "in-domain ablation: a stage-1 release continued on STEM only",
+        blend=blend, tokens=a["tokens"], lr=lr, run_dir=checkpoint_dir / "ablation_stem",
+        manifest=args.out,
+    )  # fmt: skip
+    log.info("ablation: %d steps of STEM only at lr %g from %s", spec.train_steps, lr, start)
+    dispatch_job(
+        Path(spec.run_dir).with_name("ablation_stem.spec.json"), spec.to_json(), run=run,
+        cluster=C.ClusterConfig.from_dict(d["cluster"]),
+        job_name=f"{d['model']['name']}-ablation_stem", job_folder=args.job_folder,
+        output=args.out,
+    )  # fmt: skip
+    return 0
+
+
+def cmd_eval_ablation(args: argparse.Namespace, load: Callable) -> int:
+    """Domain losses and benchmarks of the release and its STEM continuation, and the deltas."""
+    from skyforge.eval.ablation import ablation_table
+    from skyforge.eval.benchmarks import evaluate_benchmarks
+    from skyforge.eval.domain_loss import domain_loss_table
+
+    e = load(args, ("eval",))["eval"]
+    b = e["benchmarks"]
+    models = {"stage-1 release": args.before, "release + STEM": args.after}
+    domain_loss_table(models, _pairs(args.domains, "domains"), args.reference_tokenizer,
+                      args.out_dir / "domain_loss", max_chars=e["max_chars"],
+                      batch_tokens=e["batch_tokens"])  # fmt: skip
+    data = {t: Path(p) for t, p in _pairs(args.data, "data").items() if t in b["tasks"]}
+    evaluate_benchmarks({k: Path(v) for k, v in models.items()}, data,
+                        args.out_dir / "benchmarks", num_fewshot=b["num_fewshot"],
+                        limit=b["limit"], batch_size=b["batch_size"],
+                        max_gen_tokens=b["max_gen_tokens"])  # fmt: skip
+    table = ablation_table(*models, args.out_dir / "domain_loss" / "domain_loss.csv",
+                           args.out_dir / "benchmarks" / "benchmarks.csv", args.out_dir)
+    log.info("eval-ablation:\n%s", table.to_string())
+    return 0
+
+
 def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     """Add the eval sub-commands (``add`` from :func:`skyforge.cli.step_adder`)."""
     models = {"nargs": "+", "required": True, "help": "name=HF folder (a row per model)"}
@@ -177,6 +234,21 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--tokenizer", type=Path, required=True)
     p.add_argument("--out", type=Path, required=True, help="the manifest (declared output)")
     p.add_argument("--job-folder", type=Path, required=True)
+
+    p = add("ablation-train", cmd_ablation_train, "continue a stage-1 release on STEM only")
+    p.add_argument("--run-json", help="monitoring, checkpoints and launch sections, as JSON")
+    p.add_argument("--stage-manifest", type=Path, required=True, help="stage with the release")
+    p.add_argument("--blend", type=Path, required=True, help="a blend holding the STEM pack")
+    p.add_argument("--out", type=Path, required=True, help="the manifest (declared output)")
+    p.add_argument("--job-folder", type=Path, required=True)
+
+    p = add("eval-ablation", cmd_eval_ablation, "in-domain ablation deltas")
+    p.add_argument("--before", type=Path, required=True, help="HF folder of the release")
+    p.add_argument("--after", type=Path, required=True, help="HF folder after STEM")
+    p.add_argument("--domains", nargs="+", required=True, help="name=JSONL file")
+    p.add_argument("--data", nargs="+", required=True, help="task=directory")
+    p.add_argument("--reference-tokenizer", type=Path, required=True)
+    p.add_argument("--out-dir", type=Path, required=True)
 
     p = add("eval-contamination", cmd_eval_contamination, "GSM8K contamination table")
     p.add_argument("--models", **models)

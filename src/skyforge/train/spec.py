@@ -33,6 +33,7 @@ __all__ = [
     "StageSpec",
     "TrainingOptions",
     "build_align_spec",
+    "continuation_spec",
     "build_stage_spec",
     "file_sha256",
     "stage_names",
@@ -446,4 +447,41 @@ def build_align_spec(
         kind=kind,
         task=task,
         load_optimizer=load_optimizer,
+    )
+
+
+def continuation_spec(
+    base_manifest: Path,
+    stage: str,
+    description: str,
+    *,
+    blend: Path,
+    tokens: float,
+    lr: float,
+    run_dir: Path,
+    manifest: Path,
+) -> StageSpec:
+    """A short extra stage that continues a manifest's model on another blend (the leaky
+    control, the in-domain ablation): the base stage's spec with a new blend, a constant rate
+    and its own run directory; the optimizer state is the base checkpoint's."""
+    prev = json.loads(Path(base_manifest).read_text(encoding="utf-8"))
+    base = StageSpec(**prev["spec"])
+    steps = max(1, math.ceil(tokens / base.tokens_per_step))
+    return dataclasses.replace(
+        base,
+        stage=stage,
+        description=description,
+        workdir=str(Path.cwd()),
+        run_dir=str(Path(run_dir).resolve()),
+        manifest=str(Path(manifest).resolve()),
+        blend=str(Path(blend).resolve()),
+        train_steps=steps,
+        schedule=dict(total_steps=steps, schedule="constant", lr_max=lr),
+        num_train_samples=steps * base.global_batch_size,
+        keep_at_tokens=[],
+        init_manifest=str(Path(base_manifest).resolve()),
+        continue_data=False,
+        init_hash=f"{prev['config_hash']}@{prev['iteration']}",
+        data_hash=file_sha256(blend)[:16] + file_sha256(base.tokenizer)[:16],
+        eval_interval_steps=steps,
     )
