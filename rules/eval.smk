@@ -14,7 +14,7 @@ rule eval_domains:
         "../envs/skyforge.yaml"
     params:
         config=lambda wildcards: eval_config("heldout_docs"),
-        out_dir="results/eval/domains",
+        out_dir=lambda wildcards, output: os.path.dirname(output[0]),
     shell:
         "python -m skyforge.cli eval-domains --config-json {params.config:q}"
         " --heldout {input.heldout:q} --out-dir {params.out_dir:q} 2> {log:q}"
