@@ -30,6 +30,7 @@ include: "rules/tokenize.smk"
 include: "rules/pretrain.smk"
 include: "rules/align.smk"
 include: "rules/eval.smk"
+include: "rules/report.smk"
 
 
 rule all:

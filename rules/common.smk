@@ -489,6 +489,28 @@ def eval_outputs():
     ]
 
 
+def config_hash():
+    """SHA-256 (16 hex digits) of the validated config, defaults filled in."""
+    import hashlib
+
+    blob = json.dumps(config, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def summary_inputs():
+    """Every artifact the summary page reads (all the DAG's targets but the page itself)."""
+    return (
+        plan_outputs()
+        + ["results/crawl/manifest.json"]
+        + data_outputs()
+        + tokenize_outputs()
+        + pretrain_outputs()
+        + align_outputs()
+        + eval_outputs()
+        + ["results/summary.md"]
+    )
+
+
 def all_targets():
     """Every artifact the DAG builds."""
     return (
@@ -500,4 +522,5 @@ def all_targets():
         + pretrain_outputs()
         + align_outputs()
         + eval_outputs()
+        + ["results/summary.md"]
     )

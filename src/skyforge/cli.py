@@ -134,11 +134,21 @@ def cmd_shard_warc(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_summary(args: argparse.Namespace) -> int:
+    """Write results/summary.md from the run's artifacts."""
+    from skyforge.summary import write_summary
+
+    write_summary(args.results, args.out, run_name=args.run_name, config_hash=args.config_hash,
+                  stages=args.stages)  # fmt: skip
+    return 0
+
+
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "validate-config": (cmd_validate_config, "validate config files (schema + layout checks)"),
     "plan": (cmd_plan, "compute plan: parameters, FLOPs, memory, layouts, days"),
     "synth-crawl": (cmd_synth_crawl, "write the synthetic bilingual WARC crawl"),
     "shard-warc": (cmd_shard_warc, "re-shard real WARC files into crawl shards"),
+    "summary": (cmd_summary, "write results/summary.md from the artifacts"),
 }
 
 
@@ -152,6 +162,12 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "validate-config":
             p.add_argument("--configfile", action="append", type=Path, required=True)
             p.add_argument("--print", action="store_true", help="print the merged config")
+        elif name == "summary":
+            p.add_argument("--results", type=Path, required=True, help="the results/ directory")
+            p.add_argument("--out", type=Path, required=True)
+            p.add_argument("--run-name", required=True)
+            p.add_argument("--config-hash", required=True)
+            p.add_argument("--stages", nargs="+", required=True)
         else:
             _add_config_args(p)
             p.add_argument("--out-dir", type=Path, required=True, help="output directory")

@@ -42,3 +42,16 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def workdir_relative(path: str | Path, workdir: str | Path | None = None) -> str:
+    """``path`` relative to ``workdir`` (default: the current directory) when it lies inside it,
+    else absolute. Artifacts record paths this way so that a run directory can be moved or
+    opened elsewhere (``snakemake --directory``) and still resolve them; a path outside it (a
+    checkpoint directory on a parallel file system) stays absolute."""
+    root = Path(workdir or os.getcwd()).resolve()
+    absolute = (root / path).resolve() if not Path(path).is_absolute() else Path(path).resolve()
+    try:
+        return str(absolute.relative_to(root))
+    except ValueError:
+        return str(absolute)

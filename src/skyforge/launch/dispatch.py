@@ -657,12 +657,16 @@ def dispatch(
         job_name=job_name,
     )
     job = executor.submit(TrainingJob(spec_path, entry))
+    from skyforge.io import workdir_relative
+
     record = {
         "job_id": job.job_id,
         "executor": launch.executor,
-        "folder": str(executor.folder),
+        # Relative to the working directory (when inside it): a moved run directory still
+        # finds its job's folder and spec.
+        "folder": workdir_relative(executor.folder),
         "submitted_at": _now(),
-        "spec_path": spec_path,
+        "spec_path": workdir_relative(spec_path),
         "spec_sha256": digest,
         "num_tasks": nodes * tasks_per_node,
         "host": socket.gethostname(),

@@ -374,7 +374,7 @@ def reference_logprobs_job(spec_path: str | os.PathLike) -> dict[str, Any] | Non
     os.chdir(spec.workdir)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(msg)s")
     sft = json.loads(Path(spec.sft_manifest).read_text(encoding="utf-8"))
-    stage = StageSpec(**sft["spec"])
+    stage = StageSpec.from_manifest(sft)
     device = initialize_distributed(1, 1, stage.seed)
     try:
         rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()

@@ -70,7 +70,8 @@ def export_stage(manifest: str | Path, tokenizer_dir: str | Path, out_dir: str |
     if not manifest.is_file():
         raise ValueError(f"manifest '{manifest}': not found")
     m = json.loads(manifest.read_text(encoding="utf-8"))
-    spec = StageSpec(**m["spec"])
+    # Paths in a manifest are relative to the working directory (where rules run).
+    spec = StageSpec.from_manifest(m)
     cfg = spec.model_config()
     device = initialize_distributed(1, 1, spec.seed)
     try:

@@ -24,7 +24,6 @@ samples an uninterrupted run would have read.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime
 import json
 import logging
@@ -689,13 +688,27 @@ class _Stage:
                     )
                 return None
         if not last_val:
-            # Nothing left to train (the job died between its final save and the manifest).
+            # Nothing left to train (the job died between its final save and the manifest, or a
+            # rerun resubmitted a finished stage): validate again, and take the final training
+            # loss from the run's metrics instead of recording NaN.
             last_val = self.evaluate()
+            train_loss = self._logged("train/loss", iteration, train_loss)
         metrics.close()
         if self.rank != 0:
             return None
         tokens_seen = tokens_before + iteration * spec.tokens_per_step
         return self._write_manifest(iteration, consumed, tokens_seen, train_loss, last_val)
+
+    def _logged(self, name: str, step: int, default: float) -> float:
+        """The value of ``name`` logged at ``step`` in this run's metrics.csv (else default)."""
+        import csv
+
+        path = self.run_dir / "metrics.csv"
+        if not path.is_file():
+            return default
+        with path.open(newline="") as f:
+            rows = [r for r in csv.DictReader(f) if r["name"] == name and int(r["step"]) == step]
+        return float(rows[-1]["value"]) if rows else default
 
     def _stop_requested(self) -> bool:
         flag = torch.tensor([1.0 if self.stop.flag else 0.0], device=self.device)
@@ -754,26 +767,31 @@ class _Stage:
         self, iteration: int, consumed: int, tokens_seen: float, train_loss: float,
         val: dict[str, float],
     ) -> dict[str, Any]:  # fmt: skip
-        from skyforge.io import atomic_write_text
+        from skyforge.io import atomic_write_text, workdir_relative
         from skyforge.train import checkpoint as ckpt
 
         spec = self.spec
         latest = ckpt.latest_checkpoint(self.run_dir)
+
+        def rel(path: Path | str) -> str:
+            # Relative to the working directory: a moved run still resolves its manifests.
+            return workdir_relative(path, spec.workdir)
+
         manifest = {
             "stage": spec.stage,
             "kind": spec.kind,
             "description": spec.description,
-            "checkpoint": str(latest),
+            "checkpoint": rel(latest),
             "iteration": iteration,
             "consumed_samples": consumed,
             "tokens_seen": tokens_seen,
             "tokens_this_stage": iteration * spec.tokens_per_step,
             "config_hash": spec.config_hash(),
-            "run_dir": str(self.run_dir),
-            "metrics_csv": str(self.run_dir / "metrics.csv"),
-            "tensorboard": str(self.run_dir / "tensorboard"),
+            "run_dir": rel(self.run_dir),
+            "metrics_csv": rel(self.run_dir / "metrics.csv"),
+            "tensorboard": rel(self.run_dir / "tensorboard"),
             "releases": [
-                {"checkpoint": str(p), "reason": ckpt.release_reason(p)}
+                {"checkpoint": rel(p), "reason": ckpt.release_reason(p)}
                 for p in ckpt.list_checkpoints(self.run_dir)
                 if ckpt.is_release(p)
             ],
@@ -782,7 +800,7 @@ class _Stage:
             "model": spec.model,
             "parallel": spec.parallel,
             "world_size": self.world,
-            "spec": dataclasses.asdict(spec),
+            "spec": spec.portable(),
         }
         atomic_write_text(Path(spec.manifest), json.dumps(manifest, indent=2) + "\n")
         log.info("%s: done, manifest %s", spec.stage, spec.manifest)

@@ -152,6 +152,45 @@ class StageSpec:
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + "\n"
 
+    PATH_FIELDS = ("run_dir", "manifest", "blend", "tokenizer", "init_manifest")
+    """Path fields, recorded relative to ``workdir`` in manifests (see :meth:`portable`)."""
+
+    def portable(self) -> dict[str, Any]:
+        """The spec as a manifest records it: paths relative to the working directory (when
+        inside it), ``workdir`` as ``.``, so a moved run directory still resolves them."""
+        from skyforge.io import workdir_relative
+
+        d = dataclasses.asdict(self)
+        for key in self.PATH_FIELDS:
+            if d[key] is not None:
+                d[key] = workdir_relative(d[key], self.workdir)
+        files = d.get("task", {}).get("files")
+        if files:
+            d["task"]["files"] = {k: workdir_relative(v, self.workdir) for k, v in files.items()}
+        d["workdir"] = "."
+        return d
+
+    @classmethod
+    def from_manifest(cls, manifest: dict[str, Any], workdir: str | Path | None = None
+                      ) -> StageSpec:  # fmt: skip
+        """The spec recorded in a manifest, its relative paths resolved against ``workdir``
+        (default: the current directory, where Snakemake runs every rule)."""
+        import os
+
+        root = Path(workdir or os.getcwd()).resolve()
+        d = dict(manifest["spec"])
+
+        def resolve(p: str | None) -> str | None:
+            return None if p is None else str((root / p).resolve())
+
+        for key in cls.PATH_FIELDS:
+            d[key] = resolve(d.get(key))
+        files = d.get("task", {}).get("files")
+        if files:
+            d["task"] = {**d["task"], "files": {k: resolve(v) for k, v in files.items()}}
+        d["workdir"] = str(root)
+        return cls(**d)
+
     @classmethod
     def load(cls, path: str | Path) -> StageSpec:
         """Read a spec written by :meth:`to_json`.
@@ -383,6 +422,8 @@ def build_align_spec(
     Raises:
         ValueError: a missing starting manifest or data file, naming it.
     """
+    from skyforge.io import workdir_relative
+
     if kind not in ALIGN_KINDS:
         raise ConfigError(f"kind '{kind}': not one of {ALIGN_KINDS}")
     gbs = section.get("global_batch_size") or train.global_batch_size
@@ -407,7 +448,9 @@ def build_align_spec(
         hashes[role] = file_sha256(path)[:16]
     task = {
         "section": section,
-        "files": {role: str(Path(p).resolve()) for role, p in data_files.items()},
+        # Relative to the working directory (when inside it): the hash must not change when
+        # the run directory moves.
+        "files": {role: workdir_relative(p) for role, p in data_files.items()},
         "file_hashes": hashes,
         "stats": stats or {},
     }
@@ -465,7 +508,7 @@ def continuation_spec(
     control, the in-domain ablation): the base stage's spec with a new blend, a constant rate
     and its own run directory; the optimizer state is the base checkpoint's."""
     prev = json.loads(Path(base_manifest).read_text(encoding="utf-8"))
-    base = StageSpec(**prev["spec"])
+    base = StageSpec.from_manifest(prev)
     steps = max(1, math.ceil(tokens / base.tokens_per_step))
     return dataclasses.replace(
         base,
