@@ -170,12 +170,12 @@ rule align_report:
         curves=report(
             "results/align/report/curves.png",
             caption="../report/align.rst",
-            category="SFT and DPO",
+            category="6. SFT and DPO",
         ),
         summary=report(
             "results/align/report/summary.csv",
             caption="../report/align.rst",
-            category="SFT and DPO",
+            category="6. SFT and DPO",
         ),
         markdown="results/align/report/summary.md",
     log:
@@ -199,7 +199,7 @@ rule samples:
         markdown=report(
             "results/align/report/samples.md",
             caption="../report/samples.rst",
-            category="SFT and DPO",
+            category="6. SFT and DPO",
         ),
         table="results/align/report/samples.csv",
     log:

@@ -56,12 +56,12 @@ rule funnel:
         repaired=shard_files("results/data/filter/{shard}.repaired.parquet"),
     output:
         csv=report(
-            "results/data/funnel/funnel.csv", caption="../report/funnel.rst", category="Data"
+            "results/data/funnel/funnel.csv", caption="../report/funnel.rst", category="3. Data"
         ),
         reasons="results/data/funnel/funnel_reasons.csv",
         markdown="results/data/funnel/funnel.md",
         png=report(
-            "results/data/funnel/funnel.png", caption="../report/funnel.rst", category="Data"
+            "results/data/funnel/funnel.png", caption="../report/funnel.rst", category="3. Data"
         ),
     log:
         "logs/funnel/funnel.log",
@@ -83,7 +83,7 @@ rule score_removals:
         repaired=shard_files("results/data/filter/{shard}.repaired.parquet"),
     output:
         csv=report(
-            "results/data/scores/scores.csv", caption="../report/scores.rst", category="Data"
+            "results/data/scores/scores.csv", caption="../report/scores.rst", category="3. Data"
         ),
         markdown="results/data/scores/scores.md",
     log:

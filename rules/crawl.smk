@@ -7,7 +7,7 @@ if config["crawl"]["source"] == "synthetic":
             shards=crawl_shards(),
             ground_truth="results/crawl/ground_truth.parquet",
             manifest=report(
-                "results/crawl/manifest.json", caption="../report/crawl.rst", category="Crawl"
+                "results/crawl/manifest.json", caption="../report/crawl.rst", category="2. Crawl"
             ),
         log:
             "logs/crawl/crawl.log",
@@ -30,7 +30,7 @@ else:
         output:
             shards=crawl_shards(),
             manifest=report(
-                "results/crawl/manifest.json", caption="../report/crawl.rst", category="Crawl"
+                "results/crawl/manifest.json", caption="../report/crawl.rst", category="2. Crawl"
             ),
         log:
             "logs/crawl/crawl.log",

@@ -29,14 +29,14 @@ rule eval_domain_loss:
         table=report(
             "results/eval/domain_loss/domain_loss.csv",
             caption="../report/domain_loss.rst",
-            category="Evaluation",
+            category="7. Evaluation",
             subcategory="Domain loss",
         ),
         markdown="results/eval/domain_loss/domain_loss.md",
         plot=report(
             "results/eval/domain_loss/domain_loss.png",
             caption="../report/domain_loss.rst",
-            category="Evaluation",
+            category="7. Evaluation",
             subcategory="Domain loss",
         ),
     log:
@@ -77,14 +77,14 @@ rule eval_benchmarks:
         table=report(
             "results/eval/benchmarks/benchmarks.csv",
             caption="../report/benchmarks.rst",
-            category="Evaluation",
+            category="7. Evaluation",
             subcategory="Benchmarks",
         ),
         markdown="results/eval/benchmarks/benchmarks.md",
         plot=report(
             "results/eval/benchmarks/benchmarks.png",
             caption="../report/benchmarks.rst",
-            category="Evaluation",
+            category="7. Evaluation",
             subcategory="Benchmarks",
         ),
     log:
@@ -137,14 +137,14 @@ rule eval_contamination:
         table=report(
             "results/eval/contamination/contamination.csv",
             caption="../report/contamination.rst",
-            category="Evaluation",
+            category="7. Evaluation",
             subcategory="Contamination",
         ),
         markdown="results/eval/contamination/contamination.md",
         plot=report(
             "results/eval/contamination/contamination.png",
             caption="../report/contamination.rst",
-            category="Evaluation",
+            category="7. Evaluation",
             subcategory="Contamination",
         ),
     log:
@@ -173,14 +173,14 @@ rule eval_layer_cosine:
         table=report(
             "results/eval/layer_cosine/layer_cosine.csv",
             caption="../report/layer_cosine.rst",
-            category="Evaluation",
+            category="7. Evaluation",
             subcategory="Layer cosine",
         ),
         markdown="results/eval/layer_cosine/layer_cosine.md",
         plot=report(
             "results/eval/layer_cosine/layer_cosine.png",
             caption="../report/layer_cosine.rst",
-            category="Evaluation",
+            category="7. Evaluation",
             subcategory="Layer cosine",
         ),
     log:
@@ -233,14 +233,14 @@ rule eval_ablation:
         table=report(
             "results/eval/ablation/ablation.csv",
             caption="../report/ablation.rst",
-            category="Evaluation",
+            category="7. Evaluation",
             subcategory="In-domain ablation",
         ),
         markdown="results/eval/ablation/ablation.md",
         plot=report(
             "results/eval/ablation/ablation.png",
             caption="../report/ablation.rst",
-            category="Evaluation",
+            category="7. Evaluation",
             subcategory="In-domain ablation",
         ),
     log:

@@ -3,10 +3,10 @@
 
 rule plan:
     output:
-        summary=report("results/plan/summary.csv", caption="../report/plan.rst", category="Plan"),
-        layouts=report("results/plan/layouts.csv", caption="../report/plan.rst", category="Plan"),
+        summary=report("results/plan/summary.csv", caption="../report/plan.rst", category="1. Plan"),
+        layouts=report("results/plan/layouts.csv", caption="../report/plan.rst", category="1. Plan"),
         reverse_plan="results/plan/reverse.csv",
-        markdown=report("results/plan/plan.md", caption="../report/plan.rst", category="Plan"),
+        markdown=report("results/plan/plan.md", caption="../report/plan.rst", category="1. Plan"),
     log:
         "logs/plan/plan.log",
     benchmark:

@@ -70,12 +70,12 @@ rule pretrain_report:
         curves=report(
             "results/pretrain/report/curves.png",
             caption="../report/pretrain.rst",
-            category="Pretraining",
+            category="5. Pretraining",
         ),
         summary=report(
             "results/pretrain/report/summary.csv",
             caption="../report/pretrain.rst",
-            category="Pretraining",
+            category="5. Pretraining",
         ),
         markdown="results/pretrain/report/summary.md",
     log:

@@ -10,7 +10,7 @@ rule train_quality_model:
         metrics=report(
             "results/data/quality_model/metrics.csv",
             caption="../report/quality_model.rst",
-            category="Data",
+            category="3. Data",
         ),
         markdown="results/data/quality_model/metrics.md",
     log:
@@ -77,7 +77,7 @@ rule train_harmful_model:
         metrics=report(
             "results/data/harmful_model/metrics.csv",
             caption="../report/harmful_model.rst",
-            category="Data",
+            category="3. Data",
         ),
         markdown="results/data/harmful_model/metrics.md",
     log:

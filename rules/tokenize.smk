@@ -10,7 +10,9 @@ rule train_tokenizer:
         hf_config="results/tokenizer/tokenizer_config.json",
         special_tokens="results/tokenizer/special_tokens_map.json",
         stats=report(
-            "results/tokenizer/stats.csv", caption="../report/tokenizer.rst", category="Tokenizer"
+            "results/tokenizer/stats.csv",
+            caption="../report/tokenizer.rst",
+            category="4. Tokenizer",
         ),
         markdown="results/tokenizer/stats.md",
     log:
@@ -96,7 +98,7 @@ rule blends:
         blend_files(),
     output:
         summary=report(
-            "results/blends/summary.csv", caption="../report/blends.rst", category="Tokenizer"
+            "results/blends/summary.csv", caption="../report/blends.rst", category="4. Tokenizer"
         ),
         markdown="results/blends/summary.md",
     log:
