@@ -507,7 +507,6 @@ def summary_inputs():
         + pretrain_outputs()
         + align_outputs()
         + eval_outputs()
-        + ["results/summary.md"]
     )
 
 

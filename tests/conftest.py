@@ -125,6 +125,40 @@ def metric_curve(run_dir: str | os.PathLike, name: str) -> dict[int, float]:
     return {int(r["step"]): float(r["value"]) for r in rows}
 
 
+CHROMIUM_INSTALL_TIMEOUT_S = 900
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's headless Chromium, installed with apt-get when missing (as root, like SLURM).
+
+    Skipped with the reason when it cannot be had; a failure instead when
+    SKYFORGE_REQUIRE_CHROMIUM=1 (CI sets it).
+    """
+    import shutil
+
+    def unavailable(reason: str) -> None:
+        if os.environ.get("SKYFORGE_REQUIRE_CHROMIUM") == "1":
+            pytest.fail(f"SKYFORGE_REQUIRE_CHROMIUM=1 but Chromium is unavailable: {reason}")
+        pytest.skip(f"Chromium unavailable: {reason}")
+
+    found = shutil.which("chromium")
+    if found:
+        return found
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        unavailable("no chromium on PATH, and installing Debian's needs root and apt-get")
+    env = {"DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in (["apt-get", "update", "-qq"],
+                ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"]):
+        proc = run(cmd, timeout=CHROMIUM_INSTALL_TIMEOUT_S, env=env)
+        if proc.returncode != 0:
+            unavailable(f"`{' '.join(cmd)}` failed\n{describe(proc)}")
+    found = shutil.which("chromium")
+    if not found:
+        unavailable("apt-get installed chromium but it is not on PATH")
+    return found
+
+
 @pytest.fixture(scope="session")
 def default_dag_run(tmp_path_factory: pytest.TempPathFactory):
     """The whole DAG on the embedded default config.yaml, run once for the session.
