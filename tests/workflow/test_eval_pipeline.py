@@ -53,7 +53,8 @@ def test_leaky_control_is_clearly_contaminated(default_dag_run):
                                     ).read_text().replace("| leaky control |", "")  # fmt: skip
     m = json.loads((workdir / "results/eval/contamination/leaky_control/manifest.json").read_text())
     assert m["spec"]["init_manifest"].endswith("results/pretrain/stage2_3/manifest.json")
-    blend = json.loads((workdir / "results/eval/contamination/leaky_blend.json").read_text())
+    blend_file = workdir / "results/eval/contamination/leaky_control/leaky_blend.json"
+    blend = json.loads(blend_file.read_text())
     assert blend["leaked_test_file"]["docs"] == 60
 
 
