@@ -42,7 +42,7 @@ rule quality:
     conda:
         "../envs/skyforge.yaml"
     params:
-        config=lambda wildcards: step_config("quality_model"),
+        config=lambda wildcards: step_config("quality_model", "harmful"),
         model_dir=lambda wildcards, input: os.path.dirname(input.model),
     shell:
         "python -m skyforge.cli quality --config-json {params.config:q} --docs {input.docs:q}"

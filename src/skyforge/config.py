@@ -236,8 +236,8 @@ def _frozen_mapping(d: Mapping[str, float]) -> tuple[tuple[str, float], ...]:
 
 
 DEFAULT_CRAWL_MIX = {
-    "en_article": 0.30,
-    "zh_article": 0.30,
+    "en_article": 0.28,
+    "zh_article": 0.28,
     "code": 0.08,
     "stem_qa": 0.10,
     "parallel": 0.05,
@@ -253,6 +253,7 @@ DEFAULT_CRAWL_MIX = {
     "harmful_evasive": 0.015,
     "mojibake": 0.01,
     "mojibake_fixable": 0.01,
+    "low_quality": 0.04,
 }
 
 

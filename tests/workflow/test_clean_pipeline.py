@@ -12,10 +12,15 @@ already removed by an earlier step, i.e. the step's own recall):
   encoding (mojibake removed), encoding_repair (fixable mojibake repaired), harmful (content
     rules), harmful_model (classifier): P ≥ 0.9, R ≥ 0.9 (issue 13; measured 1.0 / 1.0 for all
     but the classifier's recall, 0.976 on the default crawl).
+  quality_model (fastText classifier, curated-style positives against the crawl): P ≥ 0.8,
+    R ≥ 0.8 on the planted low-quality pages (issue 12; measured P 0.982, R 0.956 on the default
+    crawl, P 0.963, R 0.929 on seed 7), and at most 3 % of the clean records (measured 0.11 %).
   all steps together: P ≥ 0.9, R ≥ 0.99.
 The heuristic floor stays at P ≥ 0.80 although the crawl now has fewer pages the heuristics
 should remove (spam and boilerplate shares went from 0.05 to 0.04 to make room for the harmful
-kinds) while its false removals of STEM and code pages stayed: measured P 0.825 (was 0.885).
+kinds) while its false removals of STEM and code pages stayed: measured P 0.825 (was 0.885);
+the low-quality pages (issue 12) add 4 what-is pages that a repetition rule catches first:
+measured P 0.807.
 The new steps may remove at most 2 % of the clean records (measured: 0).
 """
 
@@ -29,7 +34,7 @@ import pytest
 
 from skyforge.data.corpora import CORPORA, SPLITS
 from skyforge.data.encoding import EncodingParams, MojibakeRepair
-from skyforge.data.scoring import NEW_CONTENT_STEPS
+from skyforge.data.scoring import NEW_CONTENT_STEPS, QUALITY_STEP
 from skyforge.data.synth_crawl import DROPDOWN_TEXT_EN, DROPDOWN_TEXT_ZH, HARMFUL_KINDS
 
 pytestmark = pytest.mark.workflow
@@ -46,6 +51,7 @@ FLOORS = {
     "encoding_repair": (0.90, 0.90, "recall"),
     "harmful": (0.90, 0.90, "recall"),
     "harmful_model": (0.90, 0.90, "recall"),
+    "quality_model": (0.80, 0.80, "recall"),
     "all": (0.90, 0.99, "recall"),
 }
 
@@ -113,6 +119,23 @@ def test_new_steps_cost_the_clean_corpora_under_two_percent(results):
     scores = pd.read_csv(results / "data/scores/scores.csv").set_index("step")
     lost = scores.loc[list(NEW_CONTENT_STEPS), "clean_removed"].sum()
     assert lost / scores.loc["all", "clean_total"] < 0.02, scores.to_string()
+
+
+def test_quality_model_costs_the_clean_corpora_a_few_percent(results):
+    scores = pd.read_csv(results / "data/scores/scores.csv").set_index("step")
+    row = scores.loc[QUALITY_STEP]
+    assert row.clean_removed / row.clean_total < 0.03, scores.to_string()
+    md = (results / "data/scores/scores.md").read_text()
+    assert f"| {QUALITY_STEP} | {int(row.expected)} | {int(row.removed)} |" in md
+    assert f"by the quality classifier ({QUALITY_STEP}): {int(row.clean_removed)} of" in md
+    # The planted pages that reach the corpora are a few of the ~110, never most of one style.
+    gt = pd.read_parquet(results / "crawl/ground_truth.parquet", columns=["record_id", "kind"])
+    planted = set(gt.record_id[gt.kind == "low_quality"])
+    leaked = sum(
+        len(planted & set(pq.read_table(p, columns=["id"]).column("id").to_pylist()))
+        for p in (results / "corpora").rglob("*.parquet")
+    )
+    assert leaked <= 0.2 * len(planted), (leaked, len(planted))
 
 
 def test_no_harmful_or_mojibake_page_reaches_the_corpora(results):

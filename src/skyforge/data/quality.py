@@ -33,7 +33,7 @@ import tempfile
 import time
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -363,6 +363,7 @@ def apply_quality(
     out_docs: Path,
     out_removed: Path,
     thresholds: dict[str, float],
+    skip: Callable[[str, str], bool] | None = None,
 ) -> dict[str, Any]:
     """Remove documents whose P(high quality) is below the threshold of their language.
 
@@ -373,9 +374,14 @@ def apply_quality(
         out_docs: kept documents (unchanged).
         out_removed: removal rows, step ``quality_model``, reason ``low_quality:<p>``.
         thresholds: language -> minimum P(high quality); languages not listed are kept.
+        skip: ``(text, lang) -> True`` for documents this step leaves alone (kept unscored):
+            the pipeline passes the harmful rules' ``has_signal``, so a page with a listed term
+            or a contact handle is judged by the harmful classifier that follows, and each of
+            the two steps answers for its own removals.
 
     Returns:
-        Statistics: documents and bytes in / kept / removed, removals per language, seconds.
+        Statistics: documents and bytes in / kept / removed / skipped, removals per language,
+        seconds.
 
     Raises:
         ValueError: a threshold outside [0, 1] or a missing model.
@@ -386,7 +392,8 @@ def apply_quality(
     started = time.perf_counter()
     model = load_quality_model(model_dir)
     rows = read_docs(docs_in).to_pylist()
-    scored = [i for i, d in enumerate(rows) if d.get("lang") in thresholds]
+    in_scope = [i for i, d in enumerate(rows) if d.get("lang") in thresholds]
+    scored = [i for i in in_scope if skip is None or not skip(rows[i]["text"], rows[i]["lang"])]
     probs = dict(zip(scored, predict_hq(model, [rows[i]["text"] for i in scored]), strict=True))
 
     kept, removed = [], []
@@ -415,6 +422,7 @@ def apply_quality(
         "shard": shard,
         "num_docs_in": len(rows),
         "num_scored": len(scored),
+        "num_skipped": len(in_scope) - len(scored),
         "num_kept": len(kept),
         "num_removed": len(removed),
         "removed_per_lang": dict(sorted(removed_per_lang.items())),

@@ -29,6 +29,9 @@ DEDUP_TYPES = {"exact_dedup": "exact", "near_dedup": "near"}
 # Steps added for harmful / spam text and encoding damage (issue 13): the corpora must lose
 # less than 2 % of their clean documents to them.
 NEW_CONTENT_STEPS = ("encoding", "harmful", "harmful_model")
+# The quality classifier's planted pages (issue 12): the clean corpora must lose only a few % of
+# their documents to it.
+QUALITY_STEP = "quality_model"
 
 
 def score_removals(
@@ -176,5 +179,13 @@ def render_markdown(scores: pd.DataFrame) -> str:
             "",
             f"Clean records (expected in the corpora, not duplicates) removed by "
             f"{', '.join(NEW_CONTENT_STEPS)}: {lost} of {total} ({lost / max(1, total):.2%}).",
+        ]
+    quality = scores[scores.step == QUALITY_STEP]
+    if len(quality) and quality.expected.iloc[0] > 0:
+        lost, total = int(quality.clean_removed.iloc[0]), int(quality.clean_total.iloc[0])
+        lines += [
+            "",
+            f"Clean records removed by the quality classifier ({QUALITY_STEP}): {lost} of "
+            f"{total} ({lost / max(1, total):.2%}).",
         ]
     return "\n".join(lines) + "\n"

@@ -185,11 +185,22 @@ def cmd_train_quality(args: argparse.Namespace, load: Loader) -> int:
 
 def cmd_quality(args: argparse.Namespace, load: Loader) -> int:
     """Apply the quality classifier to one shard."""
+    from skyforge.data.harmful import HarmfulParams, HarmfulRules
     from skyforge.data.quality import apply_quality
 
-    qm = load(args, ("quality_model",))["quality_model"]
+    cfg = load(args, ("quality_model", "harmful"))
+    qm = cfg["quality_model"]
+    skip = None
+    if qm["skip_harmful_signal"]:
+        skip = HarmfulRules(HarmfulParams.from_dict(cfg["harmful"])).has_signal
     stats = apply_quality(
-        args.docs, args.shard, args.model_dir, args.out_docs, args.out_removed, qm["thresholds"]
+        args.docs,
+        args.shard,
+        args.model_dir,
+        args.out_docs,
+        args.out_removed,
+        qm["thresholds"],
+        skip=skip,
     )
     return _stats(args, stats, "quality")
 

@@ -74,6 +74,7 @@ from warcio.warcwriter import WARCWriter
 
 from skyforge.config import SyntheticCrawlConfig
 from skyforge.data import _harmful_vocab as H
+from skyforge.data import _lowq_vocab as L
 from skyforge.data import _vocab as V
 from skyforge.data import host_in_blocklist, load_blocklist
 
@@ -124,6 +125,7 @@ PAGE_KINDS = (
     "harmful_evasive",
     "mojibake",
     "mojibake_fixable",
+    "low_quality",
 )
 """HTML page kinds that ``SyntheticCrawlConfig.mix`` shares out ``num_pages`` between."""
 
@@ -156,6 +158,7 @@ _KIND_STEP = {
     "error_links": ("harmful", "error page stuffed with gambling links"),
     "harmful_evasive": ("harmful_model", "gambling promotion with its key words broken up"),
     "mojibake": ("encoding", "body is UTF-8 read as GBK / Windows-1252, bytes lost"),
+    "low_quality": ("quality_model", "fluent low-quality text: SEO listicle, what-is page, spun"),
 }
 # Kinds written with encoding damage in their content: served as UTF-8 (the damage is in the
 # text the site stored, not in the transfer), never drawn for GBK.
@@ -1285,6 +1288,66 @@ def _mojibake_doc(rng: random.Random, lang: str, when: date, site: _Site, fixabl
 
 
 # ---------------------------------------------------------------------------------------------
+# Low-quality pages that pass the heuristic rules (the quality classifier's ground truth)
+# ---------------------------------------------------------------------------------------------
+
+LOW_QUALITY_STYLES = ("listicle", "whatis", "spun")
+"""Styles of ``low_quality`` pages (see ``_lowq_vocab``)."""
+
+
+def _low_quality_doc(rng: random.Random, lang: str, style: str | None = None) -> _Doc:
+    """An SEO listicle, a templated what-is page or a spun article about a consumer product.
+
+    Fluent and punctuated, with stop words and no repeated line: nothing a heuristic rule
+    measures gives it away; its sentences differ from any clean page's in kind.
+    """
+    style = style or rng.choice(LOW_QUALITY_STYLES)
+    zh = lang == "zh"
+    product = rng.choice(L.ZH_PRODUCTS if zh else L.EN_PRODUCTS)
+    use = rng.choice(L.ZH_USES if zh else L.EN_USES)
+    spin = L.ZH_SPIN if zh else L.EN_SPIN
+    rank = iter(range(1, 100))
+
+    def draw(slot: str) -> str:
+        match slot:
+            case "product" | "Product":
+                return product if slot == "product" or zh else _title_case(product)
+            case "use" | "Use":
+                return use if slot == "use" or zh else _title_case(use)
+            case "brand":
+                return rng.choice(L.ZH_BRANDS if zh else L.EN_BRANDS)
+            case "model":
+                return f"{rng.choice(L.ZH_MODELS if zh else L.EN_MODELS)} {rng.randint(2, 900)}"
+            case "buyer":
+                return rng.choice(L.ZH_BUYERS if zh else L.EN_BUYERS)
+            case "part":
+                return rng.choice(L.ZH_PARTS if zh else L.EN_PARTS)
+            case "k":
+                return str(rng.randint(3, 15))
+            case "n":
+                return f"{rng.randint(2, 90) * 100:,}"
+            case "i":
+                return str(next(rank))
+            case "year":
+                return str(rng.randint(2019, 2024))
+        if slot in spin:
+            return rng.choice(spin[slot])
+        raise AssertionError(f"unknown low-quality slot {slot!r}")
+
+    titles = (L.ZH_TITLES if zh else L.EN_TITLES)[style]
+    pool = (L.ZH_SENTENCES if zh else L.EN_SENTENCES)[style]
+    # About half of the style's sentences: two pages on one product share too little to be
+    # near duplicates (whole pools made some pairs 0.7 Jaccard).
+    num = rng.randint(len(pool) // 2 + 1, len(pool) * 2 // 3 + 1)
+    sentences = [_fill(t, draw) for t in rng.sample(pool, num)]
+    cuts = sorted(rng.sample(range(1, len(sentences)), 3))
+    sep = "" if zh else " "
+    bounds = zip([0, *cuts], [*cuts, len(sentences)], strict=True)
+    paras = [sep.join(sentences[a:b]) for a, b in bounds]
+    return _Doc(_fill(rng.choice(titles), draw), "", tuple(_Block("p", p) for p in paras))
+
+
+# ---------------------------------------------------------------------------------------------
 # Near-duplicate edits
 # ---------------------------------------------------------------------------------------------
 
@@ -1785,7 +1848,9 @@ class _Plan:
             num_orig = counts[kind] - exact.get(kind, 0) - near.get(kind, 0)
             for _ in range(num_orig):
                 uid = len(self.items)
-                if kind in ("stem_qa", "spam", "adult", "boilerplate_only", *HARMFUL_KINDS):
+                if kind in ("stem_qa", "spam", "adult", "boilerplate_only", "low_quality"):
+                    lang = rng.choice(("en", "zh"))
+                elif kind in HARMFUL_KINDS:
                     lang = rng.choice(("en", "zh"))
                 elif kind in _MOJIBAKE_KINDS:
                     lang = rng.choice(("en", "zh"))
@@ -1802,7 +1867,7 @@ class _Plan:
                     site = self.sites.spam_host()
                 elif kind == "adult":
                     site = self.sites.adult_host(lang)
-                elif kind in HARMFUL_KINDS:
+                elif kind in (*HARMFUL_KINDS, "low_quality"):
                     site = self.sites.junk_host(lang)
                 elif kind == "other_lang":
                     site = site_for(sub, "news")
@@ -2094,6 +2159,8 @@ class _Renderer:
                 return _link_farm_doc(r, it.lang)
             case "error_links":
                 return _error_links_doc(r, it.lang)
+            case "low_quality":
+                return _low_quality_doc(r, it.lang)
             case "mojibake" | "mojibake_fixable":
                 return _mojibake_doc(
                     r, it.lang, day, it.site, fixable=it.kind == "mojibake_fixable"

@@ -194,6 +194,20 @@ def test_apply_quality_thresholds_per_language(trained, tmp_path):
     assert len(removed) >= 9  # of the 10 junk documents
     assert stats["num_scored"] == 20 and stats["num_kept"] + stats["num_removed"] == 21
     assert (kept["shard"] == 4).all()
+    # Documents the caller's predicate skips (the pipeline: a harmful signal) are kept unscored.
+    skipped = Q.apply_quality(
+        src,
+        4,
+        root / "model",
+        tmp_path / "k2.parquet",
+        tmp_path / "r2.parquet",
+        {"en": 0.5, "zh": 0.5},
+        skip=lambda text, lang: lang == "en",
+    )
+    assert skipped["num_skipped"] == 10 and skipped["num_scored"] == 10
+    assert set(read_removed(tmp_path / "r2.parquet").to_pandas()["id"]) == {
+        i for i in removed["id"] if int(i[1:]) % 2 == 1
+    }
     with pytest.raises(ValueError, match="quality.thresholds.en"):
         Q.apply_quality(src, 0, root / "model", tmp_path / "k", tmp_path / "r", {"en": 2.0})
 
@@ -208,3 +222,23 @@ def test_bad_inputs_name_the_file_or_key(trained, tmp_path):
         Q.train_quality_model(pos, [neg], tmp_path / "m", wordNgrams=0)
     with pytest.raises(ValueError, match="quality model .*model.bin"):
         Q.load_quality_model(tmp_path / "nowhere")
+
+
+def test_synthetic_reference_is_curated_style(tmp_path):
+    """Half encyclopedia / textbook text by its own generator, half clean pages; both languages;
+    no sentence of the crawl's low-quality pages; deterministic for a seed."""
+    from skyforge.data import _lowq_vocab as L
+    from skyforge.data.reference import synthesize_reference
+
+    assert synthesize_reference(3, 200, tmp_path / "a.parquet") == 200
+    synthesize_reference(3, 200, tmp_path / "b.parquet")
+    a = pd.read_parquet(tmp_path / "a.parquet")
+    assert a.equals(pd.read_parquet(tmp_path / "b.parquet"))
+    assert (a.lang.value_counts() == 100).all() and set(a.lang) == {"en", "zh"}
+    text = "\n".join(a.text)
+    curated = ["Standard references define", "are usually classified by", "Example 1.",
+               "一般文献把", "例1："]  # fmt: skip
+    assert all(marker in text for marker in curated)
+    shares = a.text.str.contains("Standard references|Several types|例1|Example 1|一般文献|历史上")
+    assert 0.3 < shares.mean() < 0.8, shares.mean()
+    assert not any(p in text for p in L.EN_PRODUCTS + L.ZH_PRODUCTS)

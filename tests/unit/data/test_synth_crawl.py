@@ -161,6 +161,7 @@ def test_expected_steps_by_kind(crawl):
         "mojibake": "encoding",
         **{k: "harmful" for k in sc.HARMFUL_KINDS if k != "harmful_evasive"},
         "harmful_evasive": "harmful_model",
+        "low_quality": "quality_model",
     }
     for row in gt.itertuples():
         if row.kind in first:
@@ -460,3 +461,29 @@ def test_harmful_and_mojibake_pages(crawl):
     # Numeric or random domains that no blocklist holds (checked in test_domains_and_blocklists).
     hosts = harmful.url.str.split("/").str[2].str.removeprefix("www.").str.removeprefix("m.")
     assert hosts.str.match(r"^(?:\d{6,7}|[a-z]{4,6})\.(?:com|cn|net|cc)$").all()
+
+
+def test_low_quality_pages_pass_the_rules(crawl):
+    """Fluent junk in both languages and all styles, with ground truth, that no rule before the
+    quality classifier removes (heuristic, harmful content rules, no harmful signal)."""
+    from skyforge.data.filters import FilterParams, HeuristicFilter
+    from skyforge.data.harmful import HarmfulParams, HarmfulRules
+
+    _, _, gt, _, _ = crawl
+    planted = gt[gt.kind == "low_quality"]
+    assert len(planted) >= 6 and set(planted.lang) == {"en", "zh"}  # 4 % of 300 pages
+    assert planted.reason.str.contains("low-quality").all()
+    heuristic, rules = HeuristicFilter(FilterParams()), HarmfulRules(HarmfulParams())
+    failed = Counter()
+    for lang in ("en", "zh"):
+        for style in sc.LOW_QUALITY_STYLES:
+            for i in range(40):
+                doc = sc._low_quality_doc(random.Random(f"{lang}/{style}/{i}"), lang, style)
+                text = doc.main_text
+                failed[heuristic.check(text, lang) is not None] += 1
+                assert rules.judge(text, lang).reason is None, text
+                assert not rules.has_signal(text, lang), text
+                if lang == "zh":
+                    text.encode("gbk")
+    # A few what-is pages repeat their keyword enough for a repetition rule: fine, but rare.
+    assert failed[True] <= 0.05 * failed[False], failed
