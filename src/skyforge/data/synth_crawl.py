@@ -17,7 +17,9 @@ record), filled with pages whose correct treatment is written down beside them i
   in traditional script (``harmful``: adult listings above a copied article, gambling
   promotions, contact-stuffed ads, casino link farms, error pages of gambling links), exact
   copies (``exact_dedup``) and near copies (``near_dedup``) of kept pages, and gambling
-  promotions whose key words are broken up by symbols (``harmful_model``);
+  promotions whose key words are broken up by symbols (``harmful_model``), and fluent
+  low-quality pages that pass every rule: SEO listicles, templated what-is pages and spun
+  articles on consumer products (``quality_model``);
 * kept after a repair: articles with paragraphs of lossless UTF-8-as-Windows-1252 mojibake
   (``mojibake_fixable``);
 * real-crawl junk on every page: navigation, cookie banners, sidebars, footers, scripts and
