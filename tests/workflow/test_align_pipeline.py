@@ -12,11 +12,13 @@ from pathlib import Path
 import pytest
 from conftest import metric_curve
 
+from skyforge.train.spec import load_manifest
+
 pytestmark = pytest.mark.workflow
 
 
 def _manifest(workdir: Path, name: str) -> dict:
-    return json.loads((workdir / "results" / "align" / name / "manifest.json").read_text())
+    return load_manifest(workdir / "results" / "align" / name / "manifest.json")
 
 
 def test_sft_held_out_response_loss_falls(default_dag_run):

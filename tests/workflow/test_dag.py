@@ -108,10 +108,11 @@ def test_local_run_builds_every_target_and_reruns_only_what_is_stale(default_dag
     proc = snakemake("-n", "--cores", "2", cwd=tmp_path)
     assert proc.returncode == 0 and "Nothing to be done" in proc.stdout + proc.stderr, _out(proc)
 
-    # A value only the plan reads: only the plan reruns, and its result changes.
+    # A value only the plan reads: only the plan reruns (and the summary page, which shows the
+    # plan and the config hash), and its result changes.
     before = (tmp_path / "results/plan/plan.md").read_text()
     proc = snakemake("--cores", "2", "--config", "plan={assumed_mfu: 0.40}", cwd=tmp_path)
     assert proc.returncode == 0, _out(proc)
-    assert _jobs_run(proc) == {"plan"}, _out(proc)
+    assert _jobs_run(proc) == {"plan", "summary"}, _out(proc)
     after = (tmp_path / "results/plan/plan.md").read_text()
     assert "56.5%" in before and "40.0%" in after

@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 from conftest import REPO_ROOT, describe, run
 
+from skyforge.train.spec import load_manifest
+
 pytestmark = pytest.mark.workflow
 
 STAGES = ["stage1_0", "stage1_1", "stage2_0", "stage2_1", "stage2_2", "stage2_3"]
@@ -23,7 +25,8 @@ def run_dir(default_dag_run):
 
 
 def _manifest(run_dir, stage):
-    return json.loads((run_dir / f"results/pretrain/{stage}/manifest.json").read_text())
+    # Paths inside are relative to the run directory; load_manifest resolves them.
+    return load_manifest(run_dir / f"results/pretrain/{stage}/manifest.json")
 
 
 def test_every_stage_trains_and_chains(run_dir):
@@ -118,8 +121,9 @@ def _planned_rules(out: str) -> set[str]:
 
 
 def test_rerun_does_not_retrain(run_dir):
-    # (test_dag may have changed a plan value in this directory: only the plan may be stale.)
-    assert _planned_rules(_dry_run(run_dir)) <= {"plan"}
+    # (test_dag may have changed a plan value in this directory: only the plan may be stale,
+    # and the summary page, which shows the plan and the config hash.)
+    assert _planned_rules(_dry_run(run_dir)) <= {"plan", "summary"}
     # A fifth STEM sub-stage trains only itself: no earlier stage, no other blend reruns.
     subs = ", ".join(f"{{stem_share: {s}, tokens: 8192}}" for s in (0.1, 0.2, 0.3, 0.4, 0.5))
     out = _dry_run(run_dir, "--config", f"train={{stage2: {{lr: 3.0e-4, substages: [{subs}]}}}}")

@@ -368,12 +368,12 @@ def reference_logprobs_job(spec_path: str | os.PathLike) -> dict[str, Any] | Non
     from skyforge.train import checkpoint as ckpt
     from skyforge.train.loop import initialize_distributed
     from skyforge.train.model import build_model
-    from skyforge.train.spec import StageSpec
+    from skyforge.train.spec import StageSpec, load_manifest
 
     spec = ReferenceSpec.load(spec_path)
     os.chdir(spec.workdir)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(msg)s")
-    sft = json.loads(Path(spec.sft_manifest).read_text(encoding="utf-8"))
+    sft = load_manifest(spec.sft_manifest)
     stage = StageSpec.from_manifest(sft)
     device = initialize_distributed(1, 1, stage.seed)
     try:

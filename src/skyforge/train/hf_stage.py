@@ -59,18 +59,19 @@ def export_stage(manifest: str | Path, tokenizer_dir: str | Path, out_dir: str |
     from megatron.core import parallel_state as ps
     from transformers import LlamaForCausalLM
 
-    from skyforge.io import atomic_write_text
+    from skyforge.io import atomic_write_text, workdir_relative
     from skyforge.train import checkpoint as ckpt
     from skyforge.train.export_hf import export_hf
     from skyforge.train.loop import initialize_distributed
     from skyforge.train.model import build_model
-    from skyforge.train.spec import StageSpec
+    from skyforge.train.spec import StageSpec, load_manifest
 
     manifest = Path(manifest)
     if not manifest.is_file():
         raise ValueError(f"manifest '{manifest}': not found")
-    m = json.loads(manifest.read_text(encoding="utf-8"))
-    # Paths in a manifest are relative to the working directory (where rules run).
+    # Paths in a manifest are relative to the run's working directory, found from where the
+    # manifest lies now (a moved run still exports).
+    m = load_manifest(manifest)
     spec = StageSpec.from_manifest(m)
     cfg = spec.model_config()
     device = initialize_distributed(1, 1, spec.seed)
@@ -93,7 +94,7 @@ def export_stage(manifest: str | Path, tokenizer_dir: str | Path, out_dir: str |
         torch.distributed.destroy_process_group()
     report = {
         "stage": m["stage"],
-        "checkpoint": m["checkpoint"],
+        "checkpoint": workdir_relative(m["checkpoint"], m["workdir"]),
         "iteration": m["iteration"],
         "tokens_seen": m["tokens_seen"],
         "hf_folder": str(out),

@@ -744,7 +744,9 @@ class _Stage:
             if self.rank == 0:
                 log.info("%s: random initialisation (seed %d)", spec.stage, spec.seed)
             return dict(iteration=0, consumed_samples=0, tokens_seen=0, fresh=True)
-        prev = json.loads(Path(spec.init_manifest).read_text(encoding="utf-8"))
+        from skyforge.train.spec import load_manifest
+
+        prev = load_manifest(spec.init_manifest)
         ts = ckpt.load_checkpoint(
             prev["checkpoint"], self.model, self.optimizer, load_optimizer=spec.load_optimizer
         )

@@ -8,7 +8,6 @@ domains, not training loss alone).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -20,9 +19,11 @@ __all__ = ["write_pretrain_report", "chain_metrics"]
 
 def chain_metrics(manifests: list[Path]) -> tuple[list[dict], pd.DataFrame]:
     """The manifests (in order) and all their metrics rows, with a ``stage`` column."""
+    from skyforge.train.spec import load_manifest
+
     stages, frames = [], []
     for path in manifests:
-        m = json.loads(Path(path).read_text(encoding="utf-8"))
+        m = load_manifest(path)
         stages.append(m)
         df = pd.read_csv(m["metrics_csv"])
         df["stage"] = m["stage"]

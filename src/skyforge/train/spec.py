@@ -34,6 +34,7 @@ __all__ = [
     "TrainingOptions",
     "build_align_spec",
     "continuation_spec",
+    "load_manifest",
     "build_stage_spec",
     "file_sha256",
     "stage_names",
@@ -174,10 +175,11 @@ class StageSpec:
     def from_manifest(cls, manifest: dict[str, Any], workdir: str | Path | None = None
                       ) -> StageSpec:  # fmt: skip
         """The spec recorded in a manifest, its relative paths resolved against ``workdir``
-        (default: the current directory, where Snakemake runs every rule)."""
+        (default: the run's working directory found by :func:`load_manifest`, else the current
+        directory, where Snakemake runs every rule)."""
         import os
 
-        root = Path(workdir or os.getcwd()).resolve()
+        root = Path(workdir or manifest.get("workdir") or os.getcwd()).resolve()
         d = dict(manifest["spec"])
 
         def resolve(p: str | None) -> str | None:
@@ -210,6 +212,57 @@ class StageSpec:
         if unknown:
             raise ValueError(f"stage spec '{path}': unknown key '{unknown[0]}'")
         return cls(**d)
+
+
+MANIFEST_PATH_KEYS = ("checkpoint", "run_dir", "metrics_csv", "tensorboard")
+
+
+def manifest_root(path: str | Path, manifest: dict[str, Any]) -> Path:
+    """The working directory a manifest's relative paths start from.
+
+    The spec inside records the manifest's own path relative to that directory (e.g.
+    ``results/pretrain/stage1_0/manifest.json``), so the directory is what precedes it in the
+    file's present location — wherever the run was moved. Otherwise: the current directory.
+    """
+    import os
+
+    rel = (manifest.get("spec") or {}).get("manifest")
+    here = Path(path).resolve()
+    if rel and not Path(rel).is_absolute():
+        parts = Path(rel).parts
+        if here.parts[-len(parts) :] == parts:
+            return Path(*here.parts[: -len(parts)])
+    return Path(os.getcwd()).resolve()
+
+
+def load_manifest(path: str | Path) -> dict[str, Any]:
+    """Read a training manifest with its paths made absolute for this machine and location.
+
+    Manifests record paths relative to the run's working directory (so a run can move); this
+    resolves them against :func:`manifest_root` and records that directory as ``workdir``.
+
+    Raises:
+        ValueError: the manifest is missing or not JSON (naming it).
+    """
+    path = Path(path)
+    try:
+        m = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"manifest '{path}': not found") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"manifest '{path}': not valid JSON ({exc.msg})") from None
+    root = manifest_root(path, m)
+
+    def resolve(p: str) -> str:
+        return p if Path(p).is_absolute() else str(root / p)
+
+    for key in MANIFEST_PATH_KEYS:
+        if isinstance(m.get(key), str):
+            m[key] = resolve(m[key])
+    for release in m.get("releases", []):
+        release["checkpoint"] = resolve(release["checkpoint"])
+    m["workdir"] = str(root)
+    return m
 
 
 def file_sha256(path: str | Path) -> str:
@@ -507,7 +560,7 @@ def continuation_spec(
     """A short extra stage that continues a manifest's model on another blend (the leaky
     control, the in-domain ablation): the base stage's spec with a new blend, a constant rate
     and its own run directory; the optimizer state is the base checkpoint's."""
-    prev = json.loads(Path(base_manifest).read_text(encoding="utf-8"))
+    prev = load_manifest(base_manifest)
     base = StageSpec.from_manifest(prev)
     steps = max(1, math.ceil(tokens / base.tokens_per_step))
     return dataclasses.replace(
