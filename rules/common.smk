@@ -179,7 +179,10 @@ def blend_config_json(blend):
     adding or editing a sub-stage does not rewrite (and retrain from) the other blends."""
     import copy
 
-    d = {s: copy.deepcopy(config[s]) for s in ("train", "model", "blends")}
+    from skyforge.config import model_identity
+
+    d = {s: copy.deepcopy(config[s]) for s in ("train", "blends")}
+    d["model"] = model_identity(config["model"])
     train = d["train"]
     placeholder = {"stem_share": 0.0, "tokens": 1}
     subs = train["stage2"]["substages"]
@@ -352,7 +355,10 @@ def align_params_json(section):
     d = {k: v for k, v in config[section].items() if k not in ("synthetic", "ablation")}
     t = config["train"]
     train = {k: t.get(k) for k in ("global_batch_size", "optimizer", "seed")}
-    tracked = {section: d, "model": config["model"], "parallel": config["parallel"]}
+    from skyforge.config import model_identity
+
+    model = model_identity(config["model"])
+    tracked = {section: d, "model": model, "parallel": config["parallel"]}
     return json.dumps({**tracked, "train": train}, sort_keys=True, separators=(",", ":"))
 
 

@@ -35,6 +35,8 @@ __all__ = [
     "CrawlConfig",
     "SyntheticCrawlConfig",
     "ModelConfig",
+    "RUNTIME_MODEL_KEYS",
+    "model_identity",
     "ClusterConfig",
     "ParallelConfig",
     "TrainConfig",
@@ -330,6 +332,9 @@ class ModelConfig:
     num_query_groups: int | None = None
     """Key/value groups; None = one per head (multi-head attention)."""
     norm_head: bool = False
+    attention_backend: str = "auto"
+    """How attention is computed (:mod:`skyforge.train.attention`); not part of the model's
+    identity: a checkpoint loads under every backend (see :func:`model_identity`)."""
 
     @property
     def head_dim(self) -> int:
@@ -353,6 +358,16 @@ class ModelConfig:
                 f"model.num_attention_heads {cfg.num_attention_heads}"
             )
         return cfg
+
+
+RUNTIME_MODEL_KEYS = ("attention_backend",)
+"""``model`` keys that choose how the model is computed, not what it is: left out of every
+hash and tracked parameter, so switching them reruns nothing and resumes the same run."""
+
+
+def model_identity(model: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``model`` section without :data:`RUNTIME_MODEL_KEYS` (what hashes and params track)."""
+    return {k: v for k, v in model.items() if k not in RUNTIME_MODEL_KEYS}
 
 
 @dataclass(frozen=True)

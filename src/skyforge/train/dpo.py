@@ -271,16 +271,18 @@ def _dpo_loss_func(
     return losses.mean().float(), {"dpo": sums}
 
 
-def dpo_forward_step(beta: float, data_iterator: Any, model: Any) -> tuple:
+def dpo_forward_step(
+    beta: float, data_iterator: Any, model: Any, *, backend: str = "local"
+) -> tuple:
     """One micro-batch of pairs through the model (``2m`` sequences); megatron calls it."""
+    from skyforge.train.attention import model_forward
+
     batch = next(data_iterator)
     m, _, s = batch["tokens"].shape
-    output = model(
-        batch["tokens"].view(2 * m, s),
-        batch["position_ids"].view(2 * m, s),
-        batch["attention_mask"][:1],
-        labels=batch["labels"].view(2 * m, s),
-    )
+    output = model_forward(
+        model, backend, batch["tokens"].view(2 * m, s), batch["position_ids"].view(2 * m, s),
+        batch["attention_mask"][:1], labels=batch["labels"].view(2 * m, s),
+    )  # fmt: skip
     return output, partial(_dpo_loss_func, batch["loss_mask"], batch["ref_logps"], beta)
 
 

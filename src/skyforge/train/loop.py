@@ -93,8 +93,13 @@ def _params_dtype() -> torch.dtype:
     return torch.bfloat16 if torch.cuda.is_available() else torch.float32
 
 
-def build_training(spec: StageSpec) -> tuple[Any, Any, Any]:
+def build_training(spec: StageSpec, backend: str = "local") -> tuple[Any, Any, Any]:
     """The DDP-wrapped model of this pipeline stage, its megatron optimizer and its config.
+
+    Args:
+        spec: the stage.
+        backend: the resolved attention backend (:func:`skyforge.train.attention.
+            resolve_backend`).
 
     Returns:
         (model, optimizer, TransformerConfig).
@@ -107,15 +112,17 @@ def build_training(spec: StageSpec) -> tuple[Any, Any, Any]:
     )
     from megatron.core.optimizer import OptimizerConfig, get_megatron_optimizer
 
-    from skyforge.train.model import build_model
+    from skyforge.train.model import build_model, kernel_options
 
     dtype = _params_dtype()
+    kernels = kernel_options()
     model = build_model(
         spec.model_config(),
         pre_process=ps.is_pipeline_first_stage(),
         post_process=ps.is_pipeline_last_stage(),
         params_dtype=dtype,
         reset_attention_mask=True,
+        attention_backend=backend,
     )
     if torch.cuda.is_available():
         model.cuda(torch.cuda.current_device())
@@ -123,7 +130,9 @@ def build_training(spec: StageSpec) -> tuple[Any, Any, Any]:
     zero = spec.parallel["zero_stage"] >= 1
     ddp_config = DistributedDataParallelConfig(
         grad_reduce_in_fp32=True,
-        overlap_grad_reduce=False,
+        overlap_grad_reduce=kernels["overlap_grad_reduce"],
+        # Param all-gather overlaps the next forward only with the distributed optimizer.
+        overlap_param_gather=kernels["overlap_param_gather"] and zero,
         use_distributed_optimizer=zero,
     )
     model = DistributedDataParallel(config=config, ddp_config=ddp_config, module=model)
@@ -159,6 +168,8 @@ def build_training(spec: StageSpec) -> tuple[Any, Any, Any]:
 def _collate(samples: list[dict[str, Any]], device: torch.device) -> dict[str, torch.Tensor]:
     batch = {}
     for key in ("tokens", "labels", "loss_mask", "position_ids", "attention_mask"):
+        if key == "attention_mask" and samples[0].get(key) is None:
+            continue  # datasets built for a backend that masks documents itself
         batch[key] = torch.stack([torch.as_tensor(s[key]) for s in samples]).to(device)
     if "ref_logps" in samples[0]:  # DPO pairs
         batch["ref_logps"] = torch.stack([s["ref_logps"] for s in samples]).to(device)
@@ -191,15 +202,17 @@ def _loss_func(loss_mask: torch.Tensor, output: torch.Tensor) -> tuple[torch.Ten
     return total / count.clamp(min=1.0), {"lm": torch.stack([total.detach(), count])}
 
 
-def forward_step(data_iterator: Iterator[dict[str, torch.Tensor]], model: Any) -> tuple:
+def forward_step(
+    data_iterator: Iterator[dict[str, torch.Tensor]], model: Any, *, backend: str = "local"
+) -> tuple:
     """One micro-batch through the model; megatron's schedule calls it (and the loss func)."""
+    from skyforge.train.attention import model_forward
+
     batch = next(data_iterator)
-    output = model(
-        batch["tokens"],
-        batch["position_ids"],
-        batch["attention_mask"],
+    output = model_forward(
+        model, backend, batch["tokens"], batch["position_ids"], batch.get("attention_mask"),
         labels=batch["labels"],
-    )
+    )  # fmt: skip
     return output, partial(_loss_func, batch["loss_mask"])
 
 
@@ -361,12 +374,17 @@ class _Stage:
         self.kind = spec.kind
         # DPO micro-batches hold pairs: 2 sequences per sample go through the model.
         self.rows_per_sample = 2 if spec.kind == "dpo" else 1
+        from skyforge.train.attention import resolve_backend
+
+        self.attention = resolve_backend(spec.model.get("attention_backend", "auto"))
+        backend = self.attention.name
         if spec.kind == "dpo":
             from skyforge.train.dpo import dpo_forward_step
 
-            self.forward_step = partial(dpo_forward_step, float(spec.task["section"]["beta"]))
+            beta = float(spec.task["section"]["beta"])
+            self.forward_step = partial(dpo_forward_step, beta, backend=backend)
         else:
-            self.forward_step = forward_step
+            self.forward_step = partial(forward_step, backend=backend)
         self.data_stats: dict[str, Any] = {}
         self.stop = _StopRequested()
         self.stop_at_step = stop_at_step
@@ -398,6 +416,8 @@ class _Stage:
                         num_samples={"train": num_text},
                         eod_mask_loss=spec.eod_mask_loss,
                         path_to_cache=cache,
+                        # 16 M entries per 4,096-token sample: only the local backend reads it.
+                        create_attention_mask=self.attention.name == "local",
                     )
                 if turn:
                     torch.distributed.barrier()
@@ -508,8 +528,26 @@ class _Stage:
 
     # -- validation --------------------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def _params_synced(self) -> Iterator[None]:
+        """With ``overlap_param_gather`` the updated parameters are all-gathered only by the next
+        training forward's pre-hooks: gather them now (validation, checkpoints read them) and
+        re-arm the hooks after, as Megatron-LM does around its evaluation and saves."""
+        if not getattr(self.model, "use_forward_hook", False):
+            yield
+            return
+        self.model.disable_forward_pre_hook(param_sync=True)
+        try:
+            yield
+        finally:
+            self.model.enable_forward_pre_hook()
+
     def evaluate(self) -> dict[str, float]:
         """Loss on each held-out domain (a fixed set of samples, the same at every eval)."""
+        with self._params_synced():
+            return self._evaluate()
+
+    def _evaluate(self) -> dict[str, float]:
         from megatron.core.pipeline_parallel import get_forward_backward_func
 
         self.model.eval()
@@ -554,7 +592,15 @@ class _Stage:
         spec = self.spec
         t_setup = time.time()
         self._prepare_run_dir()
-        self.model, self.optimizer, self.config = build_training(spec)
+        self.model, self.optimizer, self.config = build_training(spec, self.attention.name)
+        from skyforge.train.model import kernel_options
+
+        ddp = self.model.ddp_config
+        self.kernels = {
+            **kernel_options(),
+            "overlap_grad_reduce": ddp.overlap_grad_reduce,
+            "overlap_param_gather": ddp.overlap_param_gather,
+        }
         self._build_data()
         state = self._initial_state()
         iteration, consumed = state["iteration"], state["consumed_samples"]
@@ -568,10 +614,11 @@ class _Stage:
         if self.rank == 0:
             log.info(
                 "%s: %s, steps %d → %d, %d ranks (TP%d PP%d DP%d), %d micro-batches of %d, "
-                "set-up %.1f s",
+                "attention %s (%s), set-up %.1f s",
                 spec.stage, spec.description, iteration, spec.train_steps, self.world,
                 spec.parallel["tensor"], spec.parallel["pipeline"], self.dp_size,
-                self.num_micro, mbs, time.time() - t_setup,
+                self.num_micro, mbs, self.attention.name, self.attention.reason,
+                time.time() - t_setup,
             )  # fmt: skip
         if iteration == 0 and state["fresh"]:
             # Validation before the first step: the start of the loss curve.
@@ -663,9 +710,10 @@ class _Stage:
                     tokens_at_start=tokens_before,
                 )  # fmt: skip
                 t0 = time.time()
-                path = ckpt.save_checkpoint(
-                    self.run_dir, self.model, self.optimizer, train_state, release=release
-                )
+                with self._params_synced():
+                    path = ckpt.save_checkpoint(
+                        self.run_dir, self.model, self.optimizer, train_state, release=release
+                    )
                 if self.rank == 0:
                     deleted = ckpt.rotate_checkpoints(self.run_dir, spec.keep_last_checkpoints)
                     log.info(
@@ -800,6 +848,8 @@ class _Stage:
             "final_metrics": {"train/loss": train_loss, **{f"val/{k}": v for k, v in val.items()}},
             "data": self.data_stats,
             "model": spec.model,
+            "attention": {"backend": self.attention.name, "reason": self.attention.reason},
+            "kernels": self.kernels,
             "parallel": spec.parallel,
             "world_size": self.world,
             "spec": spec.portable(),

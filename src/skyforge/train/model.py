@@ -1,9 +1,11 @@
 """The LLaMA-style decoder as a megatron-core ``GPTModel``, plus the optional Norm-Head.
 
-One model for every size and device: megatron-core's local layer spec (torch RMSNorm and
-attention, no Transformer Engine), pre-norm, SwiGLU, RoPE, no biases, untied output layer and
-optional grouped-query attention, all from :class:`skyforge.config.ModelConfig`. On CPU the CUDA
-fusions are switched off and :mod:`skyforge.train.cpu` redirects megatron's CUDA calls.
+One model for every size and device: pre-norm, RMSNorm, SwiGLU, RoPE, no biases, untied output
+layer and optional grouped-query attention, all from :class:`skyforge.config.ModelConfig`, on
+megatron-core's layer spec of the attention backend (:mod:`skyforge.train.attention`: the local
+spec with torch attention — the CPU path — or FlexAttention, flash-attn, Transformer Engine).
+On CPU the CUDA fusions are switched off and :mod:`skyforge.train.cpu` redirects megatron's CUDA
+calls; on a GPU each fusion is on when its kernel can run (:func:`kernel_options`).
 
 Norm-Head (Baichuan2, Index-1.9B) L2-normalises each row of the LM-head weight before the
 matmul, so a logit is the hidden state's projection on a unit vector; megatron-core has no such
@@ -13,17 +15,23 @@ features, which tensor parallelism splits whole, so normalising the local shard 
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from megatron.core.models.gpt import GPTModel
-from megatron.core.models.gpt.gpt_layer_specs import get_gpt_layer_local_spec
 from megatron.core.tensor_parallel import ColumnParallelLinear
-from megatron.core.transformer.enums import AttnMaskType
 from megatron.core.transformer.transformer_config import TransformerConfig
 
 from skyforge.config import ModelConfig
 
-__all__ = ["NormHeadLinear", "build_model", "count_parameters", "transformer_config"]
+__all__ = [
+    "NormHeadLinear",
+    "build_model",
+    "count_parameters",
+    "kernel_options",
+    "transformer_config",
+]
 
 
 class NormHeadLinear(ColumnParallelLinear):
@@ -43,6 +51,52 @@ class NormHeadLinear(ColumnParallelLinear):
         )
 
 
+def _imports(module: str) -> bool:
+    import importlib
+
+    try:
+        importlib.import_module(module)
+    except Exception:  # noqa: BLE001 - a broken extension build raises more than ImportError
+        return False
+    return True
+
+
+def _fused_adam() -> str:
+    """Which Adam megatron-core's optimizer takes (it tries TE's, then apex's, then torch's)."""
+    if _imports("transformer_engine.pytorch.optimizers"):
+        return "transformer_engine FusedAdam"
+    if _imports("apex.optimizers"):
+        return "apex FusedAdam"
+    return "torch AdamW (not fused: neither Transformer Engine nor apex imports)"
+
+
+def kernel_options(on_gpu: bool | None = None) -> dict[str, Any]:
+    """The fused kernels and overlaps a job uses on this device, each on only where it runs.
+
+    Returns:
+        ``{option: bool}`` for the ``TransformerConfig`` / DDP fields, plus ``adam`` (which
+        implementation megatron-core's optimizer picks). Recorded in every manifest.
+    """
+    on_gpu = torch.cuda.is_available() if on_gpu is None else on_gpu
+    return {
+        # torch.jit-fused SwiGLU without bias (megatron-core's bias_swiglu_impl), fused masked
+        # softmax, fused RoPE and layer norm: megatron-core's own CUDA kernels.
+        "bias_activation_fusion": on_gpu,
+        "masked_softmax_fusion": on_gpu,
+        "apply_rope_fusion": on_gpu,
+        "persist_layer_norm": on_gpu,
+        "bias_dropout_fusion": on_gpu,
+        # Weight-gradient GEMM accumulating into main_grad: the fused_weight_gradient_mlp_cuda
+        # extension (apex, or TE's build of it).
+        "gradient_accumulation_fusion": on_gpu and _imports("fused_weight_gradient_mlp_cuda"),
+        # Distributed optimizer: reduce-scatter grads per bucket during backward, all-gather
+        # params during the next forward (NCCL streams; on CPU/gloo the loop stays as it was).
+        "overlap_grad_reduce": on_gpu,
+        "overlap_param_gather": on_gpu,
+        "adam": _fused_adam() if on_gpu else "torch AdamW (CPU)",
+    }
+
+
 def transformer_config(
     cfg: ModelConfig,
     *,
@@ -55,9 +109,9 @@ def transformer_config(
         params_dtype: Parameter dtype (bf16 on GPU, fp32 on CPU).
 
     Returns:
-        The config, with the CUDA-only fusions off when CUDA is absent.
+        The config, with the fusions of :func:`kernel_options` (all off on CPU).
     """
-    on_gpu = torch.cuda.is_available()
+    kernels = kernel_options()
     from megatron.core import parallel_state as ps
 
     # The layer count per pipeline stage and each stage's layer offset (hence the checkpoint
@@ -90,14 +144,14 @@ def transformer_config(
         bf16=params_dtype == torch.bfloat16,
         fp16=params_dtype == torch.float16,
         # The fusions are CUDA kernels: off on CPU. The masked-softmax kernel is kept on GPU even
-        # with a reset mask, because build_model then switches the mask type to arbitrary.
-        bias_activation_fusion=on_gpu,
-        masked_softmax_fusion=on_gpu,
-        persist_layer_norm=on_gpu,
-        bias_dropout_fusion=on_gpu,
-        apply_rope_fusion=on_gpu,
-        # Needs the fused_weight_gradient_mlp_cuda extension (apex), which we do not install.
-        gradient_accumulation_fusion=False,
+        # with a reset mask, because the local spec then gets the arbitrary mask type.
+        **{
+            k: kernels[k]
+            for k in (
+                "bias_activation_fusion", "masked_softmax_fusion", "persist_layer_norm",
+                "bias_dropout_fusion", "apply_rope_fusion", "gradient_accumulation_fusion",
+            )
+        },  # fmt: skip
     )
 
 
@@ -108,6 +162,7 @@ def build_model(
     post_process: bool = True,
     params_dtype: torch.dtype = torch.float32,
     reset_attention_mask: bool = False,
+    attention_backend: str = "local",
 ) -> GPTModel:
     """Build the decoder for this pipeline stage.
 
@@ -125,15 +180,18 @@ def build_model(
             apply its own causal mask and silently IGNORE the mask passed in, so tokens would
             attend across documents; with this flag the mask type is ``arbitrary`` and the
             given mask is always used (it must then be passed on every forward).
+        attention_backend: a RESOLVED backend of :mod:`skyforge.train.attention` (not
+            ``auto``); the others always mask documents (from the position ids).
 
     Returns:
-        The ``GPTModel``; forward(tokens [b, s], position_ids [b, s], attention_mask
-        [b, 1, s, s] bool, True = masked) gives logits [b, s, vocab] (or the loss with labels).
+        The ``GPTModel``. Call it through :func:`skyforge.train.attention.model_forward`:
+        (tokens [b, s], position_ids [b, s], dense mask [b, 1, s, s] bool, True = masked, read by
+        ``local`` only) → logits [b, s, vocab] (or the per-token loss with labels).
     """
+    from skyforge.train.attention import layer_spec
+
     config = transformer_config(cfg, params_dtype=params_dtype)
-    spec = get_gpt_layer_local_spec(normalization="RMSNorm")
-    if reset_attention_mask:
-        spec.submodules.self_attention.params["attn_mask_type"] = AttnMaskType.arbitrary
+    spec = layer_spec(attention_backend, reset_attention_mask=reset_attention_mask)
     model = GPTModel(
         config=config,
         transformer_layer_spec=spec,

@@ -26,7 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from skyforge.config import ConfigError, ModelConfig, ParallelConfig, TrainConfig
+from skyforge.config import (
+    ConfigError,
+    ModelConfig,
+    ParallelConfig,
+    TrainConfig,
+    model_identity,
+)
 from skyforge.train.schedules import session_schedule
 
 __all__ = [
@@ -147,6 +153,7 @@ class StageSpec:
             # directories they guard) stay what they were before these fields existed.
             keys += ("kind", "task", "load_optimizer")
         d = dataclasses.asdict(self)
+        d["model"] = model_identity(d["model"])  # the attention backend is not the model
         blob = json.dumps({k: d[k] for k in keys}, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -428,7 +435,7 @@ def stage_params(config: dict[str, Any], stage: str) -> dict[str, Any]:
         train["stage2_lr"] = t["stage2"]["lr"] if t["stage2"]["substages"] else None
         train["stage1_lr_max"] = [s["lr_max"] for s in t["stage1"]["sessions"]]
     return {
-        "model": config["model"],
+        "model": model_identity(config["model"]),
         "cluster": config["cluster"],
         "parallel": config["parallel"],
         "train": train,

@@ -127,6 +127,38 @@ def test_resume_on_the_same_layout_is_bitwise(uninterrupted, interrupted, worksp
     assert resumed == full  # bitwise: same layout, same reduction order
 
 
+def test_a_local_run_continues_on_the_flex_backend(uninterrupted, interrupted, workspace):
+    """Checkpoint compatibility across attention backends: the DP2 run stopped at step 8 on
+    the local spec (dense reset mask) resumes on FlexAttention (document ids, no dense mask in
+    the data); the run directory is kept (the backend is not in the hash) and the curve is the
+    local one."""
+    resumed_dir = workspace / "stopped-flex"
+    shutil.copytree(workspace / "stopped", resumed_dir)
+    spec2 = resumed_dir / "stage1_0.spec.json"
+    d = json.loads(spec2.read_text())
+    d["run_dir"] = str(resumed_dir / "stage1_0")
+    d["manifest"] = str(resumed_dir / "manifest.json")
+    d["model"]["attention_backend"] = "flex"
+    spec2.write_text(json.dumps(d))
+    proc = train_loop(spec2, 2)
+    assert "attention flex (configured)" in proc.stderr
+    assert "resumed from" in proc.stderr and "(step 8)" in proc.stderr
+    assert "superseded" not in " ".join(p.name for p in resumed_dir.iterdir())
+    full = metric_curve(Path(uninterrupted.run_dir), "train/loss")
+    resumed = metric_curve(resumed_dir / "stage1_0", "train/loss")
+    assert sorted(resumed) == sorted(full)
+    assert max(abs(resumed[s] - full[s]) for s in full) < 1e-5
+    val_full = metric_curve(Path(uninterrupted.run_dir), "val/main-zh")
+    val_flex = metric_curve(resumed_dir / "stage1_0", "val/main-zh")
+    assert max(abs(val_flex[s] - val_full[s]) for s in (16, 24)) < 1e-5
+    manifest = json.loads((resumed_dir / "manifest.json").read_text())
+    assert manifest["attention"] == {"backend": "flex", "reason": "configured"}
+    assert manifest["kernels"]["overlap_grad_reduce"] is False  # CPU: the loop as it was
+    assert manifest["kernels"]["gradient_accumulation_fusion"] is False
+    local = json.loads(Path(uninterrupted.manifest).read_text())
+    assert local["attention"] == {"backend": "local", "reason": "auto: CPU, the local spec"}
+
+
 def test_resume_reshards_from_dp2_to_dp1(uninterrupted, interrupted):
     spec, loaded = interrupted
     proc = train_loop(spec, 1)  # the stopped DP2 run, resumed by ONE rank (ZeRO-1 shards merged)
