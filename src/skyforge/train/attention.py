@@ -8,10 +8,11 @@ backend                document masking (reset at every EOD)            runs on
 =====================  ===============================================  =====================
 ``local``              dense ``[b, 1, s, s]`` bool mask, megatron-      CPU, GPU (the laptop
                        core's ``DotProductAttention`` (unfused softmax)  path; always there)
-``flex``               torch FlexAttention with a block mask built      CPU (eager, unfused),
-                       from per-token document ids: fully masked tiles  GPU (compiled kernel)
-                       are skipped, so the cost is that of the
-                       documents, not of the window
+``flex``               torch FlexAttention with a block mask built      GPU (compiled kernel,
+                       from per-token document ids: fully masked tiles  forward + backward);
+                       are skipped, so the cost is that of the          CPU: forward eager,
+                       documents, not of the window                     training steps SDPA
+                                                                        with the same mask
 ``flash``              flash-attn's ``flash_attn_varlen_func``, one     GPU, when flash-attn
                        sequence per document (``cu_seqlens``)           imports
 ``transformer_engine`` megatron-core's TE layer spec (fused norm+QKV,   GPU, when Transformer

@@ -213,3 +213,43 @@ def test_pipeline_parallel_trains_and_exports(workspace):
     report = json.loads((out / "skyforge_export.json").read_text())
     assert report["iteration"] == STEPS and report["max_abs_logit_diff"] < 1e-4
     assert (out / "model.safetensors").stat().st_size > 0
+
+
+_OVERLAP_LAUNCHER = '''
+import sys
+
+import skyforge.train.model as model
+
+_options = model.kernel_options
+
+
+def _overlapped(on_gpu=None):
+    return {**_options(on_gpu), "overlap_grad_reduce": True, "overlap_param_gather": True}
+
+
+model.kernel_options = _overlapped  # what a GPU job turns on, forced on this CPU run
+
+if __name__ == "__main__":
+    from skyforge.train.loop import train_stage
+
+    train_stage(sys.argv[1], stop_at_step=int(sys.argv[2]) if len(sys.argv) > 2 else None)
+'''
+
+
+def test_overlapped_grad_reduce_and_param_gather_are_exact(uninterrupted, workspace):
+    """The overlaps a GPU job turns on (distributed optimizer: grads reduce-scattered per bucket
+    during backward, params all-gathered by the next forward's pre-hooks), forced on this DP2
+    gloo run: stopped at step 8 and resumed, the curves equal the plain run's bitwise."""
+    script = workspace / "overlap_launcher.py"
+    script.write_text(_OVERLAP_LAUNCHER)
+    spec = _spec(workspace, "overlap")
+    launch = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", script]
+    run([*launch, spec, str(STOP)], timeout=300, check=True)
+    proc = run([*launch, spec], timeout=300, check=True)
+    assert "(step 8)" in proc.stderr
+    loaded = StageSpec.load(spec)
+    kernels = json.loads(Path(loaded.manifest).read_text())["kernels"]
+    assert kernels["overlap_grad_reduce"] and kernels["overlap_param_gather"]
+    for name in ("train/loss", "val/main-en", "val/main-zh"):
+        full = metric_curve(Path(uninterrupted.run_dir), name)
+        assert metric_curve(Path(loaded.run_dir), name) == full, name
