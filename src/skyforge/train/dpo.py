@@ -279,9 +279,10 @@ def dpo_forward_step(
 
     batch = next(data_iterator)
     m, _, s = batch["tokens"].shape
+    dense = batch.get("attention_mask")  # the shared causal mask (local backend only)
     output = model_forward(
         model, backend, batch["tokens"].view(2 * m, s), batch["position_ids"].view(2 * m, s),
-        batch["attention_mask"][:1], labels=batch["labels"].view(2 * m, s),
+        None if dense is None else dense[:1], labels=batch["labels"].view(2 * m, s),
     )  # fmt: skip
     return output, partial(_dpo_loss_func, batch["loss_mask"], batch["ref_logps"], beta)
 

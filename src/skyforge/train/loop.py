@@ -165,11 +165,13 @@ def build_training(spec: StageSpec, backend: str = "local") -> tuple[Any, Any, A
 # ---------------------------------------------------------------------------------------------
 
 
-def _collate(samples: list[dict[str, Any]], device: torch.device) -> dict[str, torch.Tensor]:
+def _collate(
+    samples: list[dict[str, Any]], device: torch.device, dense_mask: bool = True
+) -> dict[str, torch.Tensor]:
     batch = {}
     for key in ("tokens", "labels", "loss_mask", "position_ids", "attention_mask"):
-        if key == "attention_mask" and samples[0].get(key) is None:
-            continue  # datasets built for a backend that masks documents itself
+        if key == "attention_mask" and (not dense_mask or samples[0].get(key) is None):
+            continue  # a backend that takes the documents from the position ids
         batch[key] = torch.stack([torch.as_tensor(s[key]) for s in samples]).to(device)
     if "ref_logps" in samples[0]:  # DPO pairs
         batch["ref_logps"] = torch.stack([s["ref_logps"] for s in samples]).to(device)
@@ -185,11 +187,14 @@ def _micro_batches(
     dp_rank: int,
     dp_size: int,
     device: torch.device,
+    dense_mask: bool = True,
 ) -> Iterator[dict[str, torch.Tensor]]:
-    """The micro-batches of one step of this data-parallel rank (see the module docstring)."""
+    """The micro-batches of one step of this data-parallel rank (see the module docstring);
+    ``dense_mask`` False leaves the dense attention mask out (only ``local`` reads it)."""
     for m in range(num_micro):
         base = first + (m * dp_size + dp_rank) * micro_batch_size
-        yield _collate([dataset[base + j] for j in range(micro_batch_size)], device)
+        samples = [dataset[base + j] for j in range(micro_batch_size)]
+        yield _collate(samples, device, dense_mask)
 
 
 def _loss_func(loss_mask: torch.Tensor, output: torch.Tensor) -> tuple[torch.Tensor, dict]:
@@ -378,6 +383,7 @@ class _Stage:
 
         self.attention = resolve_backend(spec.model.get("attention_backend", "auto"))
         backend = self.attention.name
+        self.dense_mask = backend == "local"  # the others read documents from position ids
         if spec.kind == "dpo":
             from skyforge.train.dpo import dpo_forward_step
 
@@ -417,7 +423,7 @@ class _Stage:
                         eod_mask_loss=spec.eod_mask_loss,
                         path_to_cache=cache,
                         # 16 M entries per 4,096-token sample: only the local backend reads it.
-                        create_attention_mask=self.attention.name == "local",
+                        create_attention_mask=self.dense_mask,
                     )
                 if turn:
                     torch.distributed.barrier()
@@ -456,6 +462,7 @@ class _Stage:
         self.train_ds = SFTDataset(
             train, seq_length=seq, eod=tokenizer.eod, pad=pad, epochs=section["epochs"],
             seed=spec.seed, pretrain=text, pretrain_ratio=section["pretrain_ratio"],
+            create_attention_mask=self.dense_mask,
         )  # fmt: skip
         if len(self.train_ds) != spec.num_train_samples:
             raise RuntimeError(
@@ -463,7 +470,10 @@ class _Stage:
                 f"{spec.num_train_samples} (the data changed since the spec was written)"
             )
         self.valid = {
-            "sft_heldout": SFTDataset(heldout, seq_length=seq, eod=tokenizer.eod, pad=pad),
+            "sft_heldout": SFTDataset(
+                heldout, seq_length=seq, eod=tokenizer.eod, pad=pad,
+                create_attention_mask=self.dense_mask,
+            ),  # fmt: skip
             **self.valid,
         }
         self.data_stats = {
@@ -559,6 +569,7 @@ class _Stage:
                 it = _micro_batches(
                     self.valid[domain], 0, num_micro=num_micro, micro_batch_size=mbs,
                     dp_rank=self.dp_rank, dp_size=self.dp_size, device=self.device,
+                    dense_mask=self.dense_mask,
                 )  # fmt: skip
                 losses = fwd_bwd(
                     forward_step_func=self.forward_step, data_iterator=it, model=[self.model],
@@ -636,6 +647,7 @@ class _Stage:
             it = _micro_batches(
                 self.train_ds, consumed, num_micro=self.num_micro, micro_batch_size=mbs,
                 dp_rank=self.dp_rank, dp_size=self.dp_size, device=self.device,
+                dense_mask=self.dense_mask,
             )  # fmt: skip
             losses = fwd_bwd(
                 forward_step_func=self.forward_step, data_iterator=it, model=[self.model],

@@ -133,19 +133,23 @@ def pack_conversations(
     return PackedConversations(tokens, target, len(order))
 
 
-def packed_sample(tokens: np.ndarray, target: np.ndarray, eod: int) -> dict[str, torch.Tensor]:
+def packed_sample(
+    tokens: np.ndarray, target: np.ndarray, eod: int, create_attention_mask: bool = True
+) -> dict[str, torch.Tensor]:
     """A training sample of packed conversations, in megatron GPTDataset's layout.
 
     Positions and the block-diagonal causal mask are reset after every EOD by megatron-core's
     ``_get_ltor_masks_and_position_ids``; the loss is on the trained tokens only (``target``
-    shifted onto the labels: position ``i`` predicts token ``i + 1``).
+    shifted onto the labels: position ``i`` predicts token ``i + 1``). Without
+    ``create_attention_mask`` the dense mask is None (backends that take the document
+    boundaries from the reset position ids).
     """
     from megatron.core.datasets.gpt_dataset import _get_ltor_masks_and_position_ids
 
     text = torch.from_numpy(tokens)
     inputs, labels = text[:-1].contiguous(), text[1:].contiguous()
     attention_mask, _, position_ids = _get_ltor_masks_and_position_ids(
-        inputs, eod, True, True, False, True
+        inputs, eod, True, True, False, create_attention_mask
     )
     loss_mask = torch.from_numpy(target[1:].astype(np.float32))
     return {
@@ -184,8 +188,10 @@ class SFTDataset:
         seed: int = 1234,
         pretrain: Any = None,
         pretrain_ratio: float = 0.0,
+        create_attention_mask: bool = True,
     ) -> None:
         self.eod = eod
+        self.create_attention_mask = create_attention_mask
         self.pretrain = pretrain
         rng = np.random.default_rng(seed)
         packs: list[PackedConversations] = []
@@ -220,7 +226,7 @@ class SFTDataset:
                 raise RuntimeError("SFTDataset: a pretraining sample was read without a dataset")
             return self.pretrain[row]
         p = self.packs[which]
-        return packed_sample(p.tokens[row], p.target[row], self.eod)
+        return packed_sample(p.tokens[row], p.target[row], self.eod, self.create_attention_mask)
 
     def stats(self) -> dict[str, Any]:
         """Counts for the manifest and the log (tokens as the report counts them)."""

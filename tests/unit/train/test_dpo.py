@@ -114,6 +114,25 @@ def test_reference_job_computation_equals_the_in_training_one(megatron_one_rank)
         assert s["logps/chosen"] == pytest.approx(ref[k, 0], abs=1e-5)
         assert s["logps/rejected"] == pytest.approx(ref[k, 1], abs=1e-5)
 
+    # The flex attention backend (no dense mask in the batch: the collate leaves it out) scores
+    # the pairs the same.
+    flex = build_model(cfg, params_dtype=torch.float32, attention_backend="flex").eval()
+    _, unexpected = flex.load_state_dict(model.state_dict(), strict=False)
+    assert not unexpected
+    flex.config.pipeline_dtype = torch.float32
+    batches = [_collate([ds_ref[2 * k], ds_ref[2 * k + 1]], torch.device("cpu"), dense_mask=False)
+               for k in range(5)]  # fmt: skip
+    assert "attention_mask" not in batches[0]
+    with torch.no_grad():
+        out = get_forward_backward_func()(
+            forward_step_func=partial(dpo_forward_step, 1.0, backend="flex"),
+            data_iterator=iter(batches), model=[flex], num_microbatches=5, seq_length=seq,
+            micro_batch_size=4, decoder_seq_length=seq, forward_only=True,
+        )  # fmt: skip
+    s = summarize_dpo(sum(d["dpo"] for d in out))
+    assert s["logps/chosen"] == pytest.approx(ref[:, 0].mean(), abs=1e-5)
+    assert s["logps/rejected"] == pytest.approx(ref[:, 1].mean(), abs=1e-5)
+
     # Padding is masked out: the log-prob of a pair does not depend on the context length.
     longer = PreferenceDataset(pairs, seq_length=seq + 8, pad=0, seed=None)
     cfg_long = ModelConfig(**{**cfg.__dict__, "seq_length": seq + 8})

@@ -145,6 +145,25 @@ def test_sft_resume_gives_the_uninterrupted_curve(uninterrupted, workspace):
     assert metric_curve(Path(loaded.run_dir), "val/sft_heldout") == held_full
 
 
+def test_sft_on_the_flex_backend_gives_the_local_curve(uninterrupted, workspace):
+    """Packed conversations without a dense mask (documents from the reset position ids),
+    FlexAttention in validation, its CPU training path in the steps: the local run's curves."""
+    full_spec, _ = uninterrupted
+    spec = _sft_spec(workspace, "flex")
+    d = json.loads(spec.read_text())
+    d["model"]["attention_backend"] = "flex"
+    spec.write_text(json.dumps(d))
+    proc = train_loop(spec, 2)
+    assert "attention flex (configured)" in proc.stderr
+    loaded = StageSpec.load(spec)
+    assert loaded.config_hash() == full_spec.config_hash()
+    for name in ("train/loss", "val/sft_heldout", "val/main-en"):
+        full = metric_curve(Path(full_spec.run_dir), name)
+        flex = metric_curve(Path(loaded.run_dir), name)
+        assert sorted(flex) == sorted(full), name
+        assert max(abs(flex[k] - full[k]) for k in full) < 1e-5, name
+
+
 def test_fresh_optimizer_variant_differs_from_the_first_step(uninterrupted, workspace):
     full_spec, _ = uninterrupted
     spec = _sft_spec(workspace, "fresh", load_optimizer=False)
