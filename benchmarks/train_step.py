@@ -1,13 +1,15 @@
-"""Training-step benchmark: tokens/s per device of our megatron-core loop vs a plain PyTorch loop.
+"""Training-step benchmark: tokens/s per device of our megatron-core training vs plain PyTorch.
 
-Not a test: run it by hand and quote the command and its output.
+Not a test: run it by hand and quote the command and its output. Two modes: the kernel paths
+(default, below) and ``--loop``, the whole training loop:
 
-Systems, each in a fresh process, on the same model shape, batch shape and threads:
+**Loop** (``--loop``). Systems, each in a fresh process, on the same model shape, batch shape and
+threads:
 
 * **baseline** — what a researcher writes without megatron: ``transformers``
-  ``LlamaForCausalLM`` of the same dimensions (RMSNorm, SwiGLU, RoPE, untied head), plain
-  ``torch.optim.AdamW`` (β 0.9/0.95, wd 0.1), grad clipping at 1.0, one process, random tokens,
-  SDPA attention with a causal mask.
+  ``LlamaForCausalLM`` of the same dimensions (RMSNorm, SwiGLU, RoPE, untied head),
+  ``torch.optim.AdamW`` (β 0.9/0.95, wd 0.1; fused on a GPU), grad clipping at 1.0, one process,
+  random tokens, SDPA attention with a causal mask.
 * **ours** — ``skyforge.train.loop`` (megatron-core GPTModel, DistributedDataParallel, the
   distributed optimizer, ``get_forward_backward_func``, the reset document mask, real packed
   data from :func:`skyforge.testing.make_workspace`) at DP1 and, with ``--dp2``, DP2 through
@@ -106,40 +108,6 @@ def _model_config(name: str, seq: int):
 # ---------------------------------------------------------------------------------------------
 # Baseline (run in a child process: `--baseline-child`)
 # ---------------------------------------------------------------------------------------------
-
-
-def baseline_child(name: str, seq: int, steps: int, device: str) -> None:
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    c = CONFIGS[name]
-    dtype = torch.bfloat16 if device == "cuda" else torch.float32
-    cfg = LlamaConfig(
-        vocab_size=c["vocab_size"], hidden_size=c["hidden_size"],
-        intermediate_size=c["ffn_hidden_size"], num_hidden_layers=c["num_layers"],
-        num_attention_heads=c["num_attention_heads"], max_position_embeddings=seq,
-        tie_word_embeddings=False, attention_bias=False, mlp_bias=False,
-    )  # fmt: skip
-    torch.manual_seed(0)
-    model = LlamaForCausalLM(cfg).to(device=device, dtype=dtype)
-    model.config._attn_implementation = "sdpa"
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.9, 0.95), weight_decay=0.1)
-    batch = c["mbs"] * c["accum"]
-    times = []
-    for _ in range(steps + 1):
-        ids = torch.randint(0, 600, (c["mbs"], seq), device=device)
-        t0 = time.perf_counter()
-        for _ in range(c["accum"]):
-            loss = model(input_ids=ids, labels=ids).loss / c["accum"]
-            loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-        if device == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - t0)
-    per_step = statistics.median(times[1:])
-    print(json.dumps({"tokens_per_s_per_device": batch * seq / per_step, "s_per_step": per_step}))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -425,14 +393,9 @@ def main() -> None:
                    "(default: all that can run here)")  # fmt: skip
     p.add_argument("--doc-len", type=int, default=512,
                    help="kernel mode: mean document length when masking is on")
-    p.add_argument("--baseline-child", nargs=4, metavar=("CONFIG", "SEQ", "STEPS", "DEVICE"))
     p.add_argument("--step-child", nargs=5, metavar=("CONFIG", "SEQ", "STEPS", "BACKEND", "DOC"))
     p.add_argument("--hf-child", nargs=5, metavar=("CONFIG", "SEQ", "STEPS", "ATTN", "DOC"))
     args = p.parse_args()
-    if args.baseline_child:
-        name, seq, steps, device = args.baseline_child
-        baseline_child(name, int(seq), int(steps), device)
-        return
     for flag, child in ((args.step_child, step_child), (args.hf_child, hf_child)):
         if flag:
             name, seq, steps, what, doc = flag
@@ -448,7 +411,6 @@ def main() -> None:
     from skyforge.testing import make_workspace
 
     on_gpu = torch.cuda.is_available()
-    device = "cuda" if on_gpu else "cpu"
     card = torch.cuda.get_device_name() if on_gpu else f"CPU ({os.cpu_count()} cores)"
     print(f"device: {card}; torch {torch.__version__}; threads {torch.get_num_threads()}")
     with tempfile.TemporaryDirectory(prefix="skyforge-bench-") as tmp:
@@ -459,13 +421,9 @@ def main() -> None:
             if not ws.exists():
                 make_workspace(ws, seq_length=seq, docs=600)
             fpt = flops_per_token(_model_config(name, seq))
-            base = subprocess.run(
-                [sys.executable, __file__, "--baseline-child", name, str(seq), str(args.steps),
-                 device], capture_output=True, text=True, check=False,
-            )  # fmt: skip
-            if base.returncode:
-                raise SystemExit(f"baseline failed:\n{base.stderr[-4000:]}")
-            b = json.loads(base.stdout.strip().splitlines()[-1])
+            b = _child(["--hf-child", name, str(seq), str(args.steps), "sdpa", "0"])
+            if not isinstance(b, dict):
+                raise SystemExit(f"baseline failed: {b}")
             results = [("baseline (HF Llama + AdamW, 1 process)", b["tokens_per_s_per_device"])]
             results.append(("ours DP1", run_ours(name, seq, args.steps, 1, work, ws)[
                 "tokens_per_s_per_device"]))  # fmt: skip

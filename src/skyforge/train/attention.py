@@ -269,6 +269,27 @@ class _DocumentCoreAttention(_core_attention_base()):
                 f"attention backend '{self.backend}': apply_query_key_layer_scaling unsupported"
             )
 
+    def forward(
+        self,
+        query: torch.Tensor,
+        key: torch.Tensor,
+        value: torch.Tensor,
+        attention_mask: Any,
+        attn_mask_type: Any = None,  # noqa: ARG002
+        attention_bias: Any = None,
+        packed_seq_params: Any = None,
+    ) -> torch.Tensor:
+        if attention_bias is not None or packed_seq_params is not None:
+            raise ValueError(
+                f"attention backend '{self.backend}': no attention bias, no packed sequences"
+            )
+        return self._attend(query, key, value, _check_ids(attention_mask, self.backend))
+
+    def _attend(
+        self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, doc_ids: torch.Tensor
+    ) -> torch.Tensor:
+        raise NotImplementedError
+
     def sharded_state_dict(self, prefix: str = "", sharded_offsets: tuple = (), metadata=None):  # noqa: ANN001, ARG002
         """No parameters, no state: checkpoints are those of the local spec."""
         return {}
@@ -318,19 +339,9 @@ class FlexCoreAttention(_DocumentCoreAttention):
 
     backend = "flex"
 
-    def forward(
-        self,
-        query: torch.Tensor,
-        key: torch.Tensor,
-        value: torch.Tensor,
-        attention_mask: Any,
-        attn_mask_type: Any = None,  # noqa: ARG002
-        attention_bias: Any = None,
-        packed_seq_params: Any = None,
+    def _attend(
+        self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, doc_ids: torch.Tensor
     ) -> torch.Tensor:
-        if attention_bias is not None or packed_seq_params is not None:
-            raise ValueError("attention backend 'flex': no attention bias, no packed sequences")
-        doc_ids = _check_ids(attention_mask, self.backend)
         sq, b, nq, hn = query.shape
         q, k, v = (t.permute(1, 2, 0, 3) for t in (query, key, value))  # [b, heads, s, hn]
         gqa = key.shape[2] != nq
@@ -372,19 +383,9 @@ class FlashCoreAttention(_DocumentCoreAttention):
         super().__init__(*args, **kwargs)
         self._kernel = kernel
 
-    def forward(
-        self,
-        query: torch.Tensor,
-        key: torch.Tensor,
-        value: torch.Tensor,
-        attention_mask: Any,
-        attn_mask_type: Any = None,  # noqa: ARG002
-        attention_bias: Any = None,
-        packed_seq_params: Any = None,
+    def _attend(
+        self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, doc_ids: torch.Tensor
     ) -> torch.Tensor:
-        if attention_bias is not None or packed_seq_params is not None:
-            raise ValueError("attention backend 'flash': no attention bias, no packed sequences")
-        doc_ids = _check_ids(attention_mask, self.backend)
         cu, max_len = _CU_SEQLENS.get(doc_ids, cu_seqlens)
         sq, b, nq, hn = query.shape
 
