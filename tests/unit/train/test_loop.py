@@ -110,15 +110,23 @@ def test_uninterrupted_run_learns(uninterrupted):
     assert kept == ["iter_0000020", "iter_0000024"]
 
 
-def test_resume_on_the_same_layout_is_bitwise(uninterrupted, interrupted, workspace):
-    spec, loaded = interrupted
-    resumed_dir = workspace / "stopped-dp2"
+def _copy_of_stopped_run(workspace: Path, name: str, backend: str | None = None):
+    """A copy of the run stopped at step 8 (before any test resumes it), its spec pointing at
+    the copy; optionally on another attention backend."""
+    resumed_dir = workspace / name
     shutil.copytree(workspace / "stopped", resumed_dir)
-    spec2 = resumed_dir / "stage1_0.spec.json"
-    d = json.loads(spec2.read_text())
+    spec = resumed_dir / "stage1_0.spec.json"
+    d = json.loads(spec.read_text())
     d["run_dir"] = str(resumed_dir / "stage1_0")
     d["manifest"] = str(resumed_dir / "manifest.json")
-    spec2.write_text(json.dumps(d))
+    if backend:
+        d["model"]["attention_backend"] = backend
+    spec.write_text(json.dumps(d))
+    return resumed_dir, spec
+
+
+def test_resume_on_the_same_layout_is_bitwise(uninterrupted, interrupted, workspace):
+    resumed_dir, spec2 = _copy_of_stopped_run(workspace, "stopped-dp2")
     proc = train_loop(spec2, 2)
     assert "resumed from" in proc.stderr and "(step 8)" in proc.stderr
     full = metric_curve(Path(uninterrupted.run_dir), "train/loss")
@@ -132,14 +140,7 @@ def test_a_local_run_continues_on_the_flex_backend(uninterrupted, interrupted, w
     the local spec (dense reset mask) resumes on FlexAttention (document ids, no dense mask in
     the data); the run directory is kept (the backend is not in the hash) and the curve is the
     local one."""
-    resumed_dir = workspace / "stopped-flex"
-    shutil.copytree(workspace / "stopped", resumed_dir)
-    spec2 = resumed_dir / "stage1_0.spec.json"
-    d = json.loads(spec2.read_text())
-    d["run_dir"] = str(resumed_dir / "stage1_0")
-    d["manifest"] = str(resumed_dir / "manifest.json")
-    d["model"]["attention_backend"] = "flex"
-    spec2.write_text(json.dumps(d))
+    resumed_dir, spec2 = _copy_of_stopped_run(workspace, "stopped-flex", "flex")
     proc = train_loop(spec2, 2)
     assert "attention flex (configured)" in proc.stderr
     assert "resumed from" in proc.stderr and "(step 8)" in proc.stderr
