@@ -345,7 +345,7 @@ class FlexCoreAttention(_DocumentCoreAttention):
         sq, b, nq, hn = query.shape
         q, k, v = (t.permute(1, 2, 0, 3) for t in (query, key, value))  # [b, heads, s, hn]
         gqa = key.shape[2] != nq
-        if not query.is_cuda and torch.is_grad_enabled() and query.requires_grad:
+        if not query.is_cuda and any(t.requires_grad for t in (query, key, value)):
             # torch 2.13's FlexAttention has no backward on CPU: a CPU training step takes SDPA
             # with the dense mask of the SAME mask_mod (CPU runs are small; GPUs never do this).
             allowed = _DENSE_MASKS.get(doc_ids, _dense_allowed)

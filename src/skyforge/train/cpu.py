@@ -32,6 +32,8 @@ PATCHES: dict[str, str] = {
     "init, model_parallel_cuda_manual_seed)",
     "device_mode": "TorchFunctionMode: device='cuda', .cuda(), pin_memory and "
     "Tensor.type() == 'torch.cuda.*' checks -> CPU (optimizer, grad clipping, schedules)",
+    "checkpoint_rng": "the CUDA generator state saved and restored around recomputed "
+    "activations (tensor_parallel.checkpoint, parallel.recompute) -> nothing to save",
 }
 """Name → what the patch redirects (and the megatron-core call sites that need it)."""
 
@@ -91,6 +93,14 @@ def _apply(names: Iterable[str]) -> None:
             torch.cuda.synchronize = _no_sync
         elif name == "rng_tracker":
             _install_cpu_rng_tracker()
+        elif name == "checkpoint_rng":
+            # tensor_parallel.random._get_all_rng_states / _set_all_rng_states (the activation
+            # checkpoint's forward and backward) save the CPU generator, the CUDA generator and
+            # the tracker's streams; without CUDA there is no CUDA generator to save.
+            from megatron.core.tensor_parallel import random as tp_random
+
+            tp_random._get_cuda_rng_state = _no_cuda_rng_state
+            tp_random._set_cuda_rng_state = _no_sync
         elif name == "device_mode":
             # Literal device='cuda' in optimizer/grad_scaler.py, optimizer/clip_grads.py,
             # optimizer/optimizer.py, pipeline_parallel/schedules.py (total_num_tokens), .cuda()
@@ -108,6 +118,10 @@ def _cpu_device(*_: Any) -> torch.device:
 
 def _no_sync(*_: Any, **__: Any) -> None:
     return None
+
+
+def _no_cuda_rng_state(*_: Any, **__: Any) -> torch.Tensor:
+    return torch.empty(0, dtype=torch.uint8)
 
 
 # ---------------------------------------------------------------------------------------------

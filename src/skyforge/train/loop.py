@@ -123,6 +123,7 @@ def build_training(spec: StageSpec, backend: str = "local") -> tuple[Any, Any, A
         params_dtype=dtype,
         reset_attention_mask=True,
         attention_backend=backend,
+        recompute=spec.parallel.get("recompute", "none"),
     )
     if torch.cuda.is_available():
         model.cuda(torch.cuda.current_device())

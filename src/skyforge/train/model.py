@@ -97,16 +97,31 @@ def kernel_options(on_gpu: bool | None = None) -> dict[str, Any]:
     }
 
 
+RECOMPUTE = {
+    "none": {},
+    # Megatron-LM's selective recompute: the core attention (softmax, dropout) only.
+    "selective": {"recompute_granularity": "selective"},
+    # Every layer's input checkpointed, the whole layer re-run in backward.
+    "full": {
+        "recompute_granularity": "full", "recompute_method": "uniform", "recompute_num_layers": 1,
+    },
+}  # fmt: skip
+"""``parallel.recompute`` → the ``TransformerConfig`` fields (what the planner's memory model
+assumes: ``full`` keeps one layer input per layer, ×4/3 compute)."""
+
+
 def transformer_config(
     cfg: ModelConfig,
     *,
     params_dtype: torch.dtype = torch.float32,
+    recompute: str = "none",
 ) -> TransformerConfig:
     """The megatron-core ``TransformerConfig`` of a :class:`ModelConfig`.
 
     Args:
         cfg: Model dimensions.
         params_dtype: Parameter dtype (bf16 on GPU, fp32 on CPU).
+        recompute: ``parallel.recompute`` (none, selective, full).
 
     Returns:
         The config, with the fusions of :func:`kernel_options` (all off on CPU).
@@ -128,6 +143,7 @@ def transformer_config(
     )
     return TransformerConfig(
         **parallel,
+        **RECOMPUTE[recompute],
         num_layers=cfg.num_layers,
         hidden_size=cfg.hidden_size,
         ffn_hidden_size=cfg.ffn_hidden_size,
@@ -163,6 +179,7 @@ def build_model(
     params_dtype: torch.dtype = torch.float32,
     reset_attention_mask: bool = False,
     attention_backend: str = "local",
+    recompute: str = "none",
 ) -> GPTModel:
     """Build the decoder for this pipeline stage.
 
@@ -182,6 +199,7 @@ def build_model(
             given mask is always used (it must then be passed on every forward).
         attention_backend: a RESOLVED backend of :mod:`skyforge.train.attention` (not
             ``auto``); the others always mask documents (from the position ids).
+        recompute: activation recomputation (:data:`RECOMPUTE`).
 
     Returns:
         The ``GPTModel``. Call it through :func:`skyforge.train.attention.model_forward`:
@@ -190,7 +208,7 @@ def build_model(
     """
     from skyforge.train.attention import layer_spec
 
-    config = transformer_config(cfg, params_dtype=params_dtype)
+    config = transformer_config(cfg, params_dtype=params_dtype, recompute=recompute)
     spec = layer_spec(attention_backend, reset_attention_mask=reset_attention_mask)
     model = GPTModel(
         config=config,

@@ -246,3 +246,24 @@ def test_backend_is_not_part_of_the_stage_hash():
     b = StageSpec(model={**dataclasses.asdict(model), "attention_backend": "flex"}, **base)
     c = StageSpec(model={**dataclasses.asdict(model), "num_layers": 3}, **base)
     assert a.config_hash() == b.config_hash() != c.config_hash()
+
+
+@pytest.mark.usefixtures("megatron_one_rank")
+@pytest.mark.parametrize("recompute", ["selective", "full"])
+@pytest.mark.parametrize("backend", ["local", "flex"])
+def test_activation_recompute_gives_the_same_gradients(recompute: str, backend: str):
+    """parallel.recompute reaches megatron-core (checkpointed layers re-run in backward; the
+    document ids travel through its checkpoint as a tensor) and changes no gradient."""
+    plain = build_model(GQA, reset_attention_mask=True, attention_backend=backend)
+    again = build_model(GQA, reset_attention_mask=True, attention_backend=backend,
+                        recompute=recompute)  # fmt: skip
+    assert again.config.recompute_granularity == recompute
+    _copy_weights(plain, again)
+    tokens = _stream_samples(6, 2, 0.15) % GQA.vocab_size
+    allowed, positions = _megatron(tokens)
+    mask = (~allowed)[:, None]
+    for model in (plain, again):
+        model_forward(model, backend, tokens, positions, mask, labels=tokens.roll(-1, 1)).mean(
+        ).backward()  # fmt: skip
+    for (name, p), q in zip(plain.named_parameters(), again.parameters(), strict=True):
+        torch.testing.assert_close(q.grad, p.grad, rtol=1e-5, atol=1e-7, msg=name)

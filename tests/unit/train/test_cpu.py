@@ -52,11 +52,19 @@ def _device_mode_op() -> None:
     clip_grad_by_total_norm_fp32([param], max_norm=1.0, total_norm=2.0)  # .type() assert
 
 
+def _checkpoint_rng_op() -> None:
+    from megatron.core.tensor_parallel import checkpoint
+
+    x = torch.ones(3, requires_grad=True)
+    checkpoint(lambda t: t * 2, False, x).sum().backward()  # recomputed in backward
+
+
 OPS = {
     "current_device": _current_device_op,
     "synchronize": _synchronize_op,
     "rng_tracker": _rng_tracker_op,
     "device_mode": _device_mode_op,
+    "checkpoint_rng": _checkpoint_rng_op,
 }
 
 
@@ -76,6 +84,8 @@ def main() -> None:
         "current_device": torch.cuda.current_device,
         "synchronize": torch.cuda.synchronize,
         "tracker_class": tp_random.CudaRNGStatesTracker,
+        "get_cuda_rng": tp_random._get_cuda_rng_state,
+        "set_cuda_rng": tp_random._set_cuda_rng_state,
     }
 
     def undo(name: str) -> None:
@@ -89,6 +99,9 @@ def main() -> None:
             tp_random._CUDA_RNG_STATE_TRACKER_INITIALIZED = False
         elif name == "device_mode":
             cpu._mode.__exit__(None, None, None)
+        elif name == "checkpoint_rng":
+            tp_random._get_cuda_rng_state = original["get_cuda_rng"]
+            tp_random._set_cuda_rng_state = original["set_cuda_rng"]
         cpu._applied.discard(name)
 
     # With CUDA reported present the shim must change nothing.
