@@ -36,9 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import random
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -51,7 +49,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from skyforge.data.docs import read_docs, write_docs, write_removed, write_table
-from skyforge.data.quality import _prf, fasttext_tokens, train_fasttext
+from skyforge.data.quality import _prf, fasttext_tokens, train_fasttext_rows
 from skyforge.io import atomic_path, atomic_write_text
 
 __all__ = [
@@ -259,23 +257,10 @@ def train_harmful_model(
             mine = [t for f, t in neg[lang] if f == k]
             val += [(lang, 0, k, t) for t in rng.sample(mine, min(len(mine), 200))]
         rng.shuffle(train)
-        fd, tmp_name = tempfile.mkstemp(prefix=".harmful-train.", suffix=".txt", dir=out_dir)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.writelines(f"{label} {tokens}\n" for label, tokens in train)
-            model = train_fasttext(
-                Path(tmp_name),
-                seed=seed + k,
-                dim=dim,
-                bucket=bucket,
-                epoch=epochs,
-                lr=lr,
-                wordNgrams=wordNgrams,
-                minCount=1,
-                loss="softmax",
-            )
-        finally:
-            os.unlink(tmp_name)
+        model = train_fasttext_rows(
+            train, out_dir, seed=seed + k, dim=dim, bucket=bucket, epoch=epochs, lr=lr,
+            wordNgrams=wordNgrams, minCount=1, loss="softmax",
+        )  # fmt: skip
         with atomic_path(_model_path(out_dir, k)) as tmp:
             model.save_model(str(tmp))
         models.append(model)

@@ -168,6 +168,21 @@ def train_fasttext(train_file: Path, *, seed: int, dim: int, bucket: int, **kwar
         )
 
 
+def train_fasttext_rows(
+    rows: list[tuple[str, str]], work_dir: Path, *, seed: int, dim: int, bucket: int,
+    **kwargs: Any,
+):  # fmt: skip
+    """:func:`train_fasttext` on ``(label, tokens)`` rows, through a temporary training file in
+    ``work_dir`` (fastText reads only files), removed afterwards."""
+    fd, tmp_name = tempfile.mkstemp(prefix=".fasttext-train.", suffix=".txt", dir=work_dir)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.writelines(f"{label} {tokens}\n" for label, tokens in rows)
+        return train_fasttext(Path(tmp_name), seed=seed, dim=dim, bucket=bucket, **kwargs)
+    finally:
+        os.unlink(tmp_name)
+
+
 def load_quality_model(model_dir: Path):
     """Load ``model_dir/model.bin``."""
     import fasttext
@@ -276,24 +291,10 @@ def train_quality_model(
     rng.shuffle(train)
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".quality-train.", suffix=".txt", dir=out_dir)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for label, tokens in train:
-                fh.write(f"{label} {tokens}\n")
-        model = train_fasttext(
-            Path(tmp_name),
-            seed=seed,
-            dim=dim,
-            bucket=bucket,
-            epoch=epochs,
-            lr=lr,
-            wordNgrams=wordNgrams,
-            minCount=1,
-            loss="softmax",
-        )
-    finally:
-        os.unlink(tmp_name)
+    model = train_fasttext_rows(
+        train, out_dir, seed=seed, dim=dim, bucket=bucket, epoch=epochs, lr=lr,
+        wordNgrams=wordNgrams, minCount=1, loss="softmax",
+    )  # fmt: skip
     with atomic_path(out_dir / MODEL_FILE) as tmp:
         model.save_model(str(tmp))
 
