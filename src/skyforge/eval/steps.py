@@ -12,6 +12,7 @@ import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from skyforge import config as C
 
@@ -93,7 +94,6 @@ def cmd_eval_benchmarks(args: argparse.Namespace, load: Callable) -> int:
 def cmd_leaky_control(args: argparse.Namespace, load: Callable) -> int:
     """Train the leaky control: the final model on a blend that contains the test file."""
     from skyforge.eval.leaky import build_leaky_blend, leaky_spec
-    from skyforge.train.steps import dispatch_job
 
     d = load(args, ("model", "cluster", "eval"))
     c = d["eval"]["contamination"]
@@ -101,18 +101,28 @@ def cmd_leaky_control(args: argparse.Namespace, load: Callable) -> int:
     out_dir = Path(args.out).parent
     blend = build_leaky_blend(args.test_file, args.blend, args.tokenizer, out_dir,
                               share=c["leaky_share"])  # fmt: skip
-    checkpoint_dir = Path(run.get("checkpoints", {}).get("dir", "checkpoints"))
     spec = leaky_spec(args.final_manifest, blend, tokens=c["leaky_tokens"], lr=c["leaky_lr"],
-                      run_dir=checkpoint_dir / "leaky_control", manifest=args.out)  # fmt: skip
+                      run_dir=_run_dir(run, "leaky_control"), manifest=args.out)  # fmt: skip
     log.info("leaky-control: %d steps at lr %g, %.0f%% of the blend is the test file",
              spec.train_steps, c["leaky_lr"], 100 * c["leaky_share"])  # fmt: skip
-    dispatch_job(
-        Path(spec.run_dir).with_name("leaky_control.spec.json"), spec.to_json(), run=run,
-        cluster=C.ClusterConfig.from_dict(d["cluster"]),
-        job_name=f"{d['model']['name']}-leaky_control", job_folder=args.job_folder,
-        output=args.out,
-    )  # fmt: skip
+    _dispatch(spec, "leaky_control", run, d, args)
     return 0
+
+
+def _run_dir(run: dict, name: str) -> Path:
+    """Where an eval training job keeps its checkpoints: ``checkpoints.dir/<name>``."""
+    return Path(run.get("checkpoints", {}).get("dir", "checkpoints")) / name
+
+
+def _dispatch(spec: Any, name: str, run: dict, d: dict, args: argparse.Namespace) -> None:
+    """Submit an eval training job (leaky control, ablation) like a pretraining stage."""
+    from skyforge.train.steps import dispatch_job
+
+    dispatch_job(
+        Path(spec.run_dir).with_name(f"{name}.spec.json"), spec.to_json(), run=run,
+        cluster=C.ClusterConfig.from_dict(d["cluster"]),
+        job_name=f"{d['model']['name']}-{name}", job_folder=args.job_folder, output=args.out,
+    )  # fmt: skip
 
 
 def cmd_eval_contamination(args: argparse.Namespace, load: Callable) -> int:
@@ -155,7 +165,6 @@ def cmd_ablation_train(args: argparse.Namespace, load: Callable) -> int:
     """The in-domain ablation: a stage-1 release continued on the STEM pack alone."""
     from skyforge.eval.ablation import release_manifest, stem_only_blend
     from skyforge.train.spec import continuation_spec
-    from skyforge.train.steps import dispatch_job
 
     d = load(args, ("model", "cluster", "train", "eval"))
     a = d["eval"]["ablation"]
@@ -165,19 +174,13 @@ def cmd_ablation_train(args: argparse.Namespace, load: Callable) -> int:
     release_manifest(args.stage_manifest, start, index=a["release"])
     blend = stem_only_blend(args.blend, out_dir / "stem_blend.json")
     lr = a["lr"] or d["train"]["stage2"]["lr"]
-    checkpoint_dir = Path(run.get("checkpoints", {}).get("dir", "checkpoints"))
     spec = continuation_spec(
         start, "ablation_stem", "in-domain ablation: a stage-1 release continued on STEM only",
-        blend=blend, tokens=a["tokens"], lr=lr, run_dir=checkpoint_dir / "ablation_stem",
+        blend=blend, tokens=a["tokens"], lr=lr, run_dir=_run_dir(run, "ablation_stem"),
         manifest=args.out,
     )  # fmt: skip
     log.info("ablation: %d steps of STEM only at lr %g from %s", spec.train_steps, lr, start)
-    dispatch_job(
-        Path(spec.run_dir).with_name("ablation_stem.spec.json"), spec.to_json(), run=run,
-        cluster=C.ClusterConfig.from_dict(d["cluster"]),
-        job_name=f"{d['model']['name']}-ablation_stem", job_folder=args.job_folder,
-        output=args.out,
-    )  # fmt: skip
+    _dispatch(spec, "ablation_stem", run, d, args)
     return 0
 
 

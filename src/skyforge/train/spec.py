@@ -208,17 +208,22 @@ class StageSpec:
             ValueError: naming the file, when it is missing, not JSON or has unknown keys.
         """
         path = Path(path)
-        try:
-            d = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ValueError(f"stage spec '{path}': not found") from None
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"stage spec '{path}': not valid JSON ({exc.msg})") from None
+        d = _read_json(path, "stage spec")
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(d) - names)
         if unknown:
             raise ValueError(f"stage spec '{path}': unknown key '{unknown[0]}'")
         return cls(**d)
+
+
+def _read_json(path: Path, what: str) -> Any:
+    """A JSON file; a missing or broken one is a one-line ValueError naming it."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"{what} '{path}': not found") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{what} '{path}': not valid JSON ({exc.msg})") from None
 
 
 MANIFEST_PATH_KEYS = ("checkpoint", "run_dir", "metrics_csv", "tensorboard")
@@ -252,12 +257,7 @@ def load_manifest(path: str | Path) -> dict[str, Any]:
         ValueError: the manifest is missing or not JSON (naming it).
     """
     path = Path(path)
-    try:
-        m = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ValueError(f"manifest '{path}': not found") from None
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"manifest '{path}': not valid JSON ({exc.msg})") from None
+    m = _read_json(path, "manifest")
     root = manifest_root(path, m)
 
     def resolve(p: str) -> str:
