@@ -314,7 +314,7 @@ def main(argv: list[str] | None = None) -> None:
     tmp = tempfile.TemporaryDirectory()
     if args.synthetic_pages:
         from skyforge.config import SyntheticCrawlConfig
-        from skyforge.data.synth_crawl import synthesize_crawl
+        from skyforge.synthetic.crawl import synthesize_crawl
 
         cfg = SyntheticCrawlConfig.from_dict({"num_pages": args.synthetic_pages})
         synthesize_crawl(cfg, 1, Path(tmp.name))

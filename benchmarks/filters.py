@@ -1,6 +1,6 @@
 """Filter throughput and decisions: skyforge's ``filter_shard`` vs HF datatrove on the same input.
 
-Both run on the same documents: a synthetic crawl (``skyforge.data.synth_crawl``) extracted with
+Both run on the same documents: a synthetic crawl (``skyforge.synthetic.crawl``) extracted with
 ``skyforge.data.extract``, so the ground truth says which documents the URL, language and
 heuristic steps should remove. Each side runs in one process on one core:
 
@@ -50,8 +50,8 @@ from skyforge.config import SyntheticCrawlConfig
 from skyforge.data import BLOCKLIST_CATEGORIES, load_blocklist
 from skyforge.data.docs import read_docs, read_removed, write_docs
 from skyforge.data.extract import extract_shard
-from skyforge.data.filters import ZH_STOP_WORDS, FilterParams, filter_shard
-from skyforge.data.synth_crawl import shard_name, synthesize_crawl
+from skyforge.data.filters.heuristics import ZH_STOP_WORDS, FilterParams, filter_shard
+from skyforge.synthetic.crawl import shard_name, synthesize_crawl
 
 MY_STEPS = ("url_filter", "language", "heuristic")
 

@@ -1,6 +1,6 @@
 """Harmful / spam and mojibake steps: precision, recall, share of removals, docs/s per core.
 
-Input: a synthetic crawl (``skyforge.data.synth_crawl``, the default mix: adult listings,
+Input: a synthetic crawl (``skyforge.synthetic.crawl``, the default mix: adult listings,
 gambling promotions, contact spam, link farms, error pages of links, evasive promotions,
 mojibake) extracted with ``skyforge.data.extract``, in one process on one core:
 
@@ -63,12 +63,12 @@ import pyarrow.parquet as pq
 
 from skyforge.config import SyntheticCrawlConfig
 from skyforge.data.docs import read_docs, read_removed
-from skyforge.data.encoding import EncodingParams, MojibakeRepair
+from skyforge.data.filters.encoding import EncodingParams, MojibakeRepair
 from skyforge.data.extract import extract_shard
-from skyforge.data.filters import FilterParams, filter_shard
-from skyforge.data.harmful import TERMS, HarmfulParams, HarmfulRules, fold_traditional
-from skyforge.data.harmful_model import apply_harmful, synthesize_planted, train_harmful_model
-from skyforge.data.synth_crawl import shard_name, synthesize_crawl
+from skyforge.data.filters.heuristics import FilterParams, filter_shard
+from skyforge.data.filters.harmful import TERMS, HarmfulParams, HarmfulRules, fold_traditional
+from skyforge.data.classifiers.harmful import apply_harmful, synthesize_planted, train_harmful_model
+from skyforge.synthetic.crawl import shard_name, synthesize_crawl
 
 NEW_STEPS = ("encoding", "harmful", "harmful_model")
 
@@ -231,7 +231,7 @@ def main() -> None:
         if args.real_data:
             import fasttext
 
-            from skyforge.data.harmful_model import _p_harmful, fold_of
+            from skyforge.data.classifiers.harmful import _p_harmful, fold_of
 
             models = [fasttext.load_model(str(work / "hm" / f"model-{k}.bin")) for k in (0, 1)]
             for source, rdocs in real_clean_docs(args.real_data).items():

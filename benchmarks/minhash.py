@@ -120,10 +120,10 @@ def _prepare(pages: int, work: Path):
     import pyarrow.parquet as pq
 
     from skyforge.config import SyntheticCrawlConfig
-    from skyforge.data import dedup_exact as E
+    from skyforge.data.dedup import exact as E
     from skyforge.data.docs import read_docs, write_docs
     from skyforge.data.extract import extract_shard
-    from skyforge.data.synth_crawl import shard_name, synthesize_crawl
+    from skyforge.synthetic.crawl import shard_name, synthesize_crawl
 
     synthesize_crawl(SyntheticCrawlConfig.from_dict({"num_pages": pages}), 2, work)
     gt = pq.read_table(work / "ground_truth.parquet").to_pandas()
@@ -176,7 +176,7 @@ def _score(removed: list[str], present: set[str], gt) -> tuple[float, float, int
 
 
 def _ours(paths: list[Path], work: Path, params) -> dict:
-    from skyforge.data import minhash as M
+    from skyforge.data.dedup import minhash as M
     from skyforge.data.docs import read_docs
 
     docs = [r for p in paths for r in read_docs(p).to_pylist()]
@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> None:
         datatrove_worker(*args.datatrove_worker)
         return
 
-    from skyforge.data.minhash import MinHashParams
+    from skyforge.data.dedup.minhash import MinHashParams
 
     with tempfile.TemporaryDirectory(prefix="bench-minhash-") as tmp:
         work = Path(tmp)

@@ -42,7 +42,7 @@ def _generate(size_mb: float, out_dir: Path, seed: int = 0) -> list[Path]:
     import numpy as np
 
     from skyforge.data.docs import write_docs
-    from skyforge.data.synth_crawl import DROPDOWN_TEXT_EN, DROPDOWN_TEXT_ZH
+    from skyforge.synthetic.crawl import DROPDOWN_TEXT_EN, DROPDOWN_TEXT_ZH
 
     rng = np.random.default_rng(seed)
     syll = ["ka", "lo", "mi", "nu", "pe", "ra", "si", "tu", "ve", "zo", "an", "el", "is", "or"]
@@ -96,7 +96,7 @@ def worker(size_mb: float, work: str) -> None:
     """Generate (in a child) then run one size; print a JSON line of figures."""
     work_dir = Path(work)
     subprocess.run([sys.executable, __file__, "--generate", str(size_mb), work], check=True)
-    from skyforge.data.substring import substring_dedup
+    from skyforge.data.dedup.substring import substring_dedup
 
     paths = sorted(work_dir.glob("docs-*.parquet"))
     before = _rss_mb()

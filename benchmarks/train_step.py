@@ -12,14 +12,14 @@ threads:
   random tokens, SDPA attention with a causal mask.
 * **ours** — ``skyforge.train.loop`` (megatron-core GPTModel, DistributedDataParallel, the
   distributed optimizer, ``get_forward_backward_func``, the reset document mask, real packed
-  data from :func:`skyforge.testing.make_workspace`) at DP1 and, with ``--dp2``, DP2 through
+  data from :func:`skyforge.synthetic.fixtures.make_workspace`) at DP1 and, with ``--dp2``, DP2 through
   torchrun; per-step throughput is read from the run's ``metrics.csv`` (validation and
   checkpoint time excluded by the loop itself).
 
 Per config: median tokens/s per device over the timed steps (the first step is warm-up), the
 ratio ours / baseline, TFLOP/s per device from the plan's FLOPs per token (6N + 12·L·h·s), and
 on a GPU the MFU against the card's bf16 peak together with the plan's prediction for that card
-(``skyforge.launch.planner.predict_mfu``).
+(``skyforge.plan.planner.predict_mfu``).
 
 Configs: ``tiny`` (the embedded default's 2 × 64 model, seq 128), ``1b`` (16 × 2048, FFN 5632,
 16 heads, vocab 32,000: 0.95 B parameters, seq 256 on CPU / 2048 on GPU) and ``0.7b`` (the same
@@ -39,7 +39,7 @@ per-op Python overhead.
 
 **Kernel paths** (the default mode; issue 11). One training step — ``build_training`` (DDP, the
 distributed optimizer), ``get_forward_backward_func``, the loop's own ``forward_step`` through
-:func:`skyforge.train.attention.model_forward` — on pre-built micro-batches, per attention
+:func:`skyforge.model.attention.model_forward` — on pre-built micro-batches, per attention
 backend (``--backends``; default: every backend that can run here), with document masking on
 (documents of mean ``--doc-len`` tokens, geometric, cut by the window as packing does) and off
 (one document per sample). Baselines in the same run, same shapes: ``transformers``
@@ -198,7 +198,7 @@ def _dense_mask(pos):  # noqa: ANN001
     """The local backend's dense reset mask [b, 1, s, s] (True = masked) for these positions."""
     import torch
 
-    from skyforge.train.attention import document_ids
+    from skyforge.model.attention import document_ids
 
     ids = document_ids(pos)
     s = pos.shape[1]
@@ -330,8 +330,8 @@ def kernel_paths(args: argparse.Namespace) -> None:
     import torch
 
     from skyforge.config import load_config_files
-    from skyforge.launch.planner import GPUS, flops_per_token, throughput_from_mfu
-    from skyforge.train.attention import backend_status
+    from skyforge.plan.planner import GPUS, flops_per_token, throughput_from_mfu
+    from skyforge.model.attention import backend_status
 
     on_gpu = torch.cuda.is_available()
     card = torch.cuda.get_device_name() if on_gpu else f"CPU ({os.cpu_count()} cores)"
@@ -407,8 +407,8 @@ def main() -> None:
 
     import torch
 
-    from skyforge.launch.planner import GPUS, flops_per_token
-    from skyforge.testing import make_workspace
+    from skyforge.plan.planner import GPUS, flops_per_token
+    from skyforge.synthetic.fixtures import make_workspace
 
     on_gpu = torch.cuda.is_available()
     card = torch.cuda.get_device_name() if on_gpu else f"CPU ({os.cpu_count()} cores)"

@@ -187,7 +187,7 @@ def megatron_one_rank(tmp_path_factory: pytest.TempPathFactory):
     from megatron.core import parallel_state
     from megatron.core.tensor_parallel import model_parallel_cuda_manual_seed
 
-    from skyforge.train.cpu import apply_cpu_shim
+    from skyforge.model.cpu import apply_cpu_shim
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny tensors: extra threads only add contention

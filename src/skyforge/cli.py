@@ -78,7 +78,7 @@ def cmd_validate_config(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     """Compute the plan tables (results/plan/)."""
-    from skyforge.launch.plan_tables import write_plan
+    from skyforge.plan.tables import write_plan
 
     d = _load(args, PLAN_SECTIONS)
     model = C.ModelConfig.from_dict(d["model"])
@@ -102,14 +102,14 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _write_manifest(path: Path, summary: dict[str, Any]) -> None:
-    from skyforge.io import atomic_write_text
+    from skyforge.core.io import atomic_write_text
 
     atomic_write_text(path, json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
 
 
 def cmd_synth_crawl(args: argparse.Namespace) -> int:
     """Write the synthetic bilingual crawl (WARC shards + ground truth)."""
-    from skyforge.data.synth_crawl import synthesize_crawl
+    from skyforge.synthetic.crawl import synthesize_crawl
 
     crawl = C.CrawlConfig.from_dict(_load(args, CRAWL_SECTIONS)["crawl"])
     summary = synthesize_crawl(crawl.synthetic, crawl.num_shards, args.out_dir)
@@ -136,7 +136,7 @@ def cmd_shard_warc(args: argparse.Namespace) -> int:
 
 def cmd_summary(args: argparse.Namespace) -> int:
     """Write results/summary.md from the run's artifacts."""
-    from skyforge.summary import write_summary
+    from skyforge.reports.summary import write_summary
 
     write_summary(args.results, args.out, run_name=args.run_name, config_hash=args.config_hash,
                   stages=args.stages)  # fmt: skip

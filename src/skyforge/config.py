@@ -333,7 +333,7 @@ class ModelConfig:
     """Key/value groups; None = one per head (multi-head attention)."""
     norm_head: bool = False
     attention_backend: str = "auto"
-    """How attention is computed (:mod:`skyforge.train.attention`); not part of the model's
+    """How attention is computed (:mod:`skyforge.model.attention`); not part of the model's
     identity: a checkpoint loads under every backend (see :func:`model_identity`)."""
 
     @property

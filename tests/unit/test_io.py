@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from skyforge.io import atomic_path, atomic_write_text
+from skyforge.core.io import atomic_path, atomic_write_text
 
 
 def test_atomic_write_replaces(tmp_path):

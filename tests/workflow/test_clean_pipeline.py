@@ -33,9 +33,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from skyforge.data.corpora import CORPORA, SPLITS
-from skyforge.data.encoding import EncodingParams, MojibakeRepair
+from skyforge.data.filters.encoding import EncodingParams, MojibakeRepair
 from skyforge.data.scoring import NEW_CONTENT_STEPS, QUALITY_STEP
-from skyforge.data.synth_crawl import DROPDOWN_TEXT_EN, DROPDOWN_TEXT_ZH, HARMFUL_KINDS
+from skyforge.synthetic.crawl import DROPDOWN_TEXT_EN, DROPDOWN_TEXT_ZH, HARMFUL_KINDS
 
 pytestmark = pytest.mark.workflow
 

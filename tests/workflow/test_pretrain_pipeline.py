@@ -77,7 +77,7 @@ def test_hf_exports_match_megatron_logits(run_dir, megatron_one_rank):
     from transformers import AutoTokenizer, LlamaForCausalLM
 
     from skyforge.train import checkpoint as ckpt
-    from skyforge.train.model import build_model
+    from skyforge.model.gpt import build_model
     from skyforge.train.spec import StageSpec
 
     for stage in ("stage1_1", "stage2_3"):

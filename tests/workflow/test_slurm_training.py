@@ -1,6 +1,6 @@
 """A real training job on the real local SLURM cluster: preempted, requeued, resumed, exact.
 
-`dispatch` submits the tiny stage-1 session of :mod:`skyforge.testing` (24 steps, two gloo
+`dispatch` submits the tiny stage-1 session of :mod:`skyforge.synthetic.fixtures` (24 steps, two gloo
 ranks) as one submitit job. Once its first checkpoint exists the test sends USR2 to every task,
 as SLURM does before a time limit or a preemption. The training saves a checkpoint at the end
 of the step, submitit requeues the job under the same id, and the second run resumes from that
@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import pytest
 
 from skyforge.launch.dispatch import LaunchConfig, dispatch, read_job_record
-from skyforge.testing import make_workspace, tiny_configs
+from skyforge.synthetic.fixtures import make_workspace, tiny_configs
 from skyforge.train.metrics import read_metrics
 from skyforge.train.spec import TrainingOptions, build_stage_spec
 

@@ -1,6 +1,6 @@
 """Raw-crawl data: the synthetic crawl, real-WARC resharding and the URL blocklists.
 
-Submodules are imported explicitly (``from skyforge.data.synth_crawl import synthesize_crawl``,
+Submodules are imported explicitly (``from skyforge.synthetic.crawl import synthesize_crawl``,
 ``from skyforge.data.crawl import shard_warcs``) so that importing this package stays cheap.
 The blocklists live beside this file (``blocklists/<category>.txt``) and ship as package data.
 """

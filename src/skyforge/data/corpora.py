@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 import xxhash
 
 from skyforge.data.docs import read_docs, write_table
-from skyforge.io import atomic_write_text
+from skyforge.core.io import atomic_write_text
 
 CORPORA = ("main-en", "main-zh", "main-code", "stem", "parallel")
 SPLITS = ("train", "heldout")

@@ -56,7 +56,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeaders
 
-from skyforge.data.synth_crawl import shard_name
+from skyforge.synthetic.crawl import shard_name
 
 __all__ = [
     "RawRecord",

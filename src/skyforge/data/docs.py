@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from skyforge.io import atomic_path
+from skyforge.core.io import atomic_path
 
 # Pipeline steps, in order. A removal row names one of them.
 STEPS = (

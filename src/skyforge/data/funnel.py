@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 
 from skyforge.data.corpora import text_bytes
 from skyforge.data.docs import STEPS
-from skyforge.io import atomic_path, atomic_write_text
+from skyforge.core.io import atomic_path, atomic_write_text
 
 
 class FunnelError(RuntimeError):

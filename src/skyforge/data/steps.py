@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from skyforge.io import atomic_write_text
+from skyforge.core.io import atomic_write_text
 
 log = logging.getLogger("skyforge")
 
@@ -57,9 +57,9 @@ def cmd_extract(args: argparse.Namespace, load: Loader) -> int:
 
 def cmd_filter(args: argparse.Namespace, load: Loader) -> int:
     """URL filter, language ID, line cleanup and heuristic rules for one shard."""
-    from skyforge.data.encoding import EncodingParams
-    from skyforge.data.filters import FilterParams, filter_shard
-    from skyforge.data.harmful import HarmfulParams
+    from skyforge.data.filters.encoding import EncodingParams
+    from skyforge.data.filters.heuristics import FilterParams, filter_shard
+    from skyforge.data.filters.harmful import HarmfulParams
 
     cfg = load(args, ("filters", "encoding", "harmful"))
     stats = filter_shard(
@@ -78,7 +78,7 @@ def cmd_filter(args: argparse.Namespace, load: Loader) -> int:
 
 def cmd_harmful_planted(args: argparse.Namespace, load: Loader) -> int:
     """The harmful classifier's planted positives: synthetic harmful and spam pages."""
-    from skyforge.data.harmful_model import synthesize_planted
+    from skyforge.data.classifiers.harmful import synthesize_planted
 
     cfg = load(args, ("harmful_model", "crawl"))
     n = synthesize_planted(
@@ -89,8 +89,8 @@ def cmd_harmful_planted(args: argparse.Namespace, load: Loader) -> int:
 
 def cmd_train_harmful(args: argparse.Namespace, load: Loader) -> int:
     """Train the cross-fitted fastText harmful / spam classifier."""
-    from skyforge.data.harmful import HarmfulParams, HarmfulRules
-    from skyforge.data.harmful_model import train_harmful_model
+    from skyforge.data.filters.harmful import HarmfulParams, HarmfulRules
+    from skyforge.data.classifiers.harmful import train_harmful_model
 
     cfg = load(args, ("harmful_model", "harmful"))
     hm = cfg["harmful_model"]
@@ -118,8 +118,8 @@ def cmd_train_harmful(args: argparse.Namespace, load: Loader) -> int:
 
 def cmd_harmful(args: argparse.Namespace, load: Loader) -> int:
     """Apply the harmful / spam classifier to one shard."""
-    from skyforge.data.harmful import HarmfulParams, HarmfulRules
-    from skyforge.data.harmful_model import apply_harmful
+    from skyforge.data.filters.harmful import HarmfulParams, HarmfulRules
+    from skyforge.data.classifiers.harmful import apply_harmful
 
     cfg = load(args, ("harmful_model", "harmful"))
     hm = cfg["harmful_model"]
@@ -139,7 +139,7 @@ def cmd_harmful(args: argparse.Namespace, load: Loader) -> int:
 
 def cmd_reference_set(args: argparse.Namespace, load: Loader) -> int:
     """The quality classifier's positives: synthesised, or copied from the configured file."""
-    from skyforge.data.reference import synthesize_reference
+    from skyforge.data.classifiers.reference import synthesize_reference
 
     cfg = load(args, ("quality_model", "crawl"))
     qm = cfg["quality_model"]
@@ -150,7 +150,7 @@ def cmd_reference_set(args: argparse.Namespace, load: Loader) -> int:
         import pyarrow.parquet as pq
 
         from skyforge.data.docs import write_table
-        from skyforge.data.reference import REFERENCE_SCHEMA
+        from skyforge.data.classifiers.reference import REFERENCE_SCHEMA
 
         path = Path(qm["reference"])
         if not path.exists():
@@ -165,7 +165,7 @@ def cmd_reference_set(args: argparse.Namespace, load: Loader) -> int:
 
 def cmd_train_quality(args: argparse.Namespace, load: Loader) -> int:
     """Train the fastText quality classifier (positives: reference set; negatives: crawl)."""
-    from skyforge.data.quality import train_quality_model
+    from skyforge.data.classifiers.quality import train_quality_model
 
     qm = load(args, ("quality_model",))["quality_model"]
     stats = train_quality_model(
@@ -185,8 +185,8 @@ def cmd_train_quality(args: argparse.Namespace, load: Loader) -> int:
 
 def cmd_quality(args: argparse.Namespace, load: Loader) -> int:
     """Apply the quality classifier to one shard."""
-    from skyforge.data.harmful import HarmfulParams, HarmfulRules
-    from skyforge.data.quality import apply_quality
+    from skyforge.data.filters.harmful import HarmfulParams, HarmfulRules
+    from skyforge.data.classifiers.quality import apply_quality
 
     cfg = load(args, ("quality_model", "harmful"))
     qm = cfg["quality_model"]
@@ -207,35 +207,35 @@ def cmd_quality(args: argparse.Namespace, load: Loader) -> int:
 
 def cmd_exact_hashes(args: argparse.Namespace, load: Loader) -> int:
     """Map: normalised-text hashes of one shard."""
-    from skyforge.data.dedup_exact import exact_hashes
+    from skyforge.data.dedup.exact import exact_hashes
 
     return _stats(args, exact_hashes(args.docs, args.shard, args.out), "exact-hashes")
 
 
 def cmd_exact_dups(args: argparse.Namespace, load: Loader) -> int:
     """Reduce: documents whose normalised text an earlier document already has."""
-    from skyforge.data.dedup_exact import exact_duplicates
+    from skyforge.data.dedup.exact import exact_duplicates
 
     return _stats(args, exact_duplicates(args.hashes, args.out), "exact-dups")
 
 
 def cmd_apply_drop(args: argparse.Namespace, load: Loader) -> int:
     """Remove one shard's documents listed in a drop file."""
-    from skyforge.data.dedup_exact import apply_drop
+    from skyforge.data.dedup.exact import apply_drop
 
     stats = apply_drop(args.docs, args.drop, args.shard, args.step, args.out_docs, args.out_removed)
     return _stats(args, stats, f"apply-drop {args.step}")
 
 
 def _minhash_params(args: argparse.Namespace, load: Loader):
-    from skyforge.data.minhash import MinHashParams
+    from skyforge.data.dedup.minhash import MinHashParams
 
     return MinHashParams.from_dict(load(args, ("dedup",))["dedup"]["near"])
 
 
 def cmd_minhash_signatures(args: argparse.Namespace, load: Loader) -> int:
     """Map: MinHash signatures of one shard."""
-    from skyforge.data.minhash import minhash_signatures
+    from skyforge.data.dedup.minhash import minhash_signatures
 
     params = _minhash_params(args, load)
     return _stats(args, minhash_signatures(args.docs, args.shard, args.out, params), "minhash")
@@ -243,7 +243,7 @@ def cmd_minhash_signatures(args: argparse.Namespace, load: Loader) -> int:
 
 def cmd_minhash_buckets(args: argparse.Namespace, load: Loader) -> int:
     """Shuffle: one LSH band over all shards' signatures → verified candidate pairs."""
-    from skyforge.data.minhash import minhash_buckets
+    from skyforge.data.dedup.minhash import minhash_buckets
 
     params = _minhash_params(args, load)
     stats = minhash_buckets(args.signatures, args.band, args.out, params)
@@ -252,7 +252,7 @@ def cmd_minhash_buckets(args: argparse.Namespace, load: Loader) -> int:
 
 def cmd_minhash_clusters(args: argparse.Namespace, load: Loader) -> int:
     """Reduce: connected components of near-duplicate pairs → drop list."""
-    from skyforge.data.minhash import minhash_clusters
+    from skyforge.data.dedup.minhash import minhash_clusters
 
     params = _minhash_params(args, load)
     stats = minhash_clusters(args.pairs, args.out, params, out_clusters=args.out_clusters)
@@ -261,7 +261,7 @@ def cmd_minhash_clusters(args: argparse.Namespace, load: Loader) -> int:
 
 def cmd_substring_dedup(args: argparse.Namespace, load: Loader) -> int:
     """Suffix-array removal of repeated substrings in one language group of all shards."""
-    from skyforge.data.substring import default_min_length_bytes, substring_dedup
+    from skyforge.data.dedup.substring import default_min_length_bytes, substring_dedup
 
     sub = load(args, ("dedup",))["dedup"]["substring"]
     langs = sub["groups"][args.group]
@@ -332,7 +332,7 @@ def cmd_score(args: argparse.Namespace, load: Loader) -> int:
     import pandas as pd
 
     from skyforge.data.scoring import load_removed, render_markdown, score_removals
-    from skyforge.io import atomic_path
+    from skyforge.core.io import atomic_path
 
     gt = pd.read_parquet(args.ground_truth)
     repaired = None

@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from skyforge.io import atomic_path, atomic_write_text
+from skyforge.core.io import atomic_path, atomic_write_text
 
 __all__ = ["release_manifest", "stem_only_blend", "ablation_table"]
 

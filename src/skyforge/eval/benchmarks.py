@@ -83,7 +83,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from skyforge.io import atomic_path, atomic_write_text
+from skyforge.core.io import atomic_path, atomic_write_text
 
 if TYPE_CHECKING:
     import pandas as pd

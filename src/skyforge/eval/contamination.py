@@ -30,7 +30,7 @@ from typing import Any
 import pandas as pd
 
 from skyforge.eval.domain_loss import EvalInputError, load_causal_lm, score_texts
-from skyforge.io import atomic_path, atomic_write_text
+from skyforge.core.io import atomic_path, atomic_write_text
 
 __all__ = ["read_gsm8k", "contamination_table"]
 

@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from skyforge.io import atomic_path, atomic_write_text
+from skyforge.core.io import atomic_path, atomic_write_text
 
 __all__ = [
     "DocScore",

@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 
 from skyforge.eval.domain_loss import EvalInputError, load_causal_lm, model_context
-from skyforge.io import atomic_path, atomic_write_text
+from skyforge.core.io import atomic_path, atomic_write_text
 
 __all__ = ["layer_cosines", "layer_cosine_table"]
 

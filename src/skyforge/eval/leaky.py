@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from skyforge.io import atomic_write_text
+from skyforge.core.io import atomic_write_text
 
 __all__ = ["build_leaky_blend", "leaky_spec"]
 

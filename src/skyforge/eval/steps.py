@@ -33,7 +33,7 @@ def cmd_eval_domains(args: argparse.Namespace, load: Callable) -> int:
     """Held-out corpora → one JSONL domain file each (the default domains of the loss table)."""
     import pyarrow.parquet as pq
 
-    from skyforge.io import atomic_write_text
+    from skyforge.core.io import atomic_write_text
 
     d = load(args, ("eval",))
     n = d["eval"]["heldout_docs"]

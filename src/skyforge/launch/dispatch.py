@@ -57,7 +57,7 @@ import submitit
 from submitit.core import utils as submitit_utils
 
 from skyforge.config import ConfigError
-from skyforge.io import atomic_write_text
+from skyforge.core.io import atomic_write_text
 
 __all__ = [
     "DEFAULT_ENTRY",
@@ -657,7 +657,7 @@ def dispatch(
         job_name=job_name,
     )
     job = executor.submit(TrainingJob(spec_path, entry))
-    from skyforge.io import workdir_relative
+    from skyforge.core.io import workdir_relative
 
     record = {
         "job_id": job.job_id,

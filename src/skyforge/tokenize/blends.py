@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from skyforge.config import TrainConfig
-from skyforge.io import atomic_write_text
+from skyforge.core.io import atomic_write_text
 
 __all__ = [
     "MAIN_CORPORA",

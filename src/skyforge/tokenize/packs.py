@@ -50,7 +50,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from skyforge.io import atomic_write_text
+from skyforge.core.io import atomic_write_text
 from skyforge.tokenize.tokenizer import clean_text, load_tokenizer, set_num_threads
 
 

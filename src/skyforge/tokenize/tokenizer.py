@@ -49,7 +49,7 @@ import pyarrow.parquet as pq
 import xxhash
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 
-from skyforge.io import atomic_path, atomic_write_text
+from skyforge.core.io import atomic_path, atomic_write_text
 
 BOS = "<s>"
 EOS = "</s>"  # also the EOD token appended to every document in the packs

@@ -175,7 +175,7 @@ def cmd_dpo(args: argparse.Namespace, load: Callable) -> int:
 
 def cmd_chat_data(args: argparse.Namespace, load: Callable) -> int:
     """Write the synthetic bilingual SFT set and preference pairs (the embedded default)."""
-    from skyforge.data.synth_chat import write_preference_prompts, write_sft_set
+    from skyforge.synthetic.chat import write_preference_prompts, write_sft_set
 
     d = load(args, ("sft", "dpo"))
     args.out_dir.mkdir(parents=True, exist_ok=True)
@@ -195,7 +195,7 @@ def cmd_chat_data(args: argparse.Namespace, load: Callable) -> int:
 def _decode_to_file(model_args: dict, rows: list[dict], options: Any, out: Path | None,
                     *, with_prompt: bool) -> int:  # fmt: skip
     """Decode a reply to each row's prompt and write them as JSONL (stdout without ``out``)."""
-    from skyforge.io import atomic_write_text
+    from skyforge.core.io import atomic_write_text
     from skyforge.train.generate import generate_replies, load_chat_model
 
     if not rows:
@@ -228,7 +228,7 @@ def cmd_refusals(args: argparse.Namespace, load: Callable) -> int:
 
 def cmd_preference_data(args: argparse.Namespace, load: Callable) -> int:
     """Complete the safety pairs with the SFT model's refusals (fallback: written ones)."""
-    from skyforge.data.synth_chat import complete_safety_pairs
+    from skyforge.synthetic.chat import complete_safety_pairs
 
     refusals = {}
     with open(args.refusals, encoding="utf-8") as f:
@@ -239,7 +239,7 @@ def cmd_preference_data(args: argparse.Namespace, load: Callable) -> int:
     counts = complete_safety_pairs(args.safety_prompts, refusals, args.out_dir)
     log.info("preference-data: %s", json.dumps(counts))
     if args.stats:
-        from skyforge.io import atomic_write_text
+        from skyforge.core.io import atomic_write_text
 
         atomic_write_text(args.stats, json.dumps(counts, indent=2) + "\n")
     return 0
@@ -266,7 +266,7 @@ def cmd_generate(args: argparse.Namespace, load: Callable) -> int:
 
 def cmd_samples(args: argparse.Namespace, load: Callable) -> int:
     """Every model's replies to the same prompts (the report's samples table)."""
-    from skyforge.train.align_report import write_samples
+    from skyforge.reports.align import write_samples
 
     d = load(args, ("generate",))
     models = dict(item.split("=", 1) for item in args.models)
@@ -276,7 +276,7 @@ def cmd_samples(args: argparse.Namespace, load: Callable) -> int:
 
 def cmd_align_report(args: argparse.Namespace, load: Callable) -> int:
     """SFT and DPO curves and the summary table."""
-    from skyforge.train.align_report import write_align_report
+    from skyforge.reports.align import write_align_report
 
     write_align_report(args.manifests, args.out_dir, preference_stats=args.preference_stats)
     return 0

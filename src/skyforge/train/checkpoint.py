@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from skyforge.io import atomic_write_text
+from skyforge.core.io import atomic_write_text
 
 __all__ = [
     "LATEST",

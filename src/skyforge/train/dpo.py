@@ -275,7 +275,7 @@ def dpo_forward_step(
     beta: float, data_iterator: Any, model: Any, *, backend: str = "local"
 ) -> tuple:
     """One micro-batch of pairs through the model (``2m`` sequences); megatron calls it."""
-    from skyforge.train.attention import model_forward
+    from skyforge.model.attention import model_forward
 
     batch = next(data_iterator)
     m, _, s = batch["tokens"].shape
@@ -367,10 +367,10 @@ def reference_logprobs_job(spec_path: str | os.PathLike) -> dict[str, Any] | Non
     import pandas as pd
     from megatron.core import parallel_state as ps
 
-    from skyforge.io import atomic_path
+    from skyforge.core.io import atomic_path
     from skyforge.train import checkpoint as ckpt
     from skyforge.train.loop import initialize_distributed
-    from skyforge.train.model import build_model
+    from skyforge.model.gpt import build_model
     from skyforge.train.spec import StageSpec, load_manifest
 
     spec = ReferenceSpec.load(spec_path)

@@ -59,11 +59,11 @@ def export_stage(manifest: str | Path, tokenizer_dir: str | Path, out_dir: str |
     from megatron.core import parallel_state as ps
     from transformers import LlamaForCausalLM
 
-    from skyforge.io import atomic_write_text, workdir_relative
+    from skyforge.core.io import atomic_write_text, workdir_relative
     from skyforge.train import checkpoint as ckpt
-    from skyforge.train.export_hf import export_hf
+    from skyforge.model.export_hf import export_hf
     from skyforge.train.loop import initialize_distributed
-    from skyforge.train.model import build_model
+    from skyforge.model.gpt import build_model
     from skyforge.train.spec import StageSpec, load_manifest
 
     manifest = Path(manifest)

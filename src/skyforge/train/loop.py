@@ -52,7 +52,7 @@ log = logging.getLogger("skyforge.train")
 def initialize_distributed(tensor: int, pipeline: int, seed: int) -> torch.device:
     """Join the process group from the env:// variables and build megatron's parallel groups.
 
-    NCCL on GPUs, gloo on CPU (with the CPU shim of :mod:`skyforge.train.cpu`). A world of one
+    NCCL on GPUs, gloo on CPU (with the CPU shim of :mod:`skyforge.model.cpu`). A world of one
     without ``MASTER_ADDR`` gets a private file store, so a single process needs no launcher.
 
     Returns:
@@ -61,7 +61,7 @@ def initialize_distributed(tensor: int, pipeline: int, seed: int) -> torch.devic
     from megatron.core import parallel_state
     from megatron.core.tensor_parallel import model_parallel_cuda_manual_seed
 
-    from skyforge.train.cpu import apply_cpu_shim
+    from skyforge.model.cpu import apply_cpu_shim
 
     on_gpu = torch.cuda.is_available()
     if not on_gpu:
@@ -98,7 +98,7 @@ def build_training(spec: StageSpec, backend: str = "local") -> tuple[Any, Any, A
 
     Args:
         spec: the stage.
-        backend: the resolved attention backend (:func:`skyforge.train.attention.
+        backend: the resolved attention backend (:func:`skyforge.model.attention.
             resolve_backend`).
 
     Returns:
@@ -112,7 +112,7 @@ def build_training(spec: StageSpec, backend: str = "local") -> tuple[Any, Any, A
     )
     from megatron.core.optimizer import OptimizerConfig, get_megatron_optimizer
 
-    from skyforge.train.model import build_model, kernel_options
+    from skyforge.model.gpt import build_model, kernel_options
 
     dtype = _params_dtype()
     kernels = kernel_options()
@@ -212,7 +212,7 @@ def forward_step(
     data_iterator: Iterator[dict[str, torch.Tensor]], model: Any, *, backend: str = "local"
 ) -> tuple:
     """One micro-batch through the model; megatron's schedule calls it (and the loss func)."""
-    from skyforge.train.attention import model_forward
+    from skyforge.model.attention import model_forward
 
     batch = next(data_iterator)
     output = model_forward(
@@ -307,7 +307,7 @@ def _peak_flops() -> tuple[str, float | None]:
     """Name and dense bf16 peak FLOP/s of this device (None when unknown: CPUs)."""
     if not torch.cuda.is_available():
         return "cpu", None
-    from skyforge.launch.planner import GPUS
+    from skyforge.plan.planner import GPUS
 
     name = torch.cuda.get_device_name()
     for key, gpu in GPUS.items():
@@ -380,7 +380,7 @@ class _Stage:
         self.kind = spec.kind
         # DPO micro-batches hold pairs: 2 sequences per sample go through the model.
         self.rows_per_sample = 2 if spec.kind == "dpo" else 1
-        from skyforge.train.attention import resolve_backend
+        from skyforge.model.attention import resolve_backend
 
         self.attention = resolve_backend(spec.model.get("attention_backend", "auto"))
         backend = self.attention.name
@@ -532,7 +532,7 @@ class _Stage:
                         shutil.rmtree(aside)
                     self.run_dir.rename(aside)
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            from skyforge.io import atomic_write_text
+            from skyforge.core.io import atomic_write_text
 
             atomic_write_text(spec_file, self.spec.to_json())
         torch.distributed.barrier()
@@ -596,7 +596,7 @@ class _Stage:
     def run(self) -> dict[str, Any] | None:
         from megatron.core.pipeline_parallel import get_forward_backward_func
 
-        from skyforge.launch.planner import flops_per_token
+        from skyforge.plan.planner import flops_per_token
         from skyforge.train import checkpoint as ckpt
         from skyforge.train.metrics import MetricsWriter
         from skyforge.train.schedules import lr_at
@@ -605,7 +605,7 @@ class _Stage:
         t_setup = time.time()
         self._prepare_run_dir()
         self.model, self.optimizer, self.config = build_training(spec, self.attention.name)
-        from skyforge.train.model import kernel_options
+        from skyforge.model.gpt import kernel_options
 
         ddp = self.model.ddp_config
         self.kernels = {
@@ -830,7 +830,7 @@ class _Stage:
         self, iteration: int, consumed: int, tokens_seen: float, train_loss: float,
         val: dict[str, float],
     ) -> dict[str, Any]:  # fmt: skip
-        from skyforge.io import atomic_write_text, workdir_relative
+        from skyforge.core.io import atomic_write_text, workdir_relative
         from skyforge.train import checkpoint as ckpt
 
         spec = self.spec

@@ -166,7 +166,7 @@ class StageSpec:
     def portable(self) -> dict[str, Any]:
         """The spec as a manifest records it: paths relative to the working directory (when
         inside it), ``workdir`` as ``.``, so a moved run directory still resolves them."""
-        from skyforge.io import workdir_relative
+        from skyforge.core.io import workdir_relative
 
         d = dataclasses.asdict(self)
         for key in self.PATH_FIELDS:
@@ -482,7 +482,7 @@ def build_align_spec(
     Raises:
         ValueError: a missing starting manifest or data file, naming it.
     """
-    from skyforge.io import workdir_relative
+    from skyforge.core.io import workdir_relative
 
     if kind not in ALIGN_KINDS:
         raise ConfigError(f"kind '{kind}': not one of {ALIGN_KINDS}")

@@ -47,7 +47,7 @@ def dispatch_job(
     Raises:
         RuntimeError: the job failed, or ended without writing ``output``.
     """
-    from skyforge.io import atomic_write_text
+    from skyforge.core.io import atomic_write_text
     from skyforge.launch.dispatch import DEFAULT_ENTRY, LaunchConfig, dispatch
 
     atomic_write_text(spec_path, spec_json)
@@ -134,7 +134,7 @@ def cmd_export_hf(args: argparse.Namespace, load: Loader) -> int:
 
 def cmd_pretrain_report(args: argparse.Namespace, load: Loader) -> int:
     """Loss curves and the summary table of the whole chain of stages."""
-    from skyforge.train.report import write_pretrain_report
+    from skyforge.reports.pretrain import write_pretrain_report
 
     write_pretrain_report(args.manifests, args.out_dir)
     return 0

@@ -16,7 +16,7 @@ from warcio.warcwriter import WARCWriter
 from skyforge.config import SyntheticCrawlConfig
 from skyforge.data import crawl
 from skyforge.data.crawl import CorruptRecord, RawRecord, expand_warc_glob, iter_records
-from skyforge.data.synth_crawl import shard_name, synthesize_crawl
+from skyforge.synthetic.crawl import shard_name, synthesize_crawl
 
 # ---------------------------------------------------------------------------------------------
 # Fixture files, each with a known number of records

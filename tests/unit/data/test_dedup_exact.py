@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from skyforge.data import dedup_exact as E
+from skyforge.data.dedup import exact as E
 from skyforge.data.docs import read_docs, read_removed, write_docs
 
 
@@ -136,7 +136,7 @@ def test_exact_duplicates_rejects_bad_partition(tmp_path) -> None:
 @pytest.fixture(scope="module")
 def synthetic_docs(tmp_path_factory) -> tuple[list[Path], object]:
     """The synthetic crawl (600 pages, 2 shards) extracted, minus what earlier steps remove."""
-    synth = pytest.importorskip("skyforge.data.synth_crawl")
+    synth = pytest.importorskip("skyforge.synthetic.crawl")
     extract = pytest.importorskip("skyforge.data.extract")
     import pyarrow as pa
     import pyarrow.compute as pc

@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
-from skyforge.data import synth_crawl as sc
-from skyforge.data.encoding import EncodingParams, MojibakeRepair
+from skyforge.synthetic import crawl as sc
+from skyforge.data.filters.encoding import EncodingParams, MojibakeRepair
 
 REPAIR = MojibakeRepair(EncodingParams())
 

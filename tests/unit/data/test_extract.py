@@ -23,7 +23,7 @@ from warcio.warcwriter import WARCWriter
 
 from skyforge.config import SyntheticCrawlConfig
 from skyforge.data import docs
-from skyforge.data import synth_crawl as sc
+from skyforge.synthetic import crawl as sc
 from skyforge.data.extract import REASONS, extract_shard, iter_warc
 
 NUM_SHARDS = 2

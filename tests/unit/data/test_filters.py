@@ -10,7 +10,7 @@ from collections import Counter
 import pandas as pd
 import pytest
 
-from skyforge.data import filters as F
+from skyforge.data.filters.heuristics import heuristics as F
 from skyforge.data.docs import read_docs, read_removed, write_docs
 
 PARAMS = F.FilterParams()
@@ -416,7 +416,7 @@ def test_short_text_is_left_to_the_length_rule(lang_filter):
 
 def test_fasttext_model_path_and_chinese_varieties(tmp_path):
     """A tiny fastText model in lid.176's label format stands in for lid.176 here."""
-    from skyforge.data.quality import train_fasttext
+    from skyforge.data.classifiers.quality import train_fasttext
 
     rng = random.Random(0)
     zh_sents = [s for p in ZH_PROSE.split("\n\n") for s in p.split("。") if s]
@@ -533,7 +533,7 @@ FLOORS = {
 
 @pytest.fixture(scope="module")
 def synthetic_run(tmp_path_factory):
-    synth = pytest.importorskip("skyforge.data.synth_crawl")
+    synth = pytest.importorskip("skyforge.synthetic.crawl")
     extract = pytest.importorskip("skyforge.data.extract")
     from skyforge.config import SyntheticCrawlConfig
 

@@ -54,7 +54,7 @@ def test_lost_document_is_an_error(tmp_path):
 
 def test_repairs_are_counted_beside_the_removals(tmp_path):
     from skyforge.data.docs import write_table
-    from skyforge.data.filters import REPAIRED_SCHEMA
+    from skyforge.data.filters.heuristics import REPAIRED_SCHEMA
 
     write_docs(tmp_path / "final.parquet", [_doc(i) for i in range(3)])
     write_removed(tmp_path / "rm.parquet", [_removed(3, "encoding", "encoding:mojibake")])

@@ -8,11 +8,11 @@ from datetime import date
 
 import pytest
 
-from skyforge.data import synth_crawl as sc
+from skyforge.synthetic import crawl as sc
 from skyforge.data.docs import read_docs, read_removed, write_docs
-from skyforge.data.encoding import EncodingParams
-from skyforge.data.filters import FilterParams, filter_shard
-from skyforge.data.harmful import HarmfulParams, HarmfulRules, fold_traditional
+from skyforge.data.filters.encoding import EncodingParams
+from skyforge.data.filters.heuristics import FilterParams, filter_shard
+from skyforge.data.filters.harmful import HarmfulParams, HarmfulRules, fold_traditional
 
 RULES = HarmfulRules(HarmfulParams())
 

@@ -8,10 +8,10 @@ from datetime import date
 import pyarrow.parquet as pq
 import pytest
 
-from skyforge.data import synth_crawl as sc
+from skyforge.synthetic import crawl as sc
 from skyforge.data.docs import read_docs, read_removed, write_docs, write_table
-from skyforge.data.filters import FLAGGED_SCHEMA
-from skyforge.data.harmful_model import (
+from skyforge.data.filters.heuristics import FLAGGED_SCHEMA
+from skyforge.data.classifiers.harmful import (
     apply_harmful,
     fold_of,
     synthesize_planted,
@@ -135,7 +135,7 @@ def test_bad_inputs(trained, tmp_path):
 
 
 def test_gate_scores_only_the_rules_near_misses(trained, tmp_path):
-    from skyforge.data.harmful import HarmfulParams, HarmfulRules
+    from skyforge.data.filters.harmful import HarmfulParams, HarmfulRules
 
     d, _ = trained
     rules = HarmfulRules(HarmfulParams())

@@ -13,8 +13,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from skyforge.data import dedup_exact as E
-from skyforge.data import minhash as M
+from skyforge.data.dedup import exact as E
+from skyforge.data.dedup import minhash as M
 from skyforge.data.docs import read_docs, read_removed, write_docs
 
 PARAMS = M.MinHashParams()
@@ -262,7 +262,7 @@ def test_components_match_naive_union_find() -> None:
 def synthetic_docs(tmp_path_factory) -> tuple[list[Path], object]:
     """The synthetic crawl (600 pages, 2 shards) extracted, after exact dedup, minus what the
     steps before dedup remove (as if they were perfect)."""
-    synth = pytest.importorskip("skyforge.data.synth_crawl")
+    synth = pytest.importorskip("skyforge.synthetic.crawl")
     extract = pytest.importorskip("skyforge.data.extract")
     from skyforge.config import SyntheticCrawlConfig
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from skyforge.data import quality as Q
+from skyforge.data.classifiers import quality as Q
 from skyforge.data.docs import read_docs, read_removed, write_docs, write_table
 
 # Held-out F1 floor for "clean prose vs junk" on this synthetic set. The two classes differ in
@@ -227,8 +227,8 @@ def test_bad_inputs_name_the_file_or_key(trained, tmp_path):
 def test_synthetic_reference_is_curated_style(tmp_path):
     """Half encyclopedia / textbook text by its own generator, half clean pages; both languages;
     no sentence of the crawl's low-quality pages; deterministic for a seed."""
-    from skyforge.data import _lowq_vocab as L
-    from skyforge.data.reference import synthesize_reference
+    from skyforge.synthetic import _lowq_vocab as L
+    from skyforge.data.classifiers.reference import synthesize_reference
 
     assert synthesize_reference(3, 200, tmp_path / "a.parquet") == 200
     synthesize_reference(3, 200, tmp_path / "b.parquet")

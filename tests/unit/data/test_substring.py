@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from skyforge.data import substring as S
+from skyforge.data.dedup import substring as S
 from skyforge.data.docs import read_docs, read_removed, write_docs
 
 K = 64
@@ -210,7 +210,7 @@ def synthetic_docs(tmp_path_factory) -> tuple[list[Path], object]:
     """The synthetic crawl extracted with form fields kept (so its month drop-down reaches this
     step, as it did Index-1.9B's), minus what earlier steps remove, languages from the ground
     truth (as language ID would set them)."""
-    synth = pytest.importorskip("skyforge.data.synth_crawl")
+    synth = pytest.importorskip("skyforge.synthetic.crawl")
     extract = pytest.importorskip("skyforge.data.extract")
     from skyforge.config import SyntheticCrawlConfig
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from skyforge.data import synth_chat as S
+from skyforge.synthetic import chat as S
 
 SEED = 1234
 NUM_CONVERSATIONS = 800

@@ -16,9 +16,9 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from skyforge.config import SyntheticCrawlConfig
-from skyforge.data import _vocab as V
+from skyforge.synthetic import _vocab as V
 from skyforge.data import host_in_blocklist, load_blocklist
-from skyforge.data import synth_crawl as sc
+from skyforge.synthetic import crawl as sc
 from skyforge.data.crawl import CorruptRecord, iter_records
 
 NUM_PAGES = 300
@@ -447,7 +447,7 @@ def test_stem_answers_are_correct():
 
 def test_harmful_and_mojibake_pages(crawl):
     _, _, gt, _, _ = crawl
-    from skyforge.data.harmful import fold_traditional
+    from skyforge.data.filters.harmful import fold_traditional
 
     for kind in [*sc.HARMFUL_KINDS, "mojibake", "mojibake_fixable"]:
         assert (gt.kind == kind).sum() >= 2, kind  # ~1-1.5 % of 300 pages each
@@ -466,8 +466,8 @@ def test_harmful_and_mojibake_pages(crawl):
 def test_low_quality_pages_pass_the_rules(crawl):
     """Fluent junk in both languages and all styles, with ground truth, that no rule before the
     quality classifier removes (heuristic, harmful content rules, no harmful signal)."""
-    from skyforge.data.filters import FilterParams, HeuristicFilter
-    from skyforge.data.harmful import HarmfulParams, HarmfulRules
+    from skyforge.data.filters.heuristics import FilterParams, HeuristicFilter
+    from skyforge.data.filters.harmful import HarmfulParams, HarmfulRules
 
     _, _, gt, _, _ = crawl
     planted = gt[gt.kind == "low_quality"]

@@ -20,7 +20,7 @@ from skyforge.eval.domain_loss import (
     score_texts,
     window_plan,
 )
-from skyforge.testing import make_workspace
+from skyforge.synthetic.fixtures import make_workspace
 
 CONTEXT = 48
 

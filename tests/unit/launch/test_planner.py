@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from skyforge.config import ParallelConfig, SkyforgeConfig, load_config_files
-from skyforge.launch import planner as P
-from skyforge.launch.plan_tables import PLAN_FILES, write_plan
+from skyforge.plan import planner as P
+from skyforge.plan.tables import PLAN_FILES, write_plan
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -22,7 +22,7 @@ import torch
 from megatron.core.datasets.gpt_dataset import _get_ltor_masks_and_position_ids
 
 from skyforge.config import ConfigError, ModelConfig, validate_config
-from skyforge.train.attention import (
+from skyforge.model.attention import (
     FlashCoreAttention,
     FlexCoreAttention,
     backend_status,
@@ -32,7 +32,7 @@ from skyforge.train.attention import (
     model_forward,
     resolve_backend,
 )
-from skyforge.train.model import build_model
+from skyforge.model.gpt import build_model
 
 EOD = 0
 SEQ = 32
@@ -187,7 +187,7 @@ def test_flash_layout_matches_local_attention(groups: int):
     from megatron.core.transformer.dot_product_attention import DotProductAttention
     from megatron.core.transformer.enums import AttnMaskType
 
-    from skyforge.train.model import transformer_config
+    from skyforge.model.gpt import transformer_config
 
     cfg = dataclasses.replace(MHA, num_query_groups=groups)
     config = transformer_config(cfg)
@@ -231,7 +231,7 @@ def test_config_rejects_an_unknown_backend(repo_root):
 
 
 def test_backend_is_not_part_of_the_stage_hash():
-    from skyforge.testing import tiny_configs
+    from skyforge.synthetic.fixtures import tiny_configs
     from skyforge.train.spec import StageSpec
 
     model, _, _ = tiny_configs()

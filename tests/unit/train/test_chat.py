@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from skyforge.testing import make_workspace
+from skyforge.synthetic.fixtures import make_workspace
 from skyforge.tokenize.tokenizer import load_tokenizer
 from skyforge.train.chat import CHAT_TEMPLATE, ChatFormat, check_conversation
 from skyforge.train.sft import SFTDataset, encode_conversations, pack_conversations, read_sft_file
@@ -93,7 +93,7 @@ def test_sample_loss_mask_is_the_target_shifted_onto_the_labels(fmt):
 def test_hf_chat_template_gives_our_ids(fmt, tokenizer_dir, tmp_path):
     from transformers import AutoTokenizer
 
-    from skyforge.train.export_hf import _add_chat_template
+    from skyforge.model.export_hf import _add_chat_template
 
     folder = tmp_path / "hf"
     shutil.copytree(tokenizer_dir, folder)

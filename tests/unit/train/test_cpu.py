@@ -19,7 +19,7 @@ from datetime import timedelta
 import pytest
 import torch
 
-from skyforge.train import cpu
+from skyforge.model import cpu
 
 
 def _current_device_op() -> None:

@@ -68,7 +68,7 @@ def test_reference_job_computation_equals_the_in_training_one(megatron_one_rank)
     from megatron.core.pipeline_parallel import get_forward_backward_func
 
     from skyforge.config import ModelConfig
-    from skyforge.train.model import build_model
+    from skyforge.model.gpt import build_model
 
     seq, vocab = 24, 128
     cfg = ModelConfig(num_layers=2, hidden_size=32, ffn_hidden_size=88, num_attention_heads=4,

@@ -14,8 +14,8 @@ import pytest
 import torch
 
 from skyforge.config import ModelConfig
-from skyforge.train.export_hf import export_hf
-from skyforge.train.model import build_model
+from skyforge.model.export_hf import export_hf
+from skyforge.model.gpt import build_model
 
 GQA = ModelConfig(
     num_layers=2,

@@ -1,7 +1,7 @@
 """The training loop on CPU with gloo, 2 ranks (torchrun) and 1: resume is exact, reshards over
 DP, and a run directory of another configuration is moved aside, not resumed.
 
-The data is a real workspace (corpora → BPE → packs → blends, :mod:`skyforge.testing`); the
+The data is a real workspace (corpora → BPE → packs → blends, :mod:`skyforge.synthetic.fixtures`); the
 model is megatron-core's GPTModel with the distributed optimizer (ZeRO-1) — nothing is mocked.
 Each launch pays megatron-core's ~5 s import, so the runs are shared through module fixtures.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import metric_curve, run, train_loop
 
-from skyforge.testing import make_workspace, tiny_configs
+from skyforge.synthetic.fixtures import make_workspace, tiny_configs
 from skyforge.train.spec import StageSpec, TrainingOptions, build_stage_spec
 
 STEPS = 24  # stage1_0 of tiny_configs()
@@ -219,7 +219,7 @@ def test_pipeline_parallel_trains_and_exports(workspace):
 _OVERLAP_LAUNCHER = '''
 import sys
 
-import skyforge.train.model as model
+import skyforge.model.gpt as model
 
 _options = model.kernel_options
 

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from skyforge.config import ModelConfig
-from skyforge.launch.planner import count_parameters as planner_count
-from skyforge.train.model import NormHeadLinear, build_model, count_parameters
+from skyforge.plan.planner import count_parameters as planner_count
+from skyforge.model.gpt import NormHeadLinear, build_model, count_parameters
 
 TINY = ModelConfig(
     num_layers=2,

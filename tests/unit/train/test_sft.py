@@ -4,7 +4,7 @@ the held-out response loss falls, and the fresh-optimizer variant really starts 
 pretraining Adam state.
 
 The starting point is a real megatron checkpoint of a short pretraining run on the tiny
-workspace (:mod:`skyforge.testing`); the conversations are written here.
+workspace (:mod:`skyforge.synthetic.fixtures`); the conversations are written here.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import metric_curve, train_loop
 
-from skyforge.testing import make_workspace, tiny_configs
+from skyforge.synthetic.fixtures import make_workspace, tiny_configs
 from skyforge.train.spec import StageSpec, TrainingOptions, build_align_spec, build_stage_spec
 
 SEQ = 64

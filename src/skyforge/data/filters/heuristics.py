@@ -5,7 +5,7 @@ One shard of extracted documents goes through six stages, in this order (SPEC §
 1. **URL filter** (step ``url_filter``): the host, or any parent domain of it, is on a domain
    blocklist (adult, gambling, spam; the packaged lists or files named in the config), or the URL
    matches a regex pattern. Reason ``blocklist:<list>`` / ``url_pattern:<n>``.
-1b. **Mojibake** (step ``encoding``, ``skyforge.data.encoding``): text that is UTF-8 misread as
+1b. **Mojibake** (step ``encoding``, ``skyforge.data.filters.encoding``): text that is UTF-8 misread as
    GBK or Windows-1252 is repaired when the round trip is certain, before language ID reads it;
    irreparable damage is removed (``encoding:mojibake``).
 2. **Language ID** (step ``language``): zh / en / code / other. Code is not a natural language,
@@ -22,7 +22,7 @@ One shard of extracted documents goes through six stages, in this order (SPEC §
    segmentation-free unit; non-CJK runs still split on whitespace), length rules use their own
    Chinese thresholds, mean word length applies to English only, and the stop-word rule uses a
    list of Chinese function characters. Code keeps only the length and repetition rules.
-5. **Content rules** (step ``harmful``, ``skyforge.data.harmful``): weighted adult / gambling /
+5. **Content rules** (step ``harmful``, ``skyforge.data.filters.harmful``): weighted adult / gambling /
    fraud term lists, contact stuffing and link farms, on pages that passed everything above
    (harmful pages on random domains have long Chinese lines that every heuristic accepts).
 
@@ -51,8 +51,8 @@ from tqdm import tqdm
 
 from skyforge.data import BLOCKLIST_CATEGORIES, BLOCKLIST_DIR
 from skyforge.data.docs import read_docs, write_docs, write_removed, write_table
-from skyforge.data.encoding import EncodingParams, MojibakeRepair
-from skyforge.data.harmful import HarmfulParams, HarmfulRules
+from skyforge.data.filters.encoding import EncodingParams, MojibakeRepair
+from skyforge.data.filters.harmful import HarmfulParams, HarmfulRules
 
 __all__ = [
     "FilterParams",
@@ -881,8 +881,8 @@ def filter_shard(
         out_removed: one row per removed document (step url_filter, encoding, language,
             heuristic or harmful).
         params: thresholds and lists (``FilterParams``).
-        encoding: the mojibake check (``skyforge.data.encoding``); None skips it.
-        harmful: the harmful / spam content rules (``skyforge.data.harmful``); None skips them.
+        encoding: the mojibake check (``skyforge.data.filters.encoding``); None skips it.
+        harmful: the harmful / spam content rules (``skyforge.data.filters.harmful``); None skips them.
         out_flagged: the text of every document the content rules remove, with its reason and
             confidence (``FLAGGED_SCHEMA``: the classifier's positives, and for audits).
         out_repaired: one row per document whose encoding damage was repaired

@@ -75,9 +75,9 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from skyforge.config import SyntheticCrawlConfig
-from skyforge.data import _harmful_vocab as H
-from skyforge.data import _lowq_vocab as L
-from skyforge.data import _vocab as V
+from skyforge.synthetic import _harmful_vocab as H
+from skyforge.synthetic import _lowq_vocab as L
+from skyforge.synthetic import _vocab as V
 from skyforge.data import host_in_blocklist, load_blocklist
 
 __all__ = [
@@ -1236,7 +1236,7 @@ def _maybe_traditional(rng: random.Random, doc: _Doc, share: float = 1 / 3) -> _
     folding table knows, as a Hong Kong or Taiwan site writes the same promotion)."""
     if rng.random() >= share:
         return doc
-    from skyforge.data.harmful import to_traditional
+    from skyforge.data.filters.harmful import to_traditional
 
     blocks = tuple(b._replace(text=to_traditional(b.text)) for b in doc.blocks)
     return _Doc(to_traditional(doc.title), to_traditional(doc.byline), blocks)

@@ -18,7 +18,7 @@ job has to hold the documents themselves:
    hence the partitions for large corpora.
 3. ``apply_drop`` (one job per shard): removes the listed ids of one shard, writing kept documents
    and removal rows with ``docs.write_docs`` / ``docs.write_removed``. It is generic: near-dup
-   dedup (``skyforge.data.minhash``) writes its drop list in the same format.
+   dedup (``skyforge.data.dedup.minhash``) writes its drop list in the same format.
 
 The drop list format (``DROP_SCHEMA``) is ``id, shard, duplicate_of``, sorted by shard then id,
 so the row-group statistics let ``apply_drop`` read only its own shard's rows.

@@ -76,7 +76,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import xxhash
 
-from skyforge.data.dedup_exact import DROP_SCHEMA, MISSING_DATE, first_by_date_then_id
+from skyforge.data.dedup.exact import DROP_SCHEMA, MISSING_DATE, first_by_date_then_id
 from skyforge.data.docs import iter_doc_batches, write_table
 
 __all__ = [

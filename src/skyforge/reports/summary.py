@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from skyforge.io import atomic_write_text
+from skyforge.core.io import atomic_write_text
 
 __all__ = ["write_summary"]
 

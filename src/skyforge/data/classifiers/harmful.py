@@ -1,7 +1,7 @@
 """The harmful / spam classifier: fastText, trained in the DAG on what the content rules flagged.
 
 SkyPile removes pornographic, violent and gambling text with trained classifiers after its rules
-(SPEC §5). The rules (``skyforge.data.harmful``) are precise but literal: a promotion that writes
+(SPEC §5). The rules (``skyforge.data.filters.harmful``) are precise but literal: a promotion that writes
 ``百·家·乐`` or ``c.a.s.i.n.o`` is invisible to them. A classifier trained on what they flag
 generalises from the rest of the page (bonus offers, payout promises, contact lines), and its
 tokenisation (``quality.fasttext_tokens``: punctuation out, one token per CJK character) undoes
@@ -49,8 +49,8 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from skyforge.data.docs import read_docs, write_docs, write_removed, write_table
-from skyforge.data.quality import _prf, fasttext_tokens, train_fasttext_rows
-from skyforge.io import atomic_path, atomic_write_text
+from skyforge.data.classifiers.quality import _prf, fasttext_tokens, train_fasttext_rows
+from skyforge.core.io import atomic_path, atomic_write_text
 
 __all__ = [
     "PLANTED_SCHEMA",
@@ -81,7 +81,7 @@ def synthesize_planted(seed: int, num_docs: int, out: Path) -> int:
     Returns:
         The number of rows written.
     """
-    from skyforge.data import synth_crawl as S
+    from skyforge.synthetic import crawl as S
 
     rng = random.Random(seed + _SEED_OFFSET)
     sites = S._Sites(rng)

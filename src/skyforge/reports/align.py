@@ -19,13 +19,13 @@ from typing import Any
 
 import pandas as pd
 
-from skyforge.io import atomic_path, atomic_write_text
+from skyforge.core.io import atomic_path, atomic_write_text
 
 __all__ = ["write_align_report", "write_samples"]
 
 
 def _runs(manifests: list[Path]) -> tuple[list[dict], pd.DataFrame]:
-    from skyforge.train.report import chain_metrics
+    from skyforge.reports.pretrain import chain_metrics
 
     runs, df = chain_metrics(manifests)
     return runs, df.rename(columns={"stage": "run"})

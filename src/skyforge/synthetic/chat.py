@@ -54,7 +54,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
-from skyforge.io import atomic_write_text
+from skyforge.core.io import atomic_write_text
 
 __all__ = [
     "SFT_CATEGORIES",

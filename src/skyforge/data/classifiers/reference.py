@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from skyforge.data import _vocab as V
-from skyforge.data import synth_crawl as S
+from skyforge.synthetic import _vocab as V
+from skyforge.synthetic import crawl as S
 from skyforge.data.docs import write_table
 
 REFERENCE_SCHEMA = pa.schema(

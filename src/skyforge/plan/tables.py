@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from skyforge.config import ClusterConfig, ModelConfig, ParallelConfig, PlanConfig, TrainConfig
-from skyforge.io import atomic_path, atomic_write_text
-from skyforge.launch import planner as P
+from skyforge.core.io import atomic_path, atomic_write_text
+from skyforge.plan import planner as P
 
 PLAN_FILES = ("summary.csv", "layouts.csv", "reverse.csv", "plan.md")
 

@@ -1,6 +1,6 @@
 """Export the megatron-core decoder as a ``transformers`` LlamaForCausalLM folder.
 
-The model of :mod:`skyforge.train.model` is a Llama in all but parameter names and two fused
+The model of :mod:`skyforge.model.gpt` is a Llama in all but parameter names and two fused
 tensors, so the export is a renaming plus two splits. The layouts below were read in
 megatron-core 0.16.1 and are checked by ``tests/unit/train/test_export_hf.py``, which compares
 the logits of both models on the same tokens:

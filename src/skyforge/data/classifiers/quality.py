@@ -41,7 +41,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from skyforge.data.docs import read_docs, write_docs, write_removed
-from skyforge.io import atomic_path, atomic_write_text
+from skyforge.core.io import atomic_path, atomic_write_text
 
 __all__ = [
     "HQ_LABEL",

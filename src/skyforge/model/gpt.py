@@ -2,9 +2,9 @@
 
 One model for every size and device: pre-norm, RMSNorm, SwiGLU, RoPE, no biases, untied output
 layer and optional grouped-query attention, all from :class:`skyforge.config.ModelConfig`, on
-megatron-core's layer spec of the attention backend (:mod:`skyforge.train.attention`: the local
+megatron-core's layer spec of the attention backend (:mod:`skyforge.model.attention`: the local
 spec with torch attention — the CPU path — or FlexAttention, flash-attn, Transformer Engine).
-On CPU the CUDA fusions are switched off and :mod:`skyforge.train.cpu` redirects megatron's CUDA
+On CPU the CUDA fusions are switched off and :mod:`skyforge.model.cpu` redirects megatron's CUDA
 calls; on a GPU each fusion is on when its kernel can run (:func:`kernel_options`).
 
 Norm-Head (Baichuan2, Index-1.9B) L2-normalises each row of the LM-head weight before the
@@ -183,7 +183,7 @@ def build_model(
 ) -> GPTModel:
     """Build the decoder for this pipeline stage.
 
-    Megatron's parallel state must be initialised, and (on CPU) :func:`skyforge.train.cpu.
+    Megatron's parallel state must be initialised, and (on CPU) :func:`skyforge.model.cpu.
     apply_cpu_shim` applied, before the call; weights are initialised on the model-parallel RNG
     stream, so call ``model_parallel_cuda_manual_seed`` first for reproducible weights.
 
@@ -197,16 +197,16 @@ def build_model(
             apply its own causal mask and silently IGNORE the mask passed in, so tokens would
             attend across documents; with this flag the mask type is ``arbitrary`` and the
             given mask is always used (it must then be passed on every forward).
-        attention_backend: a RESOLVED backend of :mod:`skyforge.train.attention` (not
+        attention_backend: a RESOLVED backend of :mod:`skyforge.model.attention` (not
             ``auto``); the others always mask documents (from the position ids).
         recompute: activation recomputation (:data:`RECOMPUTE`).
 
     Returns:
-        The ``GPTModel``. Call it through :func:`skyforge.train.attention.model_forward`:
+        The ``GPTModel``. Call it through :func:`skyforge.model.attention.model_forward`:
         (tokens [b, s], position_ids [b, s], dense mask [b, 1, s, s] bool, True = masked, read by
         ``local`` only) → logits [b, s, vocab] (or the per-token loss with labels).
     """
-    from skyforge.train.attention import layer_spec
+    from skyforge.model.attention import layer_spec
 
     config = transformer_config(cfg, params_dtype=params_dtype, recompute=recompute)
     spec = layer_spec(attention_backend, reset_attention_mask=reset_attention_mask)

@@ -164,7 +164,7 @@ _LINK_LINE_RE = re.compile(
 
 
 def _is_running_text(line: str) -> bool:
-    # As skyforge.data.filters: 3+ words or 5+ CJK characters (filters imports this module).
+    # As skyforge.data.filters.heuristics: 3+ words or 5+ CJK characters (filters imports this module).
     return len(line.split(None, 3)) >= 3 or len(_CJK_CHAR_RE.findall(line)) >= 5
 
 

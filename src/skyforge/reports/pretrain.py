@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from skyforge.io import atomic_path, atomic_write_text
+from skyforge.core.io import atomic_path, atomic_write_text
 
 __all__ = ["write_pretrain_report", "chain_metrics"]
 

@@ -215,7 +215,7 @@ def _check_ids(attention_mask: Any, backend: str) -> torch.Tensor:
         raise TypeError(
             f"attention backend '{backend}' takes per-token document ids [b, s] (int) as the "
             f"attention_mask, got {type(attention_mask).__name__} {shape}: call the model "
-            "through skyforge.train.attention.model_forward"
+            "through skyforge.model.attention.model_forward"
         )
     return attention_mask
 
