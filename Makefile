@@ -25,8 +25,10 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES)
 
-## The tests (starts a real one-node SLURM when run as root; see slurm/local-cluster.sh).
+## The tests: the import contracts (pyproject.toml), then pytest (starts a real one-node SLURM
+## when run as root; see slurm/local-cluster.sh).
 test: $(STAMP)
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -ra
 
 lint: $(STAMP)
@@ -35,4 +37,4 @@ lint: $(STAMP)
 	$(BIN)/snakemake --lint
 
 clean:
-	rm -rf results logs .snakemake benchmarks/*/
+	rm -rf results logs .snakemake

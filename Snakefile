@@ -20,6 +20,7 @@ report: "report/workflow.rst"
 
 
 include: "rules/common.smk"
+include: "rules/targets.smk"
 include: "rules/plan.smk"
 include: "rules/crawl.smk"
 include: "rules/clean.smk"

@@ -96,8 +96,10 @@ def _bench(name: str, model, tok, texts: list[str], batch_tokens: int) -> None:
     n = sum(s.num_predicted for s in ours)
     diff = max(abs(a - b.nll) for a, b in zip(base, ours, strict=True))
     params = sum(p.numel() for p in model.parameters()) / 1e6
-    print(f"\n{name}: {params:.1f} M parameters, context {context}, {len(texts)} documents, "
-          f"{n:,} scored tokens, batch_tokens {batch_tokens}")  # fmt: skip
+    print(
+        f"\n{name}: {params:.1f} M parameters, context {context}, {len(texts)} documents, "
+        f"{n:,} scored tokens, batch_tokens {batch_tokens}"
+    )
     print(f"  baseline (per document, per window): {n / t_base:10,.0f} tokens/s  ({t_base:.2f} s)")
     print(f"  ours (length-batched):               {n / t_ours:10,.0f} tokens/s  ({t_ours:.2f} s)")
     print(f"  speed-up: {t_base / t_ours:.2f}×   max |Δ summed NLL| per document: {diff:.2e}")
@@ -128,11 +130,16 @@ def main() -> None:
 
         tok = AutoTokenizer.from_pretrained(args.tokenizer)
         torch.manual_seed(0)
-        cfg = LlamaConfig(vocab_size=len(tok), hidden_size=512, intermediate_size=1408,
-                          num_hidden_layers=8, num_attention_heads=8,
-                          max_position_embeddings=1024, tie_word_embeddings=False)  # fmt: skip
-        _bench("random Llama 8 × 512", LlamaForCausalLM(cfg).eval(), tok, texts,
-               args.batch_tokens)  # fmt: skip
+        cfg = LlamaConfig(
+            vocab_size=len(tok),
+            hidden_size=512,
+            intermediate_size=1408,
+            num_hidden_layers=8,
+            num_attention_heads=8,
+            max_position_embeddings=1024,
+            tie_word_embeddings=False,
+        )
+        _bench("random Llama 8 × 512", LlamaForCausalLM(cfg).eval(), tok, texts, args.batch_tokens)
 
 
 if __name__ == "__main__":

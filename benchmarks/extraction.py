@@ -2,10 +2,11 @@
 
 Not a test: run it by hand and quote the command and its output.
 
-1. **Quality** — each page of the trafilatura evaluation subset
-   (``shared/data/html-trafilatura``: 40 English + 4 Chinese saved pages, each with ``with``
-   snippets that must appear in the main text and ``without`` snippets of boilerplate that must
-   not) is decoded and extracted as ``extract_shard`` does, by resiliparse, by trafilatura with
+1. **Quality** — each page of the trafilatura evaluation subset (``--gold``; by default
+   ``html-trafilatura`` in ``SHARED``, the folder of real data beside the checkout, never
+   shipped with the project: 40 English + 4 Chinese saved pages, each with ``with`` snippets
+   that must appear in the main text and ``without`` snippets of boilerplate that must not) is
+   decoded and extracted as ``extract_shard`` does, by resiliparse, by trafilatura with
    our settings, and by trafilatura with datatrove's settings (``favor_precision``,
    ``deduplicate``). Scored as trafilatura's own evaluation scores it: a found ``with`` snippet
    is a true positive, a missing one a false negative, a found ``without`` snippet a false
@@ -15,12 +16,12 @@ Not a test: run it by hand and quote the command and its output.
 2. **Throughput per core** — ``extract_shard`` (resiliparse and trafilatura) and HF datatrove's
    ``WarcReader`` → ``Trafilatura`` → ``ParquetWriter`` (datatrove's FineWeb recipe; 0.10.1 has
    no resiliparse extractor) on the same WARC files, one after the other in one run: the real
-   wget crawl in ``shared/data/warc-dolma`` and a synthetic bilingual crawl generated into a
-   temporary folder. Work is CPU seconds (user + sys of the process and of every child it
-   waited for: datatrove runs trafilatura in a sandbox subprocess), measured around the
-   extraction only (imports and start-up excluded), best of ``--repeat`` runs (other load on a
-   shared machine only adds CPU time), so figures are per core whatever the machine; run
-   under ``taskset -c 0`` to make wall time per core too. Throughput is input MB (compressed
+   wget crawl (``--warcs``; by default ``warc-dolma`` in ``SHARED``) and a synthetic bilingual
+   crawl generated into a temporary folder. Work is CPU seconds (user + sys of the process and
+   of every child it waited for: datatrove runs trafilatura in a sandbox subprocess), measured
+   around the extraction only (imports and start-up excluded), best of ``--repeat`` runs (other
+   load on a shared machine only adds CPU time), so figures are per core whatever the machine;
+   run under ``taskset -c 0`` to make wall time per core too. Throughput is input MB (compressed
    WARC bytes) and HTML pages per CPU second; "× datatrove" is datatrove's CPU time / ours.
 
 datatrove must not go into the project's venv. Make a separate one for the baseline and pass
@@ -316,7 +317,7 @@ def main(argv: list[str] | None = None) -> None:
         from skyforge.config import SyntheticCrawlConfig
         from skyforge.synthetic.crawl import synthesize_crawl
 
-        cfg = SyntheticCrawlConfig.from_dict({"num_pages": args.synthetic_pages})
+        cfg = SyntheticCrawlConfig.with_defaults({"num_pages": args.synthetic_pages})
         synthesize_crawl(cfg, 1, Path(tmp.name))
         inputs["synthetic crawl"] = sorted(Path(tmp.name).glob("shard-*.warc.gz"))
     if not inputs:

@@ -46,11 +46,11 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from skyforge.config import SyntheticCrawlConfig
+from skyforge.config import FiltersConfig, SyntheticCrawlConfig
 from skyforge.data import BLOCKLIST_CATEGORIES, load_blocklist
 from skyforge.data.docs import read_docs, read_removed, write_docs
 from skyforge.data.extract import extract_shard
-from skyforge.data.filters.heuristics import ZH_STOP_WORDS, FilterParams, filter_shard
+from skyforge.data.filters.heuristics import ZH_STOP_WORDS, filter_shard
 from skyforge.synthetic.crawl import shard_name, synthesize_crawl
 
 MY_STEPS = ("url_filter", "language", "heuristic")
@@ -107,7 +107,7 @@ json.dump({"seconds": seconds, "import_s": import_s, "decisions": out}, open(arg
 
 def make_input(work: Path, num_pages: int, seed: int, num_shards: int) -> tuple[Path, pd.DataFrame]:
     """Synthesise and extract a crawl; return one Parquet of documents and the ground truth."""
-    cfg = SyntheticCrawlConfig.from_dict({"seed": seed, "num_pages": num_pages})
+    cfg = SyntheticCrawlConfig.with_defaults({"seed": seed, "num_pages": num_pages})
     synthesize_crawl(cfg, num_shards, work / "crawl")
     tables = []
     for shard in range(num_shards):
@@ -150,8 +150,12 @@ def run_datatrove(python: str, docs: pd.DataFrame, work: Path, repeat: int) -> d
     best = None
     for i in range(repeat):
         out = work / f"dt_output-{i}.json"
-        args = {"input": str(src), "output": str(out), "domains": domains,
-                "zh_stop_words": sorted(ZH_STOP_WORDS)}  # fmt: skip
+        args = {
+            "input": str(src),
+            "output": str(out),
+            "domains": domains,
+            "zh_stop_words": sorted(ZH_STOP_WORDS),
+        }
         proc = subprocess.run(
             [python, str(script), json.dumps(args)], capture_output=True, text=True, check=False
         )
@@ -211,17 +215,22 @@ def main() -> None:
                 "seconds": round(ours_s, 3),
                 "docs_per_s": round(num_docs / ours_s, 1),
                 "mb_per_s": round(mb / ours_s, 3),
-            },  # fmt: skip
+            },
         }
-        print(f"skyforge  filter_shard : {ours_s:7.2f} s  {num_docs / ours_s:8.1f} docs/s  "
-              f"{mb / ours_s:6.2f} MB/s  (1 core)")  # fmt: skip
+        print(
+            f"skyforge  filter_shard : {ours_s:7.2f} s  {num_docs / ours_s:8.1f} docs/s  "
+            f"{mb / ours_s:6.2f} MB/s  (1 core)"
+        )
         if not args.datatrove_python:
             print("datatrove: skipped (no --datatrove-python; see the module docstring)")
             return
         dt = run_datatrove(args.datatrove_python, docs, work, args.repeat)
         dt_s = dt["seconds"]
-        report["datatrove"] = {"seconds": round(dt_s, 3), "docs_per_s": round(num_docs / dt_s, 1),
-                               "mb_per_s": round(mb / dt_s, 3)}  # fmt: skip
+        report["datatrove"] = {
+            "seconds": round(dt_s, 3),
+            "docs_per_s": round(num_docs / dt_s, 1),
+            "mb_per_s": round(mb / dt_s, 3),
+        }
         report["speedup"] = round(dt_s / ours_s, 2)
         print(
             f"datatrove URL+Gopher+C4: {dt_s:7.2f} s  {num_docs / dt_s:8.1f} docs/s  "
@@ -230,21 +239,30 @@ def main() -> None:
         print(f"ratio: skyforge is {dt_s / ours_s:.2f}x datatrove's throughput per core\n")
 
         table = decisions_table(gt, docs, ours_removed, dt)
-        ours_rm, dt_rm, truth = table["ours"].notna(), table["datatrove"].notna(), table[
-            "should_remove"]  # fmt: skip
-        print("removals vs ground truth (should remove = expected at url_filter/language/heuristic,"
-              f" {int(truth.sum())} documents)")  # fmt: skip
+        ours_rm, dt_rm, truth = (
+            table["ours"].notna(),
+            table["datatrove"].notna(),
+            table["should_remove"],
+        )
+        print(
+            "removals vs ground truth (should remove = expected at url_filter/language/heuristic,"
+            f" {int(truth.sum())} documents)"
+        )
         print(f"  skyforge : {prf(ours_rm, truth)}")
         print(f"  datatrove: {prf(dt_rm, truth)}")
         agree = (ours_rm == dt_rm).mean()
-        print(f"agreement (same keep/remove decision): {agree:.3f}  "
-              f"both remove {int((ours_rm & dt_rm).sum())}, only skyforge "
-              f"{int((ours_rm & ~dt_rm).sum())}, only datatrove {int((~ours_rm & dt_rm).sum())}, "
-              f"both keep {int((~ours_rm & ~dt_rm).sum())}\n")  # fmt: skip
+        print(
+            f"agreement (same keep/remove decision): {agree:.3f}  "
+            f"both remove {int((ours_rm & dt_rm).sum())}, only skyforge "
+            f"{int((ours_rm & ~dt_rm).sum())}, only datatrove {int((~ours_rm & dt_rm).sum())}, "
+            f"both keep {int((~ours_rm & ~dt_rm).sum())}\n"
+        )
         per_kind = table.groupby("kind").agg(
-            docs=("id", "size"), should_remove=("should_remove", "sum"),
-            skyforge_removed=("ours", "count"), datatrove_removed=("datatrove", "count"),
-        )  # fmt: skip
+            docs=("id", "size"),
+            should_remove=("should_remove", "sum"),
+            skyforge_removed=("ours", "count"),
+            datatrove_removed=("datatrove", "count"),
+        )
         print(per_kind.to_string() + "\n")
         for system in ("skyforge", "datatrove"):
             col = "ours" if system == "skyforge" else "datatrove"
@@ -267,7 +285,7 @@ def main() -> None:
             args.json.write_text(json.dumps(report, indent=2, default=int))
 
 
-PARAMS = FilterParams()
+PARAMS = FiltersConfig.with_defaults()
 
 if __name__ == "__main__":
     main()

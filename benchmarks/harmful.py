@@ -45,7 +45,7 @@ Run::
 
     .venv/bin/python benchmarks/harmful.py                # 3,000 pages, seed 1234 (the default)
     .venv/bin/python benchmarks/harmful.py --seed 7 --json /tmp/harmful.json
-    .venv/bin/python benchmarks/harmful.py --real-data /work/shared/data
+    .venv/bin/python benchmarks/harmful.py --real-data DIR   # the folder of real data above
 """
 
 from __future__ import annotations
@@ -61,14 +61,15 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-from skyforge.config import SyntheticCrawlConfig
+from skyforge.config import EncodingConfig, FiltersConfig, HarmfulConfig, SyntheticCrawlConfig
+from skyforge.data.classifiers.harmful import apply_harmful, train_harmful_model
 from skyforge.data.docs import read_docs, read_removed
-from skyforge.data.filters.encoding import EncodingParams, MojibakeRepair
 from skyforge.data.extract import extract_shard
-from skyforge.data.filters.heuristics import FilterParams, filter_shard
-from skyforge.data.filters.harmful import TERMS, HarmfulParams, HarmfulRules, fold_traditional
-from skyforge.data.classifiers.harmful import apply_harmful, synthesize_planted, train_harmful_model
+from skyforge.data.filters.encoding import MojibakeRepair
+from skyforge.data.filters.harmful import TERMS, HarmfulRules, fold_traditional
+from skyforge.data.filters.heuristics import filter_shard
 from skyforge.synthetic.crawl import shard_name, synthesize_crawl
+from skyforge.synthetic.planted import synthesize_planted
 
 NEW_STEPS = ("encoding", "harmful", "harmful_model")
 
@@ -138,7 +139,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-harmful-") as tmp:
         work = args.work_dir or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        cfg = SyntheticCrawlConfig.from_dict({"seed": args.seed, "num_pages": args.num_pages})
+        cfg = SyntheticCrawlConfig.with_defaults({"seed": args.seed, "num_pages": args.num_pages})
         synthesize_crawl(cfg, 1, work / "crawl")
         extract_shard(work / "crawl" / shard_name(0), 0, work / "ex.parquet", work / "exr.parquet")
         gt = pd.read_parquet(work / "crawl" / "ground_truth.parquet").set_index("record_id")
@@ -149,17 +150,23 @@ def main() -> None:
         # 1. The filter with the new steps, end to end; then each new step alone.
         started = time.perf_counter()
         stats = filter_shard(
-            work / "ex.parquet", 0, work / "f.parquet", work / "fr.parquet", FilterParams(),
-            encoding=EncodingParams(), harmful=HarmfulParams(),
-            out_flagged=work / "flagged.parquet", out_repaired=work / "repaired.parquet",
-        )  # fmt: skip
+            work / "ex.parquet",
+            0,
+            work / "f.parquet",
+            work / "fr.parquet",
+            FiltersConfig.with_defaults(),
+            encoding=EncodingConfig.with_defaults(),
+            harmful=HarmfulConfig.with_defaults(),
+            out_flagged=work / "flagged.parquet",
+            out_repaired=work / "repaired.parquet",
+        )
         filter_s = time.perf_counter() - started
-        repair = MojibakeRepair(EncodingParams())
+        repair = MojibakeRepair(EncodingConfig.with_defaults())
         enc_s, _ = timed(lambda d: repair.check(d["text"]), docs)
         flagged = pq.read_table(work / "flagged.parquet").to_pylist()
         judged = read_docs(work / "f.parquet").to_pylist() + flagged
         judged_mb = sum(len(d["text"].encode("utf-8")) for d in judged) / 1e6
-        rules = HarmfulRules(HarmfulParams())
+        rules = HarmfulRules(HarmfulConfig.with_defaults())
         rules_s, _ = timed(lambda d: rules.judge(d["text"], d["lang"]), judged)
 
         # Baselines on the same documents: C4's one-hit rule, and a per-term count loop.
@@ -193,15 +200,23 @@ def main() -> None:
         synthesize_planted(args.seed, 400, work / "planted.parquet")
         started = time.perf_counter()
         train_harmful_model(
-            [work / "flagged.parquet"], work / "planted.parquet", [work / "f.parquet"], work / "hm",
+            [work / "flagged.parquet"],
+            work / "planted.parquet",
+            [work / "f.parquet"],
+            work / "hm",
             uncertain=rules.has_signal,
-        )  # fmt: skip
+        )
         train_s = time.perf_counter() - started
         started = time.perf_counter()
         apply_harmful(
-            work / "f.parquet", 0, work / "hm", work / "h.parquet", work / "hr.parquet",
-            {"zh": 0.5, "en": 0.5}, candidate=rules.has_signal,
-        )  # fmt: skip
+            work / "f.parquet",
+            0,
+            work / "hm",
+            work / "h.parquet",
+            work / "hr.parquet",
+            {"zh": 0.5, "en": 0.5},
+            candidate=rules.has_signal,
+        )
         apply_s = time.perf_counter() - started
         kept_in = pq.ParquetFile(work / "f.parquet").metadata.num_rows
 
@@ -258,20 +273,30 @@ def main() -> None:
         }
 
     speed = {
-        "filter_with_new_steps": {"seconds": round(filter_s, 3),
-                                  "docs_per_s": round(len(docs) / filter_s, 1)},
+        "filter_with_new_steps": {
+            "seconds": round(filter_s, 3),
+            "docs_per_s": round(len(docs) / filter_s, 1),
+        },
         "encoding": {"docs_per_s": round(len(docs) / enc_s, 1), "mb_per_s": round(mb / enc_s, 2)},
-        "harmful_rules": {"docs_per_s": round(len(judged) / rules_s, 1),
-                          "mb_per_s": round(judged_mb / rules_s, 2)},
-        "term_matching_trie_regex": {"docs_per_s": round(len(natural) / terms_s, 1),
-                                     "mb_per_s": round(natural_mb / terms_s, 2)},
-        "term_matching_str_count": {"docs_per_s": round(len(natural) / naive_s, 1),
-                                    "mb_per_s": round(natural_mb / naive_s, 2)},
-        "term_matching_flat_regex": {"docs_per_s": round(len(natural) / flat_s, 1),
-                                     "mb_per_s": round(natural_mb / flat_s, 2)},
+        "harmful_rules": {
+            "docs_per_s": round(len(judged) / rules_s, 1),
+            "mb_per_s": round(judged_mb / rules_s, 2),
+        },
+        "term_matching_trie_regex": {
+            "docs_per_s": round(len(natural) / terms_s, 1),
+            "mb_per_s": round(natural_mb / terms_s, 2),
+        },
+        "term_matching_str_count": {
+            "docs_per_s": round(len(natural) / naive_s, 1),
+            "mb_per_s": round(natural_mb / naive_s, 2),
+        },
+        "term_matching_flat_regex": {
+            "docs_per_s": round(len(natural) / flat_s, 1),
+            "mb_per_s": round(natural_mb / flat_s, 2),
+        },
         "harmful_model_train": {"seconds": round(train_s, 2)},
         "harmful_model_apply": {"docs_per_s": round(kept_in / apply_s, 1)},
-    }  # fmt: skip
+    }
     print(f"\nspeed (one core): filter with the new steps {speed['filter_with_new_steps']}")
     for name in ("encoding", "harmful_rules", "harmful_model_apply", "harmful_model_train"):
         print(f"  {name:26s} {speed[name]}")

@@ -42,6 +42,7 @@ skyforge at module level.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import struct
 import subprocess
@@ -125,7 +126,7 @@ def _prepare(pages: int, work: Path):
     from skyforge.data.extract import extract_shard
     from skyforge.synthetic.crawl import shard_name, synthesize_crawl
 
-    synthesize_crawl(SyntheticCrawlConfig.from_dict({"num_pages": pages}), 2, work)
+    synthesize_crawl(SyntheticCrawlConfig.with_defaults({"num_pages": pages}), 2, work)
     gt = pq.read_table(work / "ground_truth.parquet").to_pandas()
     ok = gt.expected_step.isna() | gt.expected_step.isin(["exact_dedup", "near_dedup"])
     lang = dict(zip(gt.record_id[ok], gt.lang[ok], strict=True))
@@ -231,7 +232,10 @@ def main(argv: list[str] | None = None) -> None:
         datatrove_worker(*args.datatrove_worker)
         return
 
+    from skyforge.config import DedupConfig, section_defaults
     from skyforge.data.dedup.minhash import MinHashParams
+
+    default = MinHashParams.from_section(DedupConfig.from_dict(section_defaults("dedup")))
 
     with tempfile.TemporaryDirectory(prefix="bench-minhash-") as tmp:
         work = Path(tmp)
@@ -248,8 +252,8 @@ def main(argv: list[str] | None = None) -> None:
         )
         results = {}
         for name, params in (
-            ("ours 16×8=128", MinHashParams()),
-            ("ours 14×8=112", MinHashParams(num_perm=112, bands=14, rows=8)),
+            ("ours 16×8=128", default),
+            ("ours 14×8=112", dataclasses.replace(default, num_perm=112, bands=14, rows=8)),
         ):
             (work / name[:9].replace(" ", "")).mkdir(exist_ok=True)
             results[name] = _ours(paths, work / name[:9].replace(" ", ""), params)

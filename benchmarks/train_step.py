@@ -12,8 +12,8 @@ threads:
   random tokens, SDPA attention with a causal mask.
 * **ours** — ``skyforge.train.loop`` (megatron-core GPTModel, DistributedDataParallel, the
   distributed optimizer, ``get_forward_backward_func``, the reset document mask, real packed
-  data from :func:`skyforge.synthetic.fixtures.make_workspace`) at DP1 and, with ``--dp2``, DP2 through
-  torchrun; per-step throughput is read from the run's ``metrics.csv`` (validation and
+  data from :func:`skyforge.synthetic.fixtures.make_workspace`) at DP1 and, with ``--dp2``, DP2
+  through torchrun; per-step throughput is read from the run's ``metrics.csv`` (validation and
   checkpoint time excluded by the loop itself).
 
 Per config: median tokens/s per device over the timed steps (the first step is warm-up), the
@@ -78,19 +78,54 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 CONFIGS = {
-    "tiny": dict(num_layers=2, hidden_size=64, ffn_hidden_size=176, num_attention_heads=4,
-                 vocab_size=4096, seq_cpu=128, seq_gpu=2048, mbs=2, accum=2),
-    "1b": dict(num_layers=16, hidden_size=2048, ffn_hidden_size=5632, num_attention_heads=16,
-               vocab_size=32000, seq_cpu=256, seq_gpu=2048, mbs=1, accum=1),
+    "tiny": dict(
+        num_layers=2,
+        hidden_size=64,
+        ffn_hidden_size=176,
+        num_attention_heads=4,
+        vocab_size=4096,
+        seq_cpu=128,
+        seq_gpu=2048,
+        mbs=2,
+        accum=2,
+    ),
+    "1b": dict(
+        num_layers=16,
+        hidden_size=2048,
+        ffn_hidden_size=5632,
+        num_attention_heads=16,
+        vocab_size=32000,
+        seq_cpu=256,
+        seq_gpu=2048,
+        mbs=1,
+        accum=1,
+    ),
     # The 1b shape with 12 layers: 0.74 B parameters fit a 24 GB CPU box (fp32 weights, grads,
     # master copy and Adam ≈ 20 B/param); the 1b config needs ~23 GB there.
-    "0.7b": dict(num_layers=12, hidden_size=2048, ffn_hidden_size=5632, num_attention_heads=16,
-                 vocab_size=32000, seq_cpu=256, seq_gpu=2048, mbs=1, accum=1),
+    "0.7b": dict(
+        num_layers=12,
+        hidden_size=2048,
+        ffn_hidden_size=5632,
+        num_attention_heads=16,
+        vocab_size=32000,
+        seq_cpu=256,
+        seq_gpu=2048,
+        mbs=1,
+        accum=1,
+    ),
     # Skywork-13B's layer shape at 4 of its 52 layers (1.6 B parameters with the embeddings).
-    "skywork13b-4l": dict(num_layers=4, hidden_size=4608, ffn_hidden_size=12288,
-                          num_attention_heads=36, vocab_size=65536, seq_cpu=128, seq_gpu=4096,
-                          mbs=1, accum=2),
-}  # fmt: skip
+    "skywork13b-4l": dict(
+        num_layers=4,
+        hidden_size=4608,
+        ffn_hidden_size=12288,
+        num_attention_heads=36,
+        vocab_size=65536,
+        seq_cpu=128,
+        seq_gpu=4096,
+        mbs=1,
+        accum=2,
+    ),
+}
 KERNEL_SEQ_GPU = 4096  # the kernel-path mode's context on a GPU (Skywork, Index-1.9B)
 
 
@@ -98,11 +133,15 @@ def _model_config(name: str, seq: int):
     from skyforge.config import ModelConfig
 
     c = CONFIGS[name]
-    return ModelConfig(
-        num_layers=c["num_layers"], hidden_size=c["hidden_size"],
-        ffn_hidden_size=c["ffn_hidden_size"], num_attention_heads=c["num_attention_heads"],
-        seq_length=seq, vocab_size=c["vocab_size"], name=name,
-    )  # fmt: skip
+    return ModelConfig.with_defaults(
+        num_layers=c["num_layers"],
+        hidden_size=c["hidden_size"],
+        ffn_hidden_size=c["ffn_hidden_size"],
+        num_attention_heads=c["num_attention_heads"],
+        seq_length=seq,
+        vocab_size=c["vocab_size"],
+        name=name,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -125,27 +164,49 @@ def run_ours(name: str, seq: int, steps: int, dp: int, work: Path, ws: Path) -> 
     model = _model_config(name, seq)
     gbs = dp * c["mbs"] * c["accum"]
     tps = gbs * seq
-    train = TrainConfig.from_dict({
-        "global_batch_size": gbs,
-        "stage1": {"sessions": [{"name": "bench", "tokens": (steps + 1) * tps,
-                                 "schedule": "constant", "lr_max": 1e-4}],
-                   "mix": {"en": 0.5, "zh": 0.4, "code": 0.1}},
-        "stage2": {"lr": 1e-4, "substages": [{"stem_share": 0.1, "tokens": tps}]},
-    })  # fmt: skip
-    parallel = ParallelConfig(tensor=1, pipeline=1, data=dp, micro_batch_size=c["mbs"])
+    train = TrainConfig.with_defaults(
+        {
+            "global_batch_size": gbs,
+            "stage1": {
+                "sessions": [
+                    {
+                        "name": "bench",
+                        "tokens": (steps + 1) * tps,
+                        "schedule": "constant",
+                        "lr_max": 1e-4,
+                    }
+                ],
+                "mix": {"en": 0.5, "zh": 0.4, "code": 0.1},
+            },
+            "stage2": {"lr": 1e-4, "substages": [{"stem_share": 0.1, "tokens": tps}]},
+        }
+    )
+    parallel = ParallelConfig.with_defaults(
+        tensor=1, pipeline=1, data=dp, micro_batch_size=c["mbs"]
+    )
     opts = TrainingOptions(
-        log_interval_steps=1, eval_interval_steps=10**9, eval_samples=1,
-        save_interval_steps=10**9, checkpoint_dir=str(work / f"ckpt-{name}-dp{dp}"),
-    )  # fmt: skip
+        log_interval_steps=1,
+        eval_interval_steps=10**9,
+        eval_samples=1,
+        save_interval_steps=10**9,
+        checkpoint_dir=str(work / f"ckpt-{name}-dp{dp}"),
+    )
     cwd = os.getcwd()
     os.chdir(ws)
     try:
         spec = build_stage_spec(
-            "stage1_0", model=model, parallel=parallel, train=train, options=opts,
-            accelerator="cpu", decay=None, blend=ws / "results/blends/stage1.json",
+            "stage1_0",
+            model=model,
+            parallel=parallel,
+            train=train,
+            options=opts,
+            accelerator="cpu",
+            decay=None,
+            blend=ws / "results/blends/stage1.json",
             tokenizer=ws / "results/tokenizer/tokenizer.json",
-            manifest=work / f"manifest-{name}-dp{dp}.json", init_manifest=None,
-        )  # fmt: skip
+            manifest=work / f"manifest-{name}-dp{dp}.json",
+            init_manifest=None,
+        )
     finally:
         os.chdir(cwd)
     # The blend was planned for the workspace's own token budget: size the dataset for ours.
@@ -160,8 +221,11 @@ def run_ours(name: str, seq: int, steps: int, dp: int, work: Path, ws: Path) -> 
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     proc = subprocess.run(
         [*launcher, "-m", "skyforge.train.loop", str(spec_path)],
-        capture_output=True, text=True, env=env, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     if proc.returncode:
         raise SystemExit(f"ours ({name}, dp{dp}) failed:\n{proc.stderr[-4000:]}")
     with open(Path(spec.run_dir) / "metrics.csv", newline="") as f:
@@ -215,31 +279,49 @@ def step_child(name: str, seq: int, steps: int, backend: str, doc_len: int) -> N
     from megatron.core.pipeline_parallel import get_forward_backward_func
 
     from skyforge.config import ParallelConfig
-    from skyforge.train.loop import build_training, forward_step, initialize_distributed
+    from skyforge.train.distributed import build_training, initialize_distributed
+    from skyforge.train.objectives.pretrain import forward_step
     from skyforge.train.spec import StageSpec
 
     c = CONFIGS[name]
     device = initialize_distributed(1, 1, 0)
     model_cfg = dataclasses.replace(_model_config(name, seq), attention_backend=backend)
-    parallel = ParallelConfig(tensor=1, pipeline=1, data=1, micro_batch_size=c["mbs"])
+    parallel = ParallelConfig.with_defaults(tensor=1, pipeline=1, data=1, micro_batch_size=c["mbs"])
     spec = StageSpec(
-        stage="bench", description="", workdir=".", run_dir=".", manifest=".", blend=".",
-        tokenizer=".", model=dataclasses.asdict(model_cfg),
-        parallel=dataclasses.asdict(parallel), accelerator=device.type,
-        global_batch_size=c["mbs"] * c["accum"], train_steps=steps + 1,
+        stage="bench",
+        description="",
+        workdir=".",
+        run_dir=".",
+        manifest=".",
+        blend=".",
+        tokenizer=".",
+        model=dataclasses.asdict(model_cfg),
+        parallel=dataclasses.asdict(parallel),
+        accelerator=device.type,
+        global_batch_size=c["mbs"] * c["accum"],
+        train_steps=steps + 1,
         schedule={"schedule": "constant", "lr_max": 1e-4},
-        optimizer={"weight_decay": 0.1, "beta1": 0.9, "beta2": 0.95, "eps": 1e-8,
-                   "grad_clip": 1.0},
-        num_train_samples=1, seed=0, eod_mask_loss=False, log_interval_steps=1,
-        eval_interval_steps=1, eval_samples=1, save_interval_steps=1, keep_last_checkpoints=1,
-    )  # fmt: skip
+        optimizer={"weight_decay": 0.1, "beta1": 0.9, "beta2": 0.95, "eps": 1e-8, "grad_clip": 1.0},
+        num_train_samples=1,
+        seed=0,
+        eod_mask_loss=False,
+        log_interval_steps=1,
+        eval_interval_steps=1,
+        eval_samples=1,
+        save_interval_steps=1,
+        keep_last_checkpoints=1,
+    )
     model, optimizer, _ = build_training(spec, backend)
     batches = []
     for m in range(c["accum"]):
         pos = _documents(c["mbs"], seq, doc_len, seed=m).to(device)
         tokens = torch.randint(0, model_cfg.vocab_size, (c["mbs"], seq), device=device)
-        batch = {"tokens": tokens, "labels": tokens.roll(-1, 1), "position_ids": pos,
-                 "loss_mask": torch.ones(c["mbs"], seq, device=device)}  # fmt: skip
+        batch = {
+            "tokens": tokens,
+            "labels": tokens.roll(-1, 1),
+            "position_ids": pos,
+            "loss_mask": torch.ones(c["mbs"], seq, device=device),
+        }
         if backend == "local":
             batch["attention_mask"] = _dense_mask(pos)
         batches.append(batch)
@@ -251,10 +333,14 @@ def step_child(name: str, seq: int, steps: int, backend: str, doc_len: int) -> N
         model.zero_grad_buffer()
         fwd_bwd(
             forward_step_func=partial(forward_step, backend=backend),
-            data_iterator=iter(batches), model=[model], num_microbatches=c["accum"],
-            seq_length=seq, micro_batch_size=c["mbs"], decoder_seq_length=seq,
+            data_iterator=iter(batches),
+            model=[model],
+            num_microbatches=c["accum"],
+            seq_length=seq,
+            micro_batch_size=c["mbs"],
+            decoder_seq_length=seq,
             forward_only=False,
-        )  # fmt: skip
+        )
         optimizer.step()
         if device.type == "cuda":
             torch.cuda.synchronize()
@@ -274,17 +360,25 @@ def hf_child(name: str, seq: int, steps: int, attn: str, doc_len: int) -> None:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     dtype = torch.bfloat16 if device == "cuda" else torch.float32
     cfg = LlamaConfig(
-        vocab_size=c["vocab_size"], hidden_size=c["hidden_size"],
-        intermediate_size=c["ffn_hidden_size"], num_hidden_layers=c["num_layers"],
-        num_attention_heads=c["num_attention_heads"], max_position_embeddings=seq,
-        tie_word_embeddings=False, attention_bias=False, mlp_bias=False,
-    )  # fmt: skip
+        vocab_size=c["vocab_size"],
+        hidden_size=c["hidden_size"],
+        intermediate_size=c["ffn_hidden_size"],
+        num_hidden_layers=c["num_layers"],
+        num_attention_heads=c["num_attention_heads"],
+        max_position_embeddings=seq,
+        tie_word_embeddings=False,
+        attention_bias=False,
+        mlp_bias=False,
+    )
     torch.manual_seed(0)
     model = LlamaForCausalLM._from_config(cfg, attn_implementation=attn, dtype=dtype).to(device)
     opt = torch.optim.AdamW(
-        model.parameters(), lr=1e-4, betas=(0.9, 0.95), weight_decay=0.1,
+        model.parameters(),
+        lr=1e-4,
+        betas=(0.9, 0.95),
+        weight_decay=0.1,
         fused=device == "cuda",
-    )  # fmt: skip
+    )
     batches = []
     for m in range(c["accum"]):
         pos = _documents(c["mbs"], seq, doc_len, seed=m).to(device)
@@ -317,9 +411,13 @@ def _child(args: list[str], timeout: float = 1800) -> dict | str:
     """Run a child mode of this script; its result, or the error's last line."""
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     proc = subprocess.run(
-        [sys.executable, __file__, *args], capture_output=True, text=True, env=env,
-        check=False, timeout=timeout,
-    )  # fmt: skip
+        [sys.executable, __file__, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=timeout,
+    )
     if proc.returncode:
         lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
         return lines[-1] if lines else f"exit {proc.returncode}"
@@ -330,43 +428,60 @@ def kernel_paths(args: argparse.Namespace) -> None:
     import torch
 
     from skyforge.config import load_config_files
-    from skyforge.plan.planner import GPUS, flops_per_token, throughput_from_mfu
     from skyforge.model.attention import backend_status
+    from skyforge.plan.planner import GPUS, flops_per_token, throughput_from_mfu
 
     on_gpu = torch.cuda.is_available()
     card = torch.cuda.get_device_name() if on_gpu else f"CPU ({os.cpu_count()} cores)"
-    gpu = next((g for k, g in GPUS.items() if on_gpu and k.split("-")[0].lower() in card.lower()),
-               None)  # fmt: skip
+    gpu = next(
+        (g for k, g in GPUS.items() if on_gpu and k.split("-")[0].lower() in card.lower()), None
+    )
     assumed = float(load_config_files([REPO / "config.yaml"])["plan"]["assumed_mfu"])
     status = backend_status()
-    backends = args.backends.split(",") if args.backends else [
-        b for b in ("local", "flex", "flash", "transformer_engine") if status[b] is None
-    ]  # fmt: skip
+    backends = (
+        args.backends.split(",")
+        if args.backends
+        else [b for b in ("local", "flex", "flash", "transformer_engine") if status[b] is None]
+    )
     import megatron.core
     import transformers
 
-    print(f"device: {card}; torch {torch.__version__}; megatron-core "
-          f"{megatron.core.__version__}; transformers {transformers.__version__}; "
-          f"dtype {'bf16' if on_gpu else 'fp32'}; backends here: "
-          + ", ".join(f"{k}: {'yes' if v is None else v}" for k, v in status.items()))
+    print(
+        f"device: {card}; torch {torch.__version__}; megatron-core "
+        f"{megatron.core.__version__}; transformers {transformers.__version__}; "
+        f"dtype {'bf16' if on_gpu else 'fp32'}; backends here: "
+        + ", ".join(f"{k}: {'yes' if v is None else v}" for k, v in status.items())
+    )
     for name in args.configs.split(","):
         c = CONFIGS[name]
         seq = KERNEL_SEQ_GPU if on_gpu else c["seq_cpu"]
         fpt = flops_per_token(_model_config(name, seq))
         plan = throughput_from_mfu(assumed, _model_config(name, seq), gpu) if gpu else None
-        print(f"\n{name}: seq {seq}, micro-batch {c['mbs']} × {c['accum']}, FLOPs/token "
-              f"{fpt / 1e9:.3f} G, documents of mean {args.doc_len} tokens when masked"
-              + (f"; plan predicts {plan:,.0f} tokens/s/GPU at {assumed:.1%} MFU" if plan else ""))
+        print(
+            f"\n{name}: seq {seq}, micro-batch {c['mbs']} × {c['accum']}, FLOPs/token "
+            f"{fpt / 1e9:.3f} G, documents of mean {args.doc_len} tokens when masked"
+            + (f"; plan predicts {plan:,.0f} tokens/s/GPU at {assumed:.1%} MFU" if plan else "")
+        )
         head = f"{'system':34s} {'doc mask':>8s} {'tokens/s/dev':>13s} {'× sdpa':>7s} "
         head += f"{'TFLOP/s':>8s} {'MFU':>6s} {'meas/plan':>9s} {'peak GiB':>8s}"
         print(head)
         hf = ["sdpa"] + (["flash_attention_2"] if on_gpu and status["flash"] is None else [])
         for masked in (False, True):
             doc = args.doc_len if masked else 0
-            rows = [(f"HF Llama {a}", _child(["--hf-child", name, str(seq), str(args.steps), a,
-                                              str(doc)])) for a in hf]  # fmt: skip
-            rows += [(f"ours {b}", _child(["--step-child", name, str(seq), str(args.steps), b,
-                                           str(doc)])) for b in backends]  # fmt: skip
+            rows = [
+                (
+                    f"HF Llama {a}",
+                    _child(["--hf-child", name, str(seq), str(args.steps), a, str(doc)]),
+                )
+                for a in hf
+            ]
+            rows += [
+                (
+                    f"ours {b}",
+                    _child(["--step-child", name, str(seq), str(args.steps), b, str(doc)]),
+                )
+                for b in backends
+            ]
             base = rows[0][1]["tokens_per_s_per_device"] if isinstance(rows[0][1], dict) else None
             for label, r in rows:
                 if not isinstance(r, dict):
@@ -387,12 +502,22 @@ def main() -> None:
     p.add_argument("--configs", default="tiny", help=f"comma-separated: {', '.join(CONFIGS)}")
     p.add_argument("--steps", type=int, default=10, help="timed steps (after one warm-up)")
     p.add_argument("--dp2", action="store_true", help="also run ours at DP2 (torchrun, 2 ranks)")
-    p.add_argument("--loop", action="store_true",
-                   help="compare the whole training loop (packed data, DP1/DP2) instead")
-    p.add_argument("--backends", default="", help="kernel mode: comma-separated backends "
-                   "(default: all that can run here)")  # fmt: skip
-    p.add_argument("--doc-len", type=int, default=512,
-                   help="kernel mode: mean document length when masking is on")
+    p.add_argument(
+        "--loop",
+        action="store_true",
+        help="compare the whole training loop (packed data, DP1/DP2) instead",
+    )
+    p.add_argument(
+        "--backends",
+        default="",
+        help="kernel mode: comma-separated backends (default: all that can run here)",
+    )
+    p.add_argument(
+        "--doc-len",
+        type=int,
+        default=512,
+        help="kernel mode: mean document length when masking is on",
+    )
     p.add_argument("--step-child", nargs=5, metavar=("CONFIG", "SEQ", "STEPS", "BACKEND", "DOC"))
     p.add_argument("--hf-child", nargs=5, metavar=("CONFIG", "SEQ", "STEPS", "ATTN", "DOC"))
     args = p.parse_args()
@@ -425,19 +550,29 @@ def main() -> None:
             if not isinstance(b, dict):
                 raise SystemExit(f"baseline failed: {b}")
             results = [("baseline (HF Llama + AdamW, 1 process)", b["tokens_per_s_per_device"])]
-            results.append(("ours DP1", run_ours(name, seq, args.steps, 1, work, ws)[
-                "tokens_per_s_per_device"]))  # fmt: skip
+            results.append(
+                (
+                    "ours DP1",
+                    run_ours(name, seq, args.steps, 1, work, ws)["tokens_per_s_per_device"],
+                )
+            )
             if args.dp2:
-                results.append(("ours DP2", run_ours(name, seq, args.steps, 2, work, ws)[
-                    "tokens_per_s_per_device"]))  # fmt: skip
+                results.append(
+                    (
+                        "ours DP2",
+                        run_ours(name, seq, args.steps, 2, work, ws)["tokens_per_s_per_device"],
+                    )
+                )
             peak = None
             if on_gpu:
                 for key, gpu in GPUS.items():
                     if key.split("-")[0].lower() in card.lower():
                         peak = gpu.peak_bf16_tflops * 1e12
             print(f"\n{name}: seq {seq}, FLOPs/token {fpt / 1e9:.3f} G")
-            print(f"{'system':42s} {'tokens/s/dev':>14s} {'× baseline':>11s} {'TFLOP/s/dev':>12s}"
-                  + ("  MFU" if peak else ""))  # fmt: skip
+            print(
+                f"{'system':42s} {'tokens/s/dev':>14s} {'× baseline':>11s} {'TFLOP/s/dev':>12s}"
+                + ("  MFU" if peak else "")
+            )
             for label, tok_s in results:
                 line = f"{label:42s} {tok_s:14,.0f} {tok_s / results[0][1]:11.2f} "
                 line += f"{tok_s * fpt / 1e12:12.4f}"

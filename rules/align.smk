@@ -2,7 +2,7 @@
 exports, the SFT model's own refusals for DPO's safety pairs, curves and sample replies.
 
 The training rules are local rules that submit through submitit, exactly as pretraining
-(ARCHITECTURE.md decision 3); their run directories live under checkpoints/, not as outputs.
+(docs/ARCHITECTURE.md, decision 3); their run directories live under checkpoints/, not outputs.
 """
 
 

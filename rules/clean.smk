@@ -1,5 +1,5 @@
 """Cleaning, per shard: extraction, filters (URL, mojibake, language, heuristic and content
-rules), the quality classifier's reference set (results/data/)."""
+rules) (results/data/)."""
 
 
 rule extract:
@@ -11,7 +11,7 @@ rule extract:
     log:
         "logs/extract/{shard}.log",
     benchmark:
-        "benchmarks/extract/{shard}.tsv"
+        "logs/benchmarks/extract/{shard}.tsv"
     conda:
         "../envs/skyforge.yaml"
     params:
@@ -33,7 +33,7 @@ rule filter:
     log:
         "logs/filter/{shard}.log",
     benchmark:
-        "benchmarks/filter/{shard}.tsv"
+        "logs/benchmarks/filter/{shard}.tsv"
     conda:
         "../envs/skyforge.yaml"
     params:
@@ -42,19 +42,3 @@ rule filter:
         "python -m skyforge.cli filter --config-json {params.config:q} --docs {input.docs:q}"
         " --shard {wildcards.shard} --out-docs {output.docs:q} --out-removed {output.removed:q}"
         " --out-flagged {output.flagged:q} --out-repaired {output.repaired:q} 2> {log:q}"
-
-
-rule reference_set:
-    output:
-        "results/data/quality_model/reference.parquet",
-    log:
-        "logs/reference_set/reference_set.log",
-    benchmark:
-        "benchmarks/reference_set/reference_set.tsv"
-    conda:
-        "../envs/skyforge.yaml"
-    params:
-        config=lambda wildcards: step_config("quality_model", "crawl"),
-    shell:
-        "python -m skyforge.cli reference-set --config-json {params.config:q} --out {output:q}"
-        " 2> {log:q}"

@@ -18,7 +18,10 @@ os.environ.update(
 
 from skyforge.config import ConfigError, section_json, validate_config  # noqa: E402
 from skyforge.data.corpora import CORPORA, SPLITS  # noqa: E402
-from skyforge.train.spec import stage_names, stage_params  # noqa: E402
+from skyforge.tokenize.blends import tracked_config as blend_tracked  # noqa: E402
+from skyforge.tokenize.tokenizer import tracked_config as tokenizer_tracked  # noqa: E402
+from skyforge.train.spec import align_tracked_config, stage_names  # noqa: E402
+from skyforge.train.spec import tracked_config as stage_tracked  # noqa: E402
 
 try:
     _validated = validate_config(config)
@@ -128,18 +131,6 @@ def kept_after_args():
     return " ".join(f"{step}={','.join(files)}" for step, files in kept_tables().items())
 
 
-def data_outputs():
-    """Cleaned corpora, the funnel and (synthetic crawl) the ground-truth scores."""
-    outputs = all_corpus_files() + [
-        "results/data/funnel/funnel.md",
-        "results/data/funnel/funnel.png",
-    ]
-    outputs += ["results/data/quality_model/metrics.md", "results/data/harmful_model/metrics.md"]
-    if config["crawl"]["source"] == "synthetic":
-        outputs.append("results/data/scores/scores.md")
-    return outputs
-
-
 def corpus_split_files(split):
     """Every corpus file of one split (train or heldout), all corpora and shards."""
     return [f for f in all_corpus_files() if f.split("/")[-2] == split]
@@ -158,61 +149,19 @@ def blend_files():
     return [f"results/blends/{name}.json" for name in names]
 
 
+def tracked_json(slice_):
+    """A tracked config slice as compact JSON (a rule's params and its step's `--config-json`)."""
+    return json.dumps(slice_, sort_keys=True, separators=(",", ":"))
+
+
 def tokenizer_config_json():
-    """tokenizer + the stage-1 mix (what the tokenizer's training sample follows); the rest of
-    train is a placeholder, so budgets and schedules never retrain the tokenizer."""
-    train = {
-        "global_batch_size": 1,
-        "stage1": {
-            "mix": config["train"]["stage1"]["mix"],
-            "sessions": [{"name": "-", "tokens": 1, "schedule": "constant", "lr_max": 1.0}],
-        },
-        "stage2": {"lr": 1.0, "substages": [{"stem_share": 0.0, "tokens": 1}]},
-    }
-    return json.dumps(
-        {"tokenizer": config["tokenizer"], "train": train}, sort_keys=True, separators=(",", ":")
-    )
+    """What the tokenizer is trained from (skyforge.tokenize.tokenizer.tracked_config)."""
+    return tracked_json(tokenizer_tracked(config))
 
 
 def blend_config_json(blend):
-    """The config one stage's blend is computed from; the other stages become placeholders, so
-    adding or editing a sub-stage does not rewrite (and retrain from) the other blends."""
-    import copy
-
-    from skyforge.config import model_identity
-
-    d = {s: copy.deepcopy(config[s]) for s in ("train", "blends")}
-    d["model"] = model_identity(config["model"])
-    train = d["train"]
-    placeholder = {"stem_share": 0.0, "tokens": 1}
-    subs = train["stage2"]["substages"]
-    if blend.startswith("stage2_"):
-        i = int(blend.split("_")[1])
-        train["stage2"]["substages"] = [placeholder] * i + [subs[i]]
-    else:
-        train["stage2"]["substages"] = [placeholder]
-    if blend != "decay":
-        d["blends"]["decay"] = None
-    # Stage 1 matters only through its total budget (one blend for all sessions).
-    total = sum(float(s["tokens"]) for s in train["stage1"]["sessions"]) if blend == "stage1" else 1
-    train["stage1"]["sessions"] = [
-        {"name": "all", "tokens": total, "schedule": "constant", "lr_max": 1.0}
-    ]
-    train["stage1"]["keep_checkpoints_at_tokens"] = []
-    train["stage2"]["lr"] = 1.0
-    return json.dumps(d, sort_keys=True, separators=(",", ":"))
-
-
-def tokenize_outputs():
-    """Tokenizer, merged packs and blends."""
-    return ["results/tokenizer/stats.md", "results/blends/summary.md"] + blend_files()
-
-
-def plan_outputs():
-    """The compute plan tables."""
-    return [
-        f"results/plan/{name}" for name in ("summary.csv", "layouts.csv", "reverse.csv", "plan.md")
-    ]
+    """What one stage's blend is computed from (skyforge.tokenize.blends.tracked_config)."""
+    return tracked_json(blend_tracked(config, blend))
 
 
 def training_stages():
@@ -258,17 +207,13 @@ def pretrain_inputs(wildcards):
 
 
 def stage_params_json(stage):
-    """The config values that determine one pretraining stage (see train.spec.stage_params)."""
-    import json
-
-    return json.dumps(stage_params(config, stage), sort_keys=True, separators=(",", ":"))
+    """What determines one pretraining stage (skyforge.train.spec.tracked_config)."""
+    return tracked_json(stage_tracked(config, stage))
 
 
 def run_config_json(resources):
     """monitoring, checkpoints and launch as JSON; the profile's SLURM partition and account
     (default-resources) fill launch keys left null."""
-    import json
-
     launch = dict(config["launch"])
     for key in ("slurm_partition", "slurm_account"):
         if launch.get(key) is None and getattr(resources, key, None) not in (None, ""):
@@ -288,15 +233,6 @@ def hf_exports():
     stages = training_stages()
     finals = [[s for s in stages if s.startswith(p)] for p in ("stage1_", "stage2_", "decay")]
     return [f"results/hf/{group[-1]}" for group in finals if group]
-
-
-def pretrain_outputs():
-    """Every stage's manifest, the HF exports and the loss curves."""
-    return (
-        stage_manifests()
-        + hf_exports()
-        + ["results/pretrain/report/curves.png", "results/pretrain/report/summary.md"]
-    )
 
 
 def final_stage_blend():
@@ -344,47 +280,17 @@ def dpo_data_inputs(wildcards):
 
 def synthetic_chat_json():
     """The sft and dpo sections with only their generator settings (what chat_data tracks)."""
-    import copy
-
-    d = {s: {"synthetic": copy.deepcopy(config[s]["synthetic"])} for s in ("sft", "dpo")}
-    return json.dumps(d, sort_keys=True, separators=(",", ":"))
+    return tracked_json({s: {"synthetic": config[s]["synthetic"]} for s in ("sft", "dpo")})
 
 
 def align_params_json(section):
-    """What determines an SFT/DPO model besides its input files (tracked by the rule)."""
-    d = {k: v for k, v in config[section].items() if k not in ("synthetic", "ablation")}
-    t = config["train"]
-    train = {k: t.get(k) for k in ("global_batch_size", "optimizer", "seed")}
-    from skyforge.config import model_identity
-
-    model = model_identity(config["model"])
-    tracked = {section: d, "model": model, "parallel": config["parallel"]}
-    return json.dumps({**tracked, "train": train}, sort_keys=True, separators=(",", ":"))
-
-
-def align_manifests():
-    """Manifests of the SFT variants and DPO."""
-    return [f"results/align/{v}/manifest.json" for v in sft_variants() + ["dpo"]]
+    """What determines an SFT/DPO model (skyforge.train.spec.align_tracked_config)."""
+    return tracked_json(align_tracked_config(config, section))
 
 
 def preference_stats_files():
     """The synthetic safety pairs' counts (model-written vs fallback refusals), if any."""
     return [] if config["dpo"]["train_file"] else ["results/chat/preference_stats.json"]
-
-
-def chat_model_exports():
-    """HF folders of every model the report shows replies of: stage finals, SFT, DPO."""
-    return hf_exports() + ["results/hf/sft", "results/hf/dpo"]
-
-
-def align_outputs():
-    """SFT and DPO manifests, their HF exports, curves and sample replies."""
-    return (
-        align_manifests()
-        + [f"results/hf/{v}" for v in sft_variants() + ["dpo"]]
-        + ["results/align/report/curves.png", "results/align/report/summary.md"]
-        + ["results/align/report/samples.md"]
-    )
 
 
 def eval_models():
@@ -421,8 +327,8 @@ def eval_domain_files():
 
 
 def eval_config(*keys):
-    """``--config-json`` with only these keys of the eval section (the rest get their schema
-    defaults in the step), so that, say, a benchmark setting does not rerun the loss table."""
+    """``--config-json`` with only these keys of the eval section, so that, say, a benchmark
+    setting does not rerun the loss table; the step reading any other key is an error."""
     return json.dumps({"eval": {k: config["eval"][k] for k in keys}}, sort_keys=True)
 
 
@@ -487,45 +393,9 @@ def export_manifest(wildcards):
     return f"results/align/{wildcards.variant}/manifest.json"
 
 
-def eval_outputs():
-    """Every eval table."""
-    return [
-        f"results/eval/{t}/{t}.md"
-        for t in ("domain_loss", "benchmarks", "contamination", "layer_cosine")
-    ]
-
-
 def config_hash():
     """SHA-256 (16 hex digits) of the validated config, defaults filled in."""
     import hashlib
 
     blob = json.dumps(config, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def summary_inputs():
-    """Every artifact the summary page reads (all the DAG's targets but the page itself)."""
-    return (
-        plan_outputs()
-        + ["results/crawl/manifest.json"]
-        + data_outputs()
-        + tokenize_outputs()
-        + pretrain_outputs()
-        + align_outputs()
-        + eval_outputs()
-    )
-
-
-def all_targets():
-    """Every artifact the DAG builds."""
-    return (
-        plan_outputs()
-        + crawl_shards()
-        + ["results/crawl/manifest.json"]
-        + data_outputs()
-        + tokenize_outputs()
-        + pretrain_outputs()
-        + align_outputs()
-        + eval_outputs()
-        + ["results/summary.md"]
-    )

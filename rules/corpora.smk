@@ -39,7 +39,7 @@ rule corpus_split:
     log:
         "logs/corpus_split/{shard}.log",
     benchmark:
-        "benchmarks/corpus_split/{shard}.tsv"
+        "logs/benchmarks/corpus_split/{shard}.tsv"
     conda:
         "../envs/skyforge.yaml"
     shell:

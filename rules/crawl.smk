@@ -12,7 +12,7 @@ if config["crawl"]["source"] == "synthetic":
         log:
             "logs/crawl/crawl.log",
         benchmark:
-            "benchmarks/crawl/crawl.tsv"
+            "logs/benchmarks/crawl/crawl.tsv"
         conda:
             "../envs/skyforge.yaml"
         params:
@@ -35,7 +35,7 @@ else:
         log:
             "logs/crawl/crawl.log",
         benchmark:
-            "benchmarks/crawl/crawl.tsv"
+            "logs/benchmarks/crawl/crawl.tsv"
         conda:
             "../envs/skyforge.yaml"
         params:

@@ -9,7 +9,7 @@ rule exact_hashes:
     log:
         "logs/exact_hashes/{shard}.log",
     benchmark:
-        "benchmarks/exact_hashes/{shard}.tsv"
+        "logs/benchmarks/exact_hashes/{shard}.tsv"
     conda:
         "../envs/skyforge.yaml"
     shell:
@@ -25,7 +25,7 @@ rule exact_duplicates:
     log:
         "logs/exact_duplicates/exact_duplicates.log",
     benchmark:
-        "benchmarks/exact_duplicates/exact_duplicates.tsv"
+        "logs/benchmarks/exact_duplicates/exact_duplicates.tsv"
     conda:
         "../envs/skyforge.yaml"
     shell:
@@ -42,7 +42,7 @@ rule exact_dedup:
     log:
         "logs/exact_dedup/{shard}.log",
     benchmark:
-        "benchmarks/exact_dedup/{shard}.tsv"
+        "logs/benchmarks/exact_dedup/{shard}.tsv"
     conda:
         "../envs/skyforge.yaml"
     shell:
@@ -59,7 +59,7 @@ rule minhash_signatures:
     log:
         "logs/minhash_signatures/{shard}.log",
     benchmark:
-        "benchmarks/minhash_signatures/{shard}.tsv"
+        "logs/benchmarks/minhash_signatures/{shard}.tsv"
     conda:
         "../envs/skyforge.yaml"
     params:
@@ -77,7 +77,7 @@ rule minhash_buckets:
     log:
         "logs/minhash_buckets/band-{band}.log",
     benchmark:
-        "benchmarks/minhash_buckets/band-{band}.tsv"
+        "logs/benchmarks/minhash_buckets/band-{band}.tsv"
     conda:
         "../envs/skyforge.yaml"
     params:
@@ -96,7 +96,7 @@ rule minhash_clusters:
     log:
         "logs/minhash_clusters/minhash_clusters.log",
     benchmark:
-        "benchmarks/minhash_clusters/minhash_clusters.tsv"
+        "logs/benchmarks/minhash_clusters/minhash_clusters.tsv"
     conda:
         "../envs/skyforge.yaml"
     params:
@@ -116,7 +116,7 @@ rule near_dedup:
     log:
         "logs/near_dedup/{shard}.log",
     benchmark:
-        "benchmarks/near_dedup/{shard}.tsv"
+        "logs/benchmarks/near_dedup/{shard}.tsv"
     conda:
         "../envs/skyforge.yaml"
     shell:
@@ -135,7 +135,7 @@ rule substring_dedup:
     log:
         "logs/substring_dedup/{group}.log",
     benchmark:
-        "benchmarks/substring_dedup/{group}.tsv"
+        "logs/benchmarks/substring_dedup/{group}.tsv"
     conda:
         "../envs/skyforge.yaml"
     params:

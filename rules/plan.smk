@@ -10,7 +10,7 @@ rule plan:
     log:
         "logs/plan/plan.log",
     benchmark:
-        "benchmarks/plan/plan.tsv"
+        "logs/benchmarks/plan/plan.tsv"
     conda:
         "../envs/skyforge.yaml"
     params:

@@ -1,7 +1,7 @@
 """Pretraining: the chain of stages (stage-1 sessions, stage-2 sub-stages, optional decay),
 each a target trained by a submitit job; HF exports of each stage's final model; loss curves.
 
-GPU rules are local rules (ARCHITECTURE.md decision 3): the rule only submits and waits, the
+GPU rules are local rules (docs/ARCHITECTURE.md, decision 3): the rule only submits and waits, the
 job itself goes to SLURM through submitit (or to local worker processes on a laptop).
 """
 

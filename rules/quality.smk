@@ -1,6 +1,22 @@
 """The fastText quality and harmful / spam classifiers: trained in the DAG, applied per shard."""
 
 
+rule reference_set:
+    output:
+        "results/data/quality_model/reference.parquet",
+    log:
+        "logs/reference_set/reference_set.log",
+    benchmark:
+        "logs/benchmarks/reference_set/reference_set.tsv"
+    conda:
+        "../envs/skyforge.yaml"
+    params:
+        config=lambda wildcards: step_config("quality_model", "crawl"),
+    shell:
+        "python -m skyforge.cli reference-set --config-json {params.config:q} --out {output:q}"
+        " 2> {log:q}"
+
+
 rule train_quality_model:
     input:
         positives="results/data/quality_model/reference.parquet",
@@ -16,7 +32,7 @@ rule train_quality_model:
     log:
         "logs/train_quality_model/train_quality_model.log",
     benchmark:
-        "benchmarks/train_quality_model/train_quality_model.tsv"
+        "logs/benchmarks/train_quality_model/train_quality_model.tsv"
     conda:
         "../envs/skyforge.yaml"
     params:
@@ -38,7 +54,7 @@ rule quality:
     log:
         "logs/quality/{group}/{shard}.log",
     benchmark:
-        "benchmarks/quality/{group}/{shard}.tsv"
+        "logs/benchmarks/quality/{group}/{shard}.tsv"
     conda:
         "../envs/skyforge.yaml"
     params:
@@ -83,7 +99,7 @@ rule train_harmful_model:
     log:
         "logs/train_harmful_model/train_harmful_model.log",
     benchmark:
-        "benchmarks/train_harmful_model/train_harmful_model.tsv"
+        "logs/benchmarks/train_harmful_model/train_harmful_model.tsv"
     conda:
         "../envs/skyforge.yaml"
     params:
@@ -105,7 +121,7 @@ rule harmful:
     log:
         "logs/harmful/{group}/{shard}.log",
     benchmark:
-        "benchmarks/harmful/{group}/{shard}.tsv"
+        "logs/benchmarks/harmful/{group}/{shard}.tsv"
     conda:
         "../envs/skyforge.yaml"
     params:

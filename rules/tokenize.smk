@@ -18,7 +18,7 @@ rule train_tokenizer:
     log:
         "logs/train_tokenizer/train_tokenizer.log",
     benchmark:
-        "benchmarks/train_tokenizer/train_tokenizer.tsv"
+        "logs/benchmarks/train_tokenizer/train_tokenizer.tsv"
     conda:
         "../envs/skyforge.yaml"
     threads: 2
@@ -42,7 +42,7 @@ rule pack_shard:
     log:
         "logs/pack_shard/{corpus}/{split}/{shard}.log",
     benchmark:
-        "benchmarks/pack_shard/{corpus}/{split}/{shard}.tsv"
+        "logs/benchmarks/pack_shard/{corpus}/{split}/{shard}.tsv"
     conda:
         "../envs/skyforge.yaml"
     threads: 1

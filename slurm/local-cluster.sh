@@ -12,7 +12,7 @@
 # Meant for a dev machine or a CI container: root, Debian 12 (Slurm 22.05), no systemd. It
 # overwrites /etc/slurm/slurm.conf and /etc/slurm/gres.conf with symlinks into the state dir,
 # because Debian's client tools (sbatch, sinfo, sacct, ...) read /etc/slurm/slurm.conf.
-# Facts behind every setting: shared/notes/local-slurm.md.
+# Facts behind every setting: docs/local-slurm.md.
 #
 # Environment:
 #   SKYFORGE_SLURM_DIR             state dir: config, logs, spool, database, pids

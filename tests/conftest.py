@@ -148,8 +148,10 @@ def chromium() -> str:
     if os.geteuid() != 0 or not shutil.which("apt-get"):
         unavailable("no chromium on PATH, and installing Debian's needs root and apt-get")
     env = {"DEBIAN_FRONTEND": "noninteractive"}
-    for cmd in (["apt-get", "update", "-qq"],
-                ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"]):
+    for cmd in (
+        ["apt-get", "update", "-qq"],
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"],
+    ):
         proc = run(cmd, timeout=CHROMIUM_INSTALL_TIMEOUT_S, env=env)
         if proc.returncode != 0:
             unavailable(f"`{' '.join(cmd)}` failed\n{describe(proc)}")

@@ -69,8 +69,9 @@ def test_exports_chat_with_transformers(default_dag_run):
         ids = tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
         ids = tok(ids, add_special_tokens=False, return_tensors="pt")["input_ids"]
         end = tok.convert_tokens_to_ids("<|end|>")
-        out = model.generate(ids, max_new_tokens=30, do_sample=False, eos_token_id=end,
-                             pad_token_id=tok.pad_token_id)  # fmt: skip
+        out = model.generate(
+            ids, max_new_tokens=30, do_sample=False, eos_token_id=end, pad_token_id=tok.pad_token_id
+        )
         text = tok.decode(out[0, ids.shape[1] :], skip_special_tokens=True)
         assert text.strip(), name
 
@@ -95,9 +96,20 @@ def test_generate_from_a_manifest_greedy_and_sampled(default_dag_run):
     from conftest import run
 
     workdir, _ = default_dag_run
-    base = [sys.executable, "-m", "skyforge.cli", "generate", "--manifest",
-            "results/align/dpo/manifest.json", "--tokenizer-dir", "results/tokenizer",
-            "--prompt", "What is 12 + 30?", "--max-new-tokens", "40"]  # fmt: skip
+    base = [
+        sys.executable,
+        "-m",
+        "skyforge.cli",
+        "generate",
+        "--manifest",
+        "results/align/dpo/manifest.json",
+        "--tokenizer-dir",
+        "results/tokenizer",
+        "--prompt",
+        "What is 12 + 30?",
+        "--max-new-tokens",
+        "40",
+    ]
     greedy = run(base, timeout=300, cwd=workdir, check=True)
     (row,) = [json.loads(line) for line in greedy.stdout.splitlines()]
     table = list(csv.DictReader(open(workdir / "results/align/report/samples.csv")))

@@ -32,8 +32,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from skyforge.config import EncodingConfig
 from skyforge.data.corpora import CORPORA, SPLITS
-from skyforge.data.filters.encoding import EncodingParams, MojibakeRepair
+from skyforge.data.filters.encoding import MojibakeRepair
 from skyforge.data.scoring import NEW_CONTENT_STEPS, QUALITY_STEP
 from skyforge.synthetic.crawl import DROPDOWN_TEXT_EN, DROPDOWN_TEXT_ZH, HARMFUL_KINDS
 
@@ -157,7 +158,7 @@ def test_no_harmful_or_mojibake_page_reaches_the_corpora(results):
     md = (results / "data/funnel/funnel.md").read_text()
     num_fixable = int((gt.kind == "mojibake_fixable").sum())
     assert f"| encoding | repaired:cp1252 | {num_fixable} |" in md
-    repair = MojibakeRepair(EncodingParams())
+    repair = MojibakeRepair(EncodingConfig.with_defaults())
     fixed = corpus[corpus.kind == "mojibake_fixable"]
     assert len(fixed) > 10
     for text in fixed.text:

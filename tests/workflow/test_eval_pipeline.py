@@ -49,8 +49,9 @@ def test_leaky_control_is_clearly_contaminated(default_dag_run):
     # Clearly more negative than every clean model's Δ1, by more than the clean models' spread.
     spread = clean.delta1.max() - clean.delta1.min()
     assert leaky.delta1 < clean.delta1.min() - max(0.05, 2 * spread), t[["delta1", "delta2"]]
-    assert "(leaky control)" not in (workdir / "results/eval/contamination/contamination.md"
-                                    ).read_text().replace("| leaky control |", "")  # fmt: skip
+    assert "(leaky control)" not in (
+        workdir / "results/eval/contamination/contamination.md"
+    ).read_text().replace("| leaky control |", "")
     m = json.loads((workdir / "results/eval/contamination/leaky_control/manifest.json").read_text())
     assert m["spec"]["init_manifest"].endswith("results/pretrain/stage2_3/manifest.json")
     blend_file = workdir / "results/eval/contamination/leaky_control/leaky_blend.json"
@@ -65,8 +66,12 @@ def test_a_users_model_and_domain_are_config_lines(default_dag_run, tmp_path):
     external = tmp_path / "my-model"
     shutil.copytree(workdir / "results/hf/stage1_1", external)
     domain = tmp_path / "finance.jsonl"
-    domain.write_text("".join(json.dumps({"text": f"The bank raised rates by {i}.5 % today."})
-                              + "\n" for i in range(20)))  # fmt: skip
+    domain.write_text(
+        "".join(
+            json.dumps({"text": f"The bank raised rates by {i}.5 % today."}) + "\n"
+            for i in range(20)
+        )
+    )
     overlay = tmp_path / "mine.yaml"
     overlay.write_text(
         f"eval:\n  models: {{my-model: {external}}}\n"
@@ -74,10 +79,23 @@ def test_a_users_model_and_domain_are_config_lines(default_dag_run, tmp_path):
     )
     target = "results/eval/domain_loss/domain_loss.md"
     proc = run(
-        [sys.executable, "-m", "snakemake", "-s", REPO_ROOT / "Snakefile", "--cores", "2",
-         "--configfile", REPO_ROOT / "config.yaml", overlay, "--", target],
-        timeout=600, cwd=workdir,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            REPO_ROOT / "Snakefile",
+            "--cores",
+            "2",
+            "--configfile",
+            REPO_ROOT / "config.yaml",
+            overlay,
+            "--",
+            target,
+        ],
+        timeout=600,
+        cwd=workdir,
+    )
     assert proc.returncode == 0, describe(proc)
     out = proc.stdout + proc.stderr
     assert "rule pretrain" not in out and "rule sft" not in out
@@ -88,10 +106,20 @@ def test_a_users_model_and_domain_are_config_lines(default_dag_run, tmp_path):
     assert row.status == "ok" and row.nll_sum == pytest.approx(same.nll_sum, rel=1e-9)
     # Back to the default tables for the other tests of this session.
     proc = run(
-        [sys.executable, "-m", "snakemake", "-s", REPO_ROOT / "Snakefile", "--cores", "2",
-         "--", target],
-        timeout=600, cwd=workdir,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            REPO_ROOT / "Snakefile",
+            "--cores",
+            "2",
+            "--",
+            target,
+        ],
+        timeout=600,
+        cwd=workdir,
+    )
     assert proc.returncode == 0, describe(proc)
 
 
@@ -101,10 +129,20 @@ def test_in_domain_ablation_target(default_dag_run):
     workdir, _ = default_dag_run
     target = "results/eval/ablation/ablation.md"
     proc = run(
-        [sys.executable, "-m", "snakemake", "-s", REPO_ROOT / "Snakefile", "--cores", "2",
-         "--", target],
-        timeout=900, cwd=workdir,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            REPO_ROOT / "Snakefile",
+            "--cores",
+            "2",
+            "--",
+            target,
+        ],
+        timeout=900,
+        cwd=workdir,
+    )
     assert proc.returncode == 0, describe(proc)
     start = json.loads((workdir / "results/eval/ablation/stem/start_manifest.json").read_text())
     assert start["checkpoint"].endswith("iter_0000020") and start["tokens_seen"] == 20480

@@ -76,8 +76,8 @@ def test_hf_exports_match_megatron_logits(run_dir, megatron_one_rank):
     import torch
     from transformers import AutoTokenizer, LlamaForCausalLM
 
-    from skyforge.train import checkpoint as ckpt
     from skyforge.model.gpt import build_model
+    from skyforge.train import checkpoint as ckpt
     from skyforge.train.spec import StageSpec
 
     for stage in ("stage1_1", "stage2_3"):
@@ -102,10 +102,20 @@ def test_hf_exports_match_megatron_logits(run_dir, megatron_one_rank):
 
 def _dry_run(run_dir, *args):
     proc = run(
-        [sys.executable, "-m", "snakemake", "-s", REPO_ROOT / "Snakefile", "-n", "--cores", "2",
-         *args],
-        timeout=300, cwd=run_dir,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            REPO_ROOT / "Snakefile",
+            "-n",
+            "--cores",
+            "2",
+            *args,
+        ],
+        timeout=300,
+        cwd=run_dir,
+    )
     assert proc.returncode == 0, describe(proc)
     return proc.stdout + proc.stderr
 
@@ -127,6 +137,9 @@ def test_rerun_does_not_retrain(run_dir):
     # A fifth STEM sub-stage trains only itself: no earlier stage, no other blend reruns.
     subs = ", ".join(f"{{stem_share: {s}, tokens: 8192}}" for s in (0.1, 0.2, 0.3, 0.4, 0.5))
     out = _dry_run(run_dir, "--config", f"train={{stage2: {{lr: 3.0e-4, substages: [{subs}]}}}}")
-    planned = {line.split("=", 1)[1].strip() for line in out.splitlines()
-               if line.strip().startswith(("wildcards: stage=", "wildcards: blend="))}  # fmt: skip
+    planned = {
+        line.split("=", 1)[1].strip()
+        for line in out.splitlines()
+        if line.strip().startswith(("wildcards: stage=", "wildcards: blend="))
+    }
     assert planned == {"stage2_4"}, out[-3000:]

@@ -28,8 +28,11 @@ def test_a_moved_run_reruns_nothing_and_still_exports(default_dag_run, tmp_path)
     workdir, _ = default_dag_run
     moved = tmp_path / "moved-run"
     shutil.copytree(workdir, moved, symlinks=True)
-    for path in ("results/pretrain/stage2_3/manifest.json", "results/align/sft/manifest.json",
-                 "results/pretrain/stage2_3/job.json"):  # fmt: skip
+    for path in (
+        "results/pretrain/stage2_3/manifest.json",
+        "results/align/sft/manifest.json",
+        "results/pretrain/stage2_3/job.json",
+    ):
         text = (moved / path).read_text()
         assert str(workdir) not in text, f"{path} holds an absolute path into the old run"
     snakemake = [sys.executable, "-m", "snakemake", "-s", REPO_ROOT / "Snakefile", "--cores", "2"]

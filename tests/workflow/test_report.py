@@ -14,14 +14,32 @@ from conftest import REPO_ROOT, describe, run
 
 pytestmark = pytest.mark.workflow
 
-SECTIONS = ("0. Summary", "1. Plan", "2. Crawl", "3. Data", "4. Tokenizer", "5. Pretraining",
-            "6. SFT and DPO", "7. Evaluation")  # fmt: skip
+SECTIONS = (
+    "0. Summary",
+    "1. Plan",
+    "2. Crawl",
+    "3. Data",
+    "4. Tokenizer",
+    "5. Pretraining",
+    "6. SFT and DPO",
+    "7. Evaluation",
+)
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 # Flags of a headless Chromium on a machine with no network (connections are refused, not
 # waited for) and no user profile.
-HEADLESS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--enable-logging=stderr", "--v=0", "--virtual-time-budget=15000"]  # fmt: skip
+HEADLESS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--enable-logging=stderr",
+    "--v=0",
+    "--virtual-time-budget=15000",
+]
 
 
 def _visible_text(dom: str) -> str:
@@ -34,16 +52,21 @@ def _visible_text(dom: str) -> str:
 def report_html(default_dag_run):
     workdir, _ = default_dag_run
     out = workdir / "results" / "report.html"
-    proc = run([sys.executable, "-m", "snakemake", "-s", REPO_ROOT / "Snakefile", "--report",
-                out], timeout=600, cwd=workdir)  # fmt: skip
+    proc = run(
+        [sys.executable, "-m", "snakemake", "-s", REPO_ROOT / "Snakefile", "--report", out],
+        timeout=600,
+        cwd=workdir,
+    )
     assert proc.returncode == 0 and out.stat().st_size > 100_000, describe(proc)
     return out
 
 
 def test_report_renders_every_section_without_script_errors(report_html, chromium, tmp_path):
     url = report_html.as_uri()
-    proc = run([chromium, *HEADLESS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
-                url], timeout=180)  # fmt: skip
+    proc = run(
+        [chromium, *HEADLESS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", url],
+        timeout=180,
+    )
     assert proc.returncode == 0, describe(proc)
     body = _visible_text(proc.stdout)
     positions = [body.find(s) for s in SECTIONS]
@@ -52,18 +75,37 @@ def test_report_renders_every_section_without_script_errors(report_html, chromiu
     assert "Skyforge builds every artifact" in body  # the workflow description
     assert body.count("<img") + body.count("<svg") >= 1
     console = [line for line in proc.stderr.splitlines() if ":CONSOLE" in line]
-    errors = [line for line in console
-              if re.search(r"Uncaught|Error|TypeError|is not defined", line)]  # fmt: skip
+    errors = [
+        line for line in console if re.search(r"Uncaught|Error|TypeError|is not defined", line)
+    ]
     assert not errors, "\n".join(errors)
     # Every table and plot people read is embedded (the report carries them as data).
     html = report_html.read_text(encoding="utf-8", errors="replace")
-    for name in ("summary.md", "curves.png", "funnel.png", "scores.csv", "domain_loss.png",
-                 "benchmarks.png", "contamination.png", "layer_cosine.png", "samples.md"):
+    for name in (
+        "summary.md",
+        "curves.png",
+        "funnel.png",
+        "scores.csv",
+        "domain_loss.png",
+        "benchmarks.png",
+        "contamination.png",
+        "layer_cosine.png",
+        "samples.md",
+    ):
         assert name in html, name
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "report.png"
-    proc = run([chromium, *HEADLESS, f"--user-data-dir={tmp_path / 'profile2'}",
-                f"--screenshot={shot}", "--window-size=1400,1000", url], timeout=180)  # fmt: skip
+    proc = run(
+        [
+            chromium,
+            *HEADLESS,
+            f"--user-data-dir={tmp_path / 'profile2'}",
+            f"--screenshot={shot}",
+            "--window-size=1400,1000",
+            url,
+        ],
+        timeout=180,
+    )
     assert proc.returncode == 0 and shot.stat().st_size > 10_000, describe(proc)
 
 
@@ -77,6 +119,9 @@ def test_summary_is_built_from_the_artifacts(default_dag_run):
     m = json.loads((workdir / "results/pretrain/stage2_3/manifest.json").read_text())
     assert f"| {m['final_metrics']['train/loss']:.3f} |" in text
     assert "flagged: leaky control" in text
-    for link in ("data/funnel/funnel.md", "eval/domain_loss/domain_loss.md",
-                 "align/report/samples.md"):  # fmt: skip
+    for link in (
+        "data/funnel/funnel.md",
+        "eval/domain_loss/domain_loss.md",
+        "align/report/samples.md",
+    ):
         assert f"]({link})" in text and (workdir / "results" / link).is_file()

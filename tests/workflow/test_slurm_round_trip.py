@@ -25,12 +25,28 @@ TARGETS = ("results/plan/plan.md", "results/crawl/manifest.json")
 def _snakemake_slurm(cwd: Path, *args: str, limit: int = 420) -> subprocess.CompletedProcess:
     # timeout -s KILL: the executor plugin can ignore SIGTERM while it polls SLURM.
     cmd = [
-        "timeout", "-s", "KILL", str(limit),
-        sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"),
-        "--profile", str(REPO / "slurm"), *TARGETS, *args,
-    ]  # fmt: skip
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False,
-                          env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
+        "timeout",
+        "-s",
+        "KILL",
+        str(limit),
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(REPO / "Snakefile"),
+        "--profile",
+        str(REPO / "slurm"),
+        *TARGETS,
+        *args,
+    ]
+    return subprocess.run(
+        cmd,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
 
 
 def _out(proc: subprocess.CompletedProcess) -> str:
@@ -41,10 +57,23 @@ def _out(proc: subprocess.CompletedProcess) -> str:
 def _sacct_rules(since: str) -> dict[str, list[str]]:
     """Rule name → states of the SLURM jobs started since ``since`` (from their comments)."""
     proc = subprocess.run(
-        ["timeout", "-s", "KILL", "60", "sacct", "-X", "-n", "-P", "-S", since,
-         "--format=JobID,State,Comment%200"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [
+            "timeout",
+            "-s",
+            "KILL",
+            "60",
+            "sacct",
+            "-X",
+            "-n",
+            "-P",
+            "-S",
+            since,
+            "--format=JobID,State,Comment%200",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     rules: dict[str, list[str]] = {}
     for line in proc.stdout.splitlines():
         job_id, state, comment = line.split("|", 2)

@@ -1,11 +1,12 @@
 """A real training job on the real local SLURM cluster: preempted, requeued, resumed, exact.
 
-`dispatch` submits the tiny stage-1 session of :mod:`skyforge.synthetic.fixtures` (24 steps, two gloo
-ranks) as one submitit job. Once its first checkpoint exists the test sends USR2 to every task,
-as SLURM does before a time limit or a preemption. The training saves a checkpoint at the end
-of the step, submitit requeues the job under the same id, and the second run resumes from that
-checkpoint. The loss curve must then be the one of an uninterrupted run of the same spec on the
-same data-parallel size (the local executor): the resume path is exact, not merely close.
+`dispatch` submits the tiny stage-1 session of :mod:`skyforge.synthetic.fixtures` (24 steps,
+two gloo ranks) as one submitit job. Once its first checkpoint exists the test sends USR2 to
+every task, as SLURM does before a time limit or a preemption. The training saves a checkpoint
+at the end of the step, submitit requeues the job under the same id, and the second run resumes
+from that checkpoint. The loss curve must then be the one of an uninterrupted run of the same
+spec on the same data-parallel size (the local executor): the resume path is exact, not merely
+close.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ NUM_TASKS = 2  # data-parallel size 2 in both runs, so their losses compare bitw
 # Partition and account of slurm/local-cluster.sh and slurm/config.yaml. The limit is far above
 # the job's ~20 s per run, and submitit takes a USR2 for a preemption (not a timeout, which
 # uses up one of max_num_timeout requeues) only before min(0.8 × limit, limit − 10 min): 20 min.
-SLURM = LaunchConfig(
+SLURM = LaunchConfig.with_defaults(
     executor="slurm",
     slurm_partition="cpu",
     slurm_account="root",
@@ -45,7 +46,7 @@ SLURM = LaunchConfig(
     mem_gb=4,
     poll_interval_s=1,
 )
-LOCAL = LaunchConfig(executor="local", timeout_min=10, poll_interval_s=0.5)
+LOCAL = LaunchConfig.with_defaults(executor="local", timeout_min=10, poll_interval_s=0.5)
 
 # Limits of the waits; each is several times what it takes on two busy cores.
 RECORD_TIMEOUT_S = 60  # dispatch submits and writes the job record

@@ -1,7 +1,7 @@
-"""Raw-crawl data: the synthetic crawl, real-WARC resharding and the URL blocklists.
+"""The cleaning pipeline: crawl reading, extraction, filters, dedup, classifiers, corpora.
 
-Submodules are imported explicitly (``from skyforge.synthetic.crawl import synthesize_crawl``,
-``from skyforge.data.crawl import shard_warcs``) so that importing this package stays cheap.
+Submodules are imported explicitly (``from skyforge.data.crawl import shard_warcs``) so that
+importing this package stays cheap; the package itself holds only the URL blocklists.
 The blocklists live beside this file (``blocklists/<category>.txt``) and ship as package data.
 """
 

@@ -1,10 +1,10 @@
 """Split cleaned documents into the corpora the training stages blend, with held-out splits.
 
-Corpora (SPEC.md §6): ``main-en``, ``main-zh``, ``main-code`` (SkyPile-Main), ``stem``
-(question + answer STEM pages, SkyPile-STEM) and ``parallel`` (EN–ZH aligned text). Each has a
-``train`` and a ``heldout`` split; the held-out documents are the NEWEST of their corpus by crawl
-date (SPEC.md §12: validation text is published after the training text), chosen with a per-corpus
-date cutoff so that each shard can be split on its own:
+Corpora (docs/recipe.md#data): ``main-en``, ``main-zh``, ``main-code`` (SkyPile-Main),
+``stem`` (question + answer STEM pages, SkyPile-STEM) and ``parallel`` (EN–ZH aligned text).
+Each has a ``train`` and a ``heldout`` split; the held-out documents are the NEWEST of their
+corpus by crawl date (validation text is published after the training text), chosen with a
+per-corpus date cutoff so that each shard can be split on its own:
 
 1. ``date_histogram`` (map, per shard): documents per (corpus, crawl date).
 2. ``heldout_cutoffs`` (reduce, tiny): per corpus, the date from which the newest
@@ -30,8 +30,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xxhash
 
-from skyforge.data.docs import read_docs, write_table
 from skyforge.core.io import atomic_write_text
+from skyforge.data.docs import read_docs, write_table
 
 CORPORA = ("main-en", "main-zh", "main-code", "stem", "parallel")
 SPLITS = ("train", "heldout")

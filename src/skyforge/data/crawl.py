@@ -1,37 +1,19 @@
 """The real-crawl path: read WARC/ARC files defensively and re-shard them.
 
-Crawls arrive as many files of uneven size, some damaged in transfer. ``shard_warcs`` reads them
-in sorted order and deals their records round-robin into ``num_shards`` per-record-gzip WARC
-files (``shard-NNNNN.warc.gz``, the names ``synth_crawl`` uses), so that later steps see the same
-layout whether the crawl was real or synthetic, and get even work per shard.
+Crawls arrive as many files of uneven size, some damaged in transfer. ``shard_warcs`` deals
+their records round-robin into ``num_shards`` per-record-gzip WARC files
+(``shard-NNNNN.warc.gz``, the synthetic crawl's names), so later steps see one layout for a
+real or a synthetic crawl and get even work per shard. Records are dealt by capture
+(consecutive records of one ``WARC-Target-URI`` stay together) and each record's block is
+copied byte for byte, so WARC digests stay valid; ARC files become WARC records with
+deterministic ids.
 
-Dealing is round-robin by capture, not by record: consecutive records with the same
-``WARC-Target-URI`` (Common Crawl's request + response + metadata, wget's request + response)
-go to the same shard as one unit. Dealing single records would put every response of a crawl
-that alternates request / response into the even shards and every request into the odd ones.
+Damage never stops a run: ``iter_records`` yields a logged, counted ``CorruptRecord`` for a
+truncated record, a bad Content-Length, a broken gzip member, trailing garbage or a file that is
+no WARC at all, and reading resumes where warcio can resynchronise. The length check is ours:
+warcio 1.8.1 returns a truncated final record without complaint.
 
-What "intact" means: each record's block (for a response: HTTP headers and payload) is copied
-byte for byte, so its WARC digests stay valid; the WARC header block is re-serialised by
-warcio, which normalises whitespace and drops the angle brackets wget 1.19–1.21 puts around
-``WARC-Target-URI``. ARC files are converted to WARC/1.0 records by warcio (``arc2warc``); their
-record ids are derived from the file name and offset (uuid5) rather than drawn at random, so
-re-sharding is deterministic. Records of one capture that are not neighbours in the input (or a
-capture longer than ``_MAX_CAPTURE_RECORDS``) may still land in different shards: later steps
-must not rely on a response's request being in the same shard.
-
-Damage never stops a run. ``iter_records`` yields a ``CorruptRecord`` (logged with file, byte
-offset and error) for: a record whose block is shorter than its Content-Length (truncated), a
-missing or invalid Content-Length, a record not followed by the blank lines that end it (its
-Content-Length is wrong), a gzip member that does not decompress, bytes after the last record
-that do not parse, and a file that is no WARC/ARC at all (one line, counted separately). After a
-damaged record reading goes on with the next record where warcio can resynchronise, else with
-the next file. A whole-file-gzipped WARC (one gzip member for all records, which warcio refuses
-with "non-chunked gzip") is re-read as a plain decompressed stream instead of being dropped;
-offsets in such a file are positions in the decompressed stream.
-
-warcio 1.8.1 itself never raises on a truncated final record (its LimitReader just returns fewer
-bytes, and its digest check only fires once the declared length was read); the length check
-here is what turns that into a logged, counted error.
+See docs/cleaning.md.
 """
 
 from __future__ import annotations
@@ -56,13 +38,12 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeaders
 
-from skyforge.synthetic.crawl import shard_name
-
 __all__ = [
     "RawRecord",
     "CorruptRecord",
     "expand_warc_glob",
     "iter_records",
+    "shard_name",
     "shard_warcs",
 ]
 
@@ -70,6 +51,11 @@ log = logging.getLogger(__name__)
 
 _ERR_CHARS = 200  # keep each log line readable even when warcio quotes binary garbage
 _MAX_CAPTURE_RECORDS = 8  # a file of many records for one URI must still spread out
+
+
+def shard_name(index: int) -> str:
+    """File name of shard ``index`` (``shard-00000.warc.gz``): real and synthetic crawls alike."""
+    return f"shard-{index:05d}.warc.gz"
 
 
 @dataclass(frozen=True)
@@ -363,3 +349,17 @@ def shard_warcs(paths: list[Path], num_shards: int, out_dir: Path) -> dict[str, 
         summary["files_not_warc"],
     )
     return summary
+
+
+def warc_paths(pattern: str | None) -> list[Path]:
+    """The real WARC files matched by ``crawl.warc_glob``, sorted.
+
+    Raises:
+        ValueError: the key is unset or matches no file (one line naming the key).
+    """
+    if not pattern:
+        raise ValueError("config key 'crawl.warc_glob': required when crawl.source is warc")
+    paths = sorted(Path(p) for p in glob.glob(pattern))
+    if not paths:
+        raise ValueError(f"config key 'crawl.warc_glob': '{pattern}' matches no file")
+    return paths

@@ -35,11 +35,11 @@ STEPS = (
     "quality_model",
     "harmful_model",
 )
-"""SPEC.md §2–5 order: extraction, distribution filters (URL, mojibake repair before language ID
-reads the text, language; the cheap heuristic and harmful/spam content rules run here too),
-dedup, then the quality classifier, which so sees text without repeated boilerplate (a drop-down
-menu on a third of the pages would otherwise be what it learns), and the harmful/spam classifier,
-trained on what the content rules flagged, for what they missed."""
+"""SkyPile's order (docs/cleaning.md): extraction, distribution filters (URL, mojibake repair
+before language ID reads the text, language; the cheap heuristic and harmful/spam content rules
+run here too), dedup, then the quality classifier, which so sees text without repeated
+boilerplate (a drop-down menu on a third of the pages would otherwise be what it learns), and the
+harmful/spam classifier, trained on what the content rules flagged, for what they missed."""
 
 DOC_SCHEMA = pa.schema(
     [

@@ -10,15 +10,16 @@ Outputs ``funnel.csv`` (one row per step), ``funnel_reasons.csv`` (step × reaso
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 
+from skyforge.core.tables import save_figure, write_csv, write_table
 from skyforge.data.corpora import text_bytes
 from skyforge.data.docs import STEPS
-from skyforge.core.io import atomic_path, atomic_write_text
 
 
 class FunnelError(RuntimeError):
@@ -155,6 +156,7 @@ def render_markdown(
 
 def plot_funnel(funnel: pd.DataFrame, reasons: pd.DataFrame, out: Path) -> None:
     """Bar chart: documents left after each step, and removals per step split by reason."""
+    # deferred: matplotlib takes ~0.5 s to import; only the plot needs it
     import matplotlib
 
     matplotlib.use("Agg")
@@ -171,15 +173,18 @@ def plot_funnel(funnel: pd.DataFrame, reasons: pd.DataFrame, out: Path) -> None:
     left = pd.Series(0, index=pivot.index, dtype=float)
     cmap = plt.get_cmap("tab20")
     for i, reason in enumerate(pivot.columns):
-        ax2.barh(pivot.index[::-1], pivot[reason][::-1], left=left[::-1], label=reason,
-                 color=cmap(i % 20))  # fmt: skip
+        ax2.barh(
+            pivot.index[::-1],
+            pivot[reason][::-1],
+            left=left[::-1],
+            label=reason,
+            color=cmap(i % 20),
+        )
         left += pivot[reason]
     ax2.set_xlabel("documents removed")
     ax2.set_title("Removals by step and reason")
     ax2.legend(fontsize=7, ncols=2, loc="lower right")
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
+    save_figure(fig, out)
 
 
 def write_funnel(
@@ -205,10 +210,19 @@ def write_funnel(
                     if codec:
                         num_repaired[codec] = num_repaired.get(codec, 0) + 1
     out_dir = Path(out_dir)
-    with atomic_path(out_dir / "funnel.csv") as tmp:
-        funnel.to_csv(tmp, index=False)
-    with atomic_path(out_dir / "funnel_reasons.csv") as tmp:
-        reasons.to_csv(tmp, index=False)
-    atomic_write_text(out_dir / "funnel.md", render_markdown(funnel, reasons, num_repaired))
+    write_csv(out_dir / "funnel_reasons.csv", reasons)
+    write_table(out_dir, "funnel", funnel, render_markdown(funnel, reasons, num_repaired))
     plot_funnel(funnel, reasons, out_dir / "funnel.png")
     return funnel
+
+
+def crawl_records(crawl_manifest: Path) -> int:
+    """The number of WARC records of the raw crawl (what the funnel must add up to).
+
+    Raises:
+        ValueError: the manifest lacks ``records_per_shard``.
+    """
+    manifest = json.loads(Path(crawl_manifest).read_text())
+    if "records_per_shard" not in manifest:
+        raise ValueError(f"'{crawl_manifest}': no records_per_shard in the crawl manifest")
+    return int(sum(manifest["records_per_shard"]))

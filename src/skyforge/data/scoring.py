@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
+from skyforge.core.tables import write_table
 from skyforge.data.docs import STEPS
 
 DEDUP_TYPES = {"exact_dedup": "exact", "near_dedup": "near"}
@@ -189,3 +190,16 @@ def render_markdown(scores: pd.DataFrame) -> str:
             f"{total} ({lost / max(1, total):.2%}).",
         ]
     return "\n".join(lines) + "\n"
+
+
+def write_scores(
+    ground_truth: Path, removed: Sequence[Path], repaired: Sequence[Path], out_dir: Path
+) -> pd.DataFrame:
+    """Score a run's removals against the ground truth; write scores.csv and scores.md."""
+    gt = pd.read_parquet(ground_truth)
+    fixed = None
+    if repaired:
+        fixed = pd.concat([pd.read_parquet(p, columns=["id"]) for p in repaired], ignore_index=True)
+    scores = score_removals(gt, load_removed(removed), fixed)
+    write_table(out_dir, "scores", scores, render_markdown(scores))
+    return scores

@@ -20,7 +20,8 @@ from typing import Any
 
 import pandas as pd
 
-from skyforge.core.io import atomic_path, atomic_write_text
+from skyforge.core.io import atomic_write_text
+from skyforge.core.tables import save_figure, write_table
 
 __all__ = ["release_manifest", "stem_only_blend", "ablation_table"]
 
@@ -73,9 +74,11 @@ def stem_only_blend(base_blend: Path, out: Path) -> Path:
     return Path(out)
 
 
-def ablation_table(before: str, after: str, loss_csv: Path, bench_csv: Path, out_dir: Path
-                   ) -> pd.DataFrame:  # fmt: skip
+def ablation_table(
+    before: str, after: str, loss_csv: Path, bench_csv: Path, out_dir: Path
+) -> pd.DataFrame:
     """Benchmark scores and domain losses of the two models, and after − before."""
+    # deferred: matplotlib takes ~0.5 s to import; only the plot needs it
     import matplotlib
 
     matplotlib.use("Agg")
@@ -86,8 +89,14 @@ def ablation_table(before: str, after: str, loss_csv: Path, bench_csv: Path, out
     for domain in dict.fromkeys(d for _, d in loss.index):
         b, a = loss.loc[(before, domain)], loss.loc[(after, domain)]
         ok = b.status == "ok" and a.status == "ok"
-        rows.append({"metric": f"loss {domain} (nats, normalised)", "before": b.loss_norm,
-                     "after": a.loss_norm, "delta": a.loss_norm - b.loss_norm if ok else None})
+        rows.append(
+            {
+                "metric": f"loss {domain} (nats, normalised)",
+                "before": b.loss_norm,
+                "after": a.loss_norm,
+                "delta": a.loss_norm - b.loss_norm if ok else None,
+            }
+        )
     bench = pd.read_csv(bench_csv).set_index("model")
     for task in ("ceval", "cmmlu", "mmlu", "gsm8k"):
         if task in bench.columns:
@@ -96,10 +105,10 @@ def ablation_table(before: str, after: str, loss_csv: Path, bench_csv: Path, out
     table = pd.DataFrame(rows)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out_dir / "ablation.csv") as tmp:
-        table.to_csv(tmp, index=False)
-    atomic_write_text(
-        out_dir / "ablation.md",
+    write_table(
+        out_dir,
+        "ablation",
+        table,
         f"In-domain ablation: '{before}' (a stage-1 release) vs '{after}' (the same checkpoint "
         "continued on STEM only). Losses are the normalised domain losses (lower is better), "
         "scores the benchmark metrics (higher is better); delta = after − before. Skywork-13B "
@@ -113,7 +122,5 @@ def ablation_table(before: str, after: str, loss_csv: Path, bench_csv: Path, out
     ax.set_xlabel("after − before")
     ax.set_title("STEM-only continuation of a stage-1 release")
     fig.tight_layout()
-    with atomic_path(out_dir / "ablation.png") as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
+    save_figure(fig, out_dir / "ablation.png")
     return table

@@ -29,8 +29,8 @@ from typing import Any
 
 import pandas as pd
 
+from skyforge.core.tables import save_figure, write_table
 from skyforge.eval.domain_loss import EvalInputError, load_causal_lm, score_texts
-from skyforge.core.io import atomic_path, atomic_write_text
 
 __all__ = ["read_gsm8k", "contamination_table"]
 
@@ -110,8 +110,13 @@ def contamination_table(
                 status = texts
                 continue
             try:
-                scores = score_texts(model, tok, texts, batch_tokens=batch_tokens,
-                                     where=f"GSM8K file '{files[split]}'")  # fmt: skip
+                scores = score_texts(
+                    model,
+                    tok,
+                    texts,
+                    batch_tokens=batch_tokens,
+                    where=f"GSM8K file '{files[split]}'",
+                )
             except EvalInputError as exc:
                 log.error("model %s: %s", name, exc)
                 status = f"failed: {exc}"
@@ -130,14 +135,13 @@ def contamination_table(
 
 
 def _write(table: pd.DataFrame, out_dir: Path, threshold: float) -> None:
+    # deferred: matplotlib takes ~0.5 s to import; only the plot needs it
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out_dir / "contamination.csv") as tmp:
-        table.to_csv(tmp, index=False)
     lines = [
         "Mean loss per own token on GSM8K-format train (L_train), test (L_test) and freshly "
         "written look-alike problems (L_ref); Δ1 = L_test − L_ref (strongly negative: the test "
@@ -157,15 +161,17 @@ def _write(table: pd.DataFrame, out_dir: Path, threshold: float) -> None:
             f"| {name} | {r['L_train']:.3f} | {r['L_test']:.3f} | {r['L_ref']:.3f} | "
             f"{r['delta1']:+.3f} | {r['delta2']:+.3f} | {'**yes**' if r['flagged'] else 'no'} |"
         )
-    atomic_write_text(out_dir / "contamination.md", "\n".join(lines) + "\n")
+    write_table(out_dir, "contamination", table, "\n".join(lines) + "\n")
     ok = table[table.status == "ok"] if "status" in table else table
     fig, ax = plt.subplots(figsize=(max(5, 1.1 * len(ok)), 3.8))
     if len(ok):
         x = range(len(ok))
         ax.bar([i - 0.2 for i in x], ok.delta1, 0.4, label="Δ1 = L_test − L_ref")
         ax.bar([i + 0.2 for i in x], ok.delta2, 0.4, label="Δ2 = L_test − L_train")
-        labels = [m if not r or r in m else f"{m}\n({r})"
-                  for m, r in zip(ok.model, ok.role.fillna(""), strict=True)]  # fmt: skip
+        labels = [
+            m if not r or r in m else f"{m}\n({r})"
+            for m, r in zip(ok.model, ok.role.fillna(""), strict=True)
+        ]
         ax.set_xticks(list(x), labels, fontsize=8)
     ax.axhline(threshold, color="red", ls="--", lw=0.8, label=f"flag threshold {threshold}")
     ax.axhline(0, color="grey", lw=0.6)
@@ -173,6 +179,4 @@ def _write(table: pd.DataFrame, out_dir: Path, threshold: float) -> None:
     ax.set_title("GSM8K contamination check")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    with atomic_path(out_dir / "contamination.png") as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
+    save_figure(fig, out_dir / "contamination.png")

@@ -1,33 +1,18 @@
 """Normalised domain loss and perplexity (Skywork-13B's method), for any causal LM folder.
 
-SPEC.md §15. Models with different tokenizers cannot be compared by their own per-token loss (a
-tokenizer with longer tokens has fewer, harder tokens). Skywork's fix: sum each document's
-negative log-likelihood over the model's own tokens, and divide by the token count of ONE
-reference tokenizer, the same for every model. The convention here, exactly:
+Models with different tokenizers cannot be compared by their own per-token loss (a tokenizer
+with longer tokens has fewer, harder tokens). Skywork's fix (docs/recipe.md#evaluation): sum
+each document's negative log-likelihood over the model's own tokens and divide by the token
+count of ONE reference tokenizer, the same for every model; PPL = exp of it, and "Average" pools
+every document of every domain before the exp. Documents are cut to ``max_chars`` characters
+(Skywork: 1,365) and tokenized without special tokens; every token but the first is predicted
+exactly once, long documents in half-overlapping windows of the model's context.
 
-* Each document (a JSONL row's ``text``) is cut to its first ``max_chars`` characters (Skywork:
-  1,365 = 4,096 // 3) and tokenized with the model's own tokenizer, **without special tokens**
-  (no BOS, no EOS).
-* Every token except the first is predicted from all tokens before it (within the window, see
-  below): the first token of a document has no context and is not scored.
-* Documents longer than the model's context ``C`` are scored in windows of ``C`` tokens starting
-  every ``C // 2`` tokens; each window scores only the tokens no earlier window scored, so every
-  token (but the first) is predicted exactly once, and all but the first window's tokens see at
-  least ``C // 2`` tokens of context.
-* A model × domain's normalised loss is ``Σ NLL / Σ reference tokens`` over the domain's
-  documents (the reference count is of the whole cut document), in nats; PPL = exp of it.
-  "Average" pools every document of every domain before the exp — never a mean of PPLs.
-  Bits per UTF-8 byte = ``Σ NLL / ln 2 / Σ bytes`` of the cut documents.
+Windows are batched by length with explicit positions and float64 sums, so the numbers do not
+depend on batch size or padding side (tests/unit/eval/test_domain_loss.py). No library does
+this: lm-eval's perplexity tasks normalise per own token, word or byte.
 
-Speed without changing a number: windows are sorted by length and batched up to
-``batch_tokens`` padded tokens; padding is masked, positions are given explicitly (so left and
-right padding agree), and sums are accumulated in float64. The result is independent of batch
-size and padding side up to float rounding (tests/unit/eval/test_domain_loss.py checks both and
-compares with a plain per-document ``transformers`` loop). benchmarks/eval_loss.py measures the
-speed-up.
-
-No library does this: lm-eval's perplexity tasks normalise per own token, word or byte, not by
-a reference tokenizer, and score with rolling windows of their own convention.
+See docs/eval.md.
 """
 
 from __future__ import annotations
@@ -44,7 +29,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from skyforge.core.io import atomic_path, atomic_write_text
+from skyforge.core.tables import save_figure, write_table
 
 __all__ = [
     "DocScore",
@@ -105,6 +90,7 @@ def load_causal_lm(folder: str | Path, dtype: torch.dtype = torch.float32) -> tu
     Raises:
         EvalInputError: the folder is missing or not a causal LM (naming it).
     """
+    # deferred: heavy import (transformers), only for this path
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     folder = Path(folder)
@@ -129,7 +115,7 @@ def model_context(model: Any) -> int:
 
 
 def window_plan(num_tokens: int, context: int) -> list[tuple[int, int, int]]:
-    """``(start, end, first_scored)`` token windows of one document (module docstring).
+    """``(start, end, first_scored)`` token windows of one document (docs/eval.md).
 
     Tokens ``[first_scored, end)`` are predicted in window ``[start, end)``.
     """
@@ -187,7 +173,7 @@ def score_texts(
     device: torch.device | str = "cpu",
     where: str = "texts",
 ) -> list[DocScore]:
-    """Summed NLL of every document (see the module docstring for the convention).
+    """Summed NLL of every document (the convention: docs/eval.md#domain-loss).
 
     Args:
         model, tokenizer: a causal LM and its own tokenizer.
@@ -246,9 +232,7 @@ def score_texts(
             for row, (doc, *_rest) in enumerate(batch):
                 nll[doc] += float(token_nll[row])
                 predicted[doc] += int(counts[row])
-    return [
-        DocScore(float(nll[i]), int(predicted[i]), len(ids[i])) for i in range(len(texts))
-    ]
+    return [DocScore(float(nll[i]), int(predicted[i]), len(ids[i])) for i in range(len(texts))]
 
 
 def reference_counts(tokenizer: Any, texts: list[str]) -> list[int]:
@@ -274,14 +258,20 @@ class Cell:
         ok = self.status == "ok" and self.ref_tokens > 0
         loss = self.nll / self.ref_tokens if ok else float("nan")
         return {
-            "model": self.model, "domain": self.domain, "docs": self.docs,
-            "nll_sum": self.nll, "own_tokens": self.own_tokens, "predicted": self.predicted,
-            "ref_tokens": self.ref_tokens, "bytes": self.num_bytes,
-            "loss_norm": loss, "ppl": math.exp(loss) if ok else float("nan"),
+            "model": self.model,
+            "domain": self.domain,
+            "docs": self.docs,
+            "nll_sum": self.nll,
+            "own_tokens": self.own_tokens,
+            "predicted": self.predicted,
+            "ref_tokens": self.ref_tokens,
+            "bytes": self.num_bytes,
+            "loss_norm": loss,
+            "ppl": math.exp(loss) if ok else float("nan"),
             "own_loss": self.nll / self.predicted if ok and self.predicted else float("nan"),
             "bits_per_byte": self.nll / math.log(2) / self.num_bytes if ok else float("nan"),
             "status": self.status,
-        }  # fmt: skip
+        }
 
 
 def domain_loss_table(
@@ -302,6 +292,7 @@ def domain_loss_table(
     Returns:
         The long table (one row per model × domain, plus an ``Average`` row per model).
     """
+    # deferred: heavy import (transformers), only for this path
     from transformers import AutoTokenizer
 
     ref = AutoTokenizer.from_pretrained(reference_tokenizer)
@@ -327,19 +318,30 @@ def domain_loss_table(
                 cells.append(Cell(name, domain, status=texts))
                 continue
             try:
-                scores = score_texts(model, tokenizer, texts, batch_tokens=batch_tokens,
-                                     device=device, where=f"domain file '{domains[domain]}'")
-            except EvalInputError as exc:  # fmt: skip
+                scores = score_texts(
+                    model,
+                    tokenizer,
+                    texts,
+                    batch_tokens=batch_tokens,
+                    device=device,
+                    where=f"domain file '{domains[domain]}'",
+                )
+            except EvalInputError as exc:
                 log.error("model %s: %s", name, exc)
                 cells.append(Cell(name, domain, status=f"failed: {exc}"))
                 continue
-            cells.append(Cell(
-                name, domain, nll=sum(s.nll for s in scores),
-                own_tokens=sum(s.num_tokens for s in scores),
-                predicted=sum(s.num_predicted for s in scores),
-                ref_tokens=sum(ref_counts[domain]),
-                num_bytes=sum(len(t.encode("utf-8")) for t in texts), docs=len(texts),
-            ))  # fmt: skip
+            cells.append(
+                Cell(
+                    name,
+                    domain,
+                    nll=sum(s.nll for s in scores),
+                    own_tokens=sum(s.num_tokens for s in scores),
+                    predicted=sum(s.num_predicted for s in scores),
+                    ref_tokens=sum(ref_counts[domain]),
+                    num_bytes=sum(len(t.encode("utf-8")) for t in texts),
+                    docs=len(texts),
+                )
+            )
             log.info("domain loss %s × %s: %s", name, domain, json.dumps(cells[-1].row()))
         del model
     rows = [c.row() for c in cells]
@@ -347,12 +349,16 @@ def domain_loss_table(
         mine = [c for c in cells if c.model == name]
         ok = all(c.status == "ok" for c in mine)
         pooled = Cell(
-            name, "Average", nll=sum(c.nll for c in mine),
-            own_tokens=sum(c.own_tokens for c in mine), predicted=sum(c.predicted for c in mine),
-            ref_tokens=sum(c.ref_tokens for c in mine), num_bytes=sum(c.num_bytes for c in mine),
+            name,
+            "Average",
+            nll=sum(c.nll for c in mine),
+            own_tokens=sum(c.own_tokens for c in mine),
+            predicted=sum(c.predicted for c in mine),
+            ref_tokens=sum(c.ref_tokens for c in mine),
+            num_bytes=sum(c.num_bytes for c in mine),
             docs=sum(c.docs for c in mine),
             status="ok" if ok else "failed: a domain of this model failed",
-        )  # fmt: skip
+        )
         rows.append(pooled.row())
     table = pd.DataFrame(rows)
     _write_outputs(table, Path(out_dir), max_chars=max_chars, reference=str(reference_tokenizer))
@@ -378,14 +384,13 @@ def _wide(table: pd.DataFrame, value: str, fmt: str) -> pd.DataFrame:
 
 
 def _write_outputs(table: pd.DataFrame, out_dir: Path, *, max_chars: int, reference: str) -> None:
+    # deferred: matplotlib takes ~0.5 s to import; only the plot needs it
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out_dir / "domain_loss.csv") as tmp:
-        table.to_csv(tmp, index=False)
     caption = (
         f"Normalised perplexity, lower is better (bold: lowest per column). Each document is cut "
         f"to {max_chars} characters and tokenized by the model's own tokenizer without special "
@@ -395,12 +400,19 @@ def _write_outputs(table: pd.DataFrame, out_dir: Path, *, max_chars: int, refere
         "documents of all domains before the exp. Bits per UTF-8 byte below."
     )
     failed = table[table.status != "ok"]
-    lines = [caption, "", _wide(table, "ppl", ".2f").to_markdown(), "",
-             "Bits per UTF-8 byte:", "", _wide(table, "bits_per_byte", ".3f").to_markdown()]
+    lines = [
+        caption,
+        "",
+        _wide(table, "ppl", ".2f").to_markdown(),
+        "",
+        "Bits per UTF-8 byte:",
+        "",
+        _wide(table, "bits_per_byte", ".3f").to_markdown(),
+    ]
     if len(failed):
         lines += ["", "Failed cells:", ""]
         lines += [f"- {r.model} × {r.domain}: {r.status}" for r in failed.itertuples()]
-    atomic_write_text(out_dir / "domain_loss.md", "\n".join(lines) + "\n")
+    write_table(out_dir, "domain_loss", table, "\n".join(lines) + "\n")
 
     ok = table[table.status == "ok"]
     domains = list(dict.fromkeys(table.domain))
@@ -416,6 +428,4 @@ def _write_outputs(table: pd.DataFrame, out_dir: Path, *, max_chars: int, refere
     ax.set_title("Domain perplexity, normalised by the reference tokenizer")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    with atomic_path(out_dir / "domain_loss.png") as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
+    save_figure(fig, out_dir / "domain_loss.png")

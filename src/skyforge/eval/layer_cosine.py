@@ -18,8 +18,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from skyforge.eval.domain_loss import EvalInputError, load_causal_lm, model_context
-from skyforge.core.io import atomic_path, atomic_write_text
+from skyforge.core.tables import save_figure, write_table
+from skyforge.eval.domain_loss import (
+    EvalInputError,
+    load_causal_lm,
+    model_context,
+    read_domain_file,
+)
 
 __all__ = ["layer_cosines", "layer_cosine_table"]
 
@@ -50,8 +55,9 @@ def layer_cosines(model, tokenizer, texts: list[str], *, batch_size: int = 8) ->
 
         return fn
 
-    handles = [layer.register_forward_hook(hook(i), with_kwargs=True)
-               for i, layer in enumerate(layers)]  # fmt: skip
+    handles = [
+        layer.register_forward_hook(hook(i), with_kwargs=True) for i, layer in enumerate(layers)
+    ]
     try:
         ids = tokenizer(texts, add_special_tokens=False)["input_ids"]
         ids = [x[:context] for x in ids if x]
@@ -75,9 +81,11 @@ def layer_cosines(model, tokenizer, texts: list[str], *, batch_size: int = 8) ->
     return sums / max(count, 1)
 
 
-def layer_cosine_table(models: dict[str, str | Path], texts: list[str], out_dir: str | Path
-                       ) -> pd.DataFrame:  # fmt: skip
+def layer_cosine_table(
+    models: dict[str, str | Path], texts: list[str], out_dir: str | Path
+) -> pd.DataFrame:
     """Layers × models table (``layer_cosine.csv``/``.md``) and heatmap (``.png``)."""
+    # deferred: matplotlib takes ~0.5 s to import; only the plot needs it
     import matplotlib
 
     matplotlib.use("Agg")
@@ -97,8 +105,6 @@ def layer_cosine_table(models: dict[str, str | Path], texts: list[str], out_dir:
     )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out_dir / "layer_cosine.csv") as tmp:
-        table.to_csv(tmp)
     failed = [m for m in models if m not in columns]
     text = (
         f"Mean cosine similarity between each decoder layer's input and output hidden states "
@@ -107,7 +113,7 @@ def layer_cosine_table(models: dict[str, str | Path], texts: list[str], out_dir:
     )
     if failed:
         text += "\nFailed (see the log): " + ", ".join(failed) + "\n"
-    atomic_write_text(out_dir / "layer_cosine.md", text)
+    write_table(out_dir, "layer_cosine", table, text, index=True)
     fig, ax = plt.subplots(figsize=(1.5 + 1.2 * max(1, len(columns)), 1.5 + 0.35 * max(depth, 1)))
     if depth:
         im = ax.imshow(table.to_numpy(), aspect="auto", cmap="viridis", vmin=0, vmax=1)
@@ -119,7 +125,14 @@ def layer_cosine_table(models: dict[str, str | Path], texts: list[str], out_dir:
         fig.colorbar(im, ax=ax, label="cos(input, output)")
     ax.set_title("Layer cosine")
     fig.tight_layout()
-    with atomic_path(out_dir / "layer_cosine.png") as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
+    save_figure(fig, out_dir / "layer_cosine.png")
     return table
+
+
+def domain_texts(domain_files: list[Path], max_chars: int, num_docs: int) -> list[str]:
+    """About ``num_docs`` documents spread evenly over the domain files (the probe's input)."""
+    per_file = max(1, num_docs // max(1, len(domain_files)))
+    texts: list[str] = []
+    for path in domain_files:
+        texts += read_domain_file(path, max_chars)[:per_file]
+    return texts

@@ -18,6 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from skyforge.core.io import atomic_write_text
+from skyforge.eval.contamination import read_gsm8k
+from skyforge.tokenize.packs import pack_texts
+from skyforge.train.spec import continuation_spec
 
 __all__ = ["build_leaky_blend", "leaky_spec"]
 
@@ -31,8 +34,6 @@ def build_leaky_blend(
         The blend file (``out_dir/leaky_blend.json``); its pack paths are relative to the
         working directory, like every other blend.
     """
-    from skyforge.eval.contamination import read_gsm8k
-    from skyforge.tokenize.packs import pack_texts
 
     if not 0 < share < 1:
         raise ValueError(f"config key 'eval.contamination.leaky_share': {share} is not in (0, 1)")
@@ -48,8 +49,12 @@ def build_leaky_blend(
     out["stage"] = "leaky_control"
     out["blend"] = [prefixes, weights]
     out["data_path"] = [x for pair in zip(weights, prefixes, strict=True) for x in pair]
-    out["leaked_test_file"] = {"path": str(test_file), "docs": counts["docs"],
-                               "tokens": counts["tokens"], "share": share}  # fmt: skip
+    out["leaked_test_file"] = {
+        "path": str(test_file),
+        "docs": counts["docs"],
+        "tokens": counts["tokens"],
+        "share": share,
+    }
     path = Path(out_dir) / "leaky_blend.json"
     atomic_write_text(path, json.dumps(out, indent=1) + "\n")
     return path
@@ -59,10 +64,14 @@ def leaky_spec(
     final_manifest: Path, blend: Path, *, tokens: float, lr: float, run_dir: Path, manifest: Path
 ) -> Any:
     """The final stage's spec, turned into the leaky control stage (see the module docstring)."""
-    from skyforge.train.spec import continuation_spec
 
     return continuation_spec(
-        final_manifest, "leaky_control",
+        final_manifest,
+        "leaky_control",
         "leaky control: the final model trained on a blend containing the test set",
-        blend=blend, tokens=tokens, lr=lr, run_dir=run_dir, manifest=manifest,
-    )  # fmt: skip
+        blend=blend,
+        tokens=tokens,
+        lr=lr,
+        run_dir=run_dir,
+        manifest=manifest,
+    )

@@ -1,48 +1,20 @@
 """Attention backends: how the decoder's core attention is computed, document masking included.
 
 ``model.attention_backend`` picks one; the model, the loop and the checkpoints are the same for
-all of them (only the attention kernel and the way document boundaries reach it differ):
+all of them, only the kernel and the way document boundaries reach it differ: ``local`` (dense
+reset mask, megatron-core's ``DotProductAttention``; CPU and GPU), ``flex`` (torch
+FlexAttention with a block mask from document ids), ``flash`` (flash-attn varlen, one sequence
+per document), ``transformer_engine`` (megatron-core's TE spec with packed-sequence params) and
+``auto`` (``local`` on CPU, else the first GPU backend that imports).
 
-=====================  ===============================================  =====================
-backend                document masking (reset at every EOD)            runs on
-=====================  ===============================================  =====================
-``local``              dense ``[b, 1, s, s]`` bool mask, megatron-      CPU, GPU (the laptop
-                       core's ``DotProductAttention`` (unfused softmax)  path; always there)
-``flex``               torch FlexAttention with a block mask built      GPU (compiled kernel,
-                       from per-token document ids: fully masked tiles  forward + backward);
-                       are skipped, so the cost is that of the          CPU: forward eager,
-                       documents, not of the window                     training steps SDPA
-                                                                        with the same mask
-``flash``              flash-attn's ``flash_attn_varlen_func``, one     GPU, when flash-attn
-                       sequence per document (``cu_seqlens``)           imports
-``transformer_engine`` megatron-core's TE layer spec (fused norm+QKV,   GPU, when Transformer
-                       TE attention) with ``PackedSeqParams``           Engine imports
-                       (``qkv_format="thd"``, the micro-batch packed
-                       into one row)
-``auto``               ``local`` on CPU; on a GPU the first of          —
-                       transformer_engine, flash, flex that imports
-=====================  ===============================================  =====================
+Document boundaries come from the position ids, which the datasets restart at 0 after every
+EOD: ``document_ids = cumsum(position_ids == 0) - 1`` allows exactly the (query, key) pairs of
+the dense mask (tests/unit/model/test_attention.py checks every pair). For ``flex`` and
+``flash`` the ids travel as the forward's ``attention_mask`` argument. The core-attention
+modules hold no parameters, so one checkpoint loads under every backend. megatron-core 0.16
+ships no FlexAttention core attention and uses flash-attn only inside TE, hence these modules.
 
-Document boundaries come from the position ids: the datasets (megatron-core's ``GPTDataset``
-with ``reset_position_ids``, the packed SFT samples, the DPO pairs) restart them at 0 right
-after every EOD, exactly where the dense reset mask starts a new diagonal block, so
-``document_ids = cumsum(position_ids == 0) - 1`` allows the same (query, key) pairs as the dense
-mask (tests/unit/train/test_attention.py checks every pair). With RoPE the model does not read
-the position ids otherwise, so nothing else changes.
-
-How the ids reach the kernel: megatron-core passes the forward's ``attention_mask`` argument
-unchanged down to each layer's core attention, so for ``flex`` and ``flash`` that argument is the
-``[b, s]`` int32 tensor of document ids (a tensor, so activation recomputation can save it) and
-the block mask / ``cu_seqlens`` are built once per micro-batch (cached on the tensor, shared by
-all layers). ``transformer_engine`` takes megatron-core's own ``packed_seq_params`` route.
-
-Checkpoints: the core-attention modules hold no parameters, and megatron-core's local layer
-spec already maps its layer-norm keys to the TE spec's fused names in the sharded state dict
-(``input_layernorm.`` → ``self_attention.linear_qkv.layer_norm_``), so one distributed
-checkpoint loads under every backend; a run can start on one and continue on another.
-
-Why modules of our own for ``flex`` and ``flash``: megatron-core 0.16 ships no FlexAttention
-core attention, and its flash-attn use is inside the TE spec and the inference path only.
+See docs/training.md.
 """
 
 from __future__ import annotations
@@ -226,6 +198,7 @@ def _check_ids(attention_mask: Any, backend: str) -> torch.Tensor:
 
 
 def _core_attention_base() -> type:
+    # deferred: heavy import (megatron), only for this path
     from megatron.core.transformer.module import MegatronModule
 
     return MegatronModule
@@ -300,6 +273,7 @@ _COMPILED: dict[str, Callable] = {}
 
 
 def _flex_kernel(on_gpu: bool) -> Callable:
+    # deferred: optional attention backend, imported when selected
     from torch.nn.attention.flex_attention import flex_attention
 
     if not on_gpu:
@@ -310,19 +284,26 @@ def _flex_kernel(on_gpu: bool) -> Callable:
 
 
 def _block_mask(doc_ids: torch.Tensor) -> Any:
+    # deferred: optional attention backend, imported when selected
     from torch.nn.attention.flex_attention import create_block_mask
 
     b, s = doc_ids.shape
     return create_block_mask(
-        document_mask_mod(doc_ids), b, None, s, s, device=doc_ids.device,
+        document_mask_mod(doc_ids),
+        b,
+        None,
+        s,
+        s,
+        device=doc_ids.device,
         _compile=doc_ids.is_cuda,
-    )  # fmt: skip
+    )
 
 
 _DENSE_MASKS = _PerTensorCache()
 
 
 def _dense_allowed(doc_ids: torch.Tensor) -> torch.Tensor:
+    # deferred: optional attention backend, imported when selected
     from torch.nn.attention.flex_attention import create_mask
 
     b, s = doc_ids.shape
@@ -364,6 +345,7 @@ _CU_SEQLENS = _PerTensorCache()
 
 
 def _flash_varlen() -> Callable:
+    # deferred: optional attention backend, imported when selected
     from flash_attn import flash_attn_varlen_func
 
     return flash_attn_varlen_func
@@ -394,9 +376,17 @@ class FlashCoreAttention(_DocumentCoreAttention):
 
         kernel = self._kernel or _flash_varlen()
         out = kernel(
-            packed(query), packed(key), packed(value), cu, cu, max_len, max_len,
-            dropout_p=0.0, softmax_scale=self.softmax_scale, causal=True,
-        )  # fmt: skip
+            packed(query),
+            packed(key),
+            packed(value),
+            cu,
+            cu,
+            max_len,
+            max_len,
+            dropout_p=0.0,
+            softmax_scale=self.softmax_scale,
+            causal=True,
+        )
         return out.reshape(b, sq, nq * hn).transpose(0, 1).contiguous()
 
 
@@ -407,6 +397,7 @@ class FlashCoreAttention(_DocumentCoreAttention):
 
 def layer_spec(backend: str, *, reset_attention_mask: bool) -> Any:
     """megatron-core's layer spec for a resolved backend (RMSNorm, SwiGLU, no biases)."""
+    # deferred: heavy import (megatron), only for this path
     from megatron.core.models.gpt.gpt_layer_specs import (
         get_gpt_layer_local_spec,
         get_gpt_layer_with_transformer_engine_spec,
@@ -457,16 +448,23 @@ def model_forward(
         return model(tokens, position_ids, ids, labels=labels)
     if backend != "transformer_engine":
         raise ValueError(f"unknown attention backend '{backend}'")
+    # deferred: heavy import (megatron), only for this path
     from megatron.core.packed_seq_params import PackedSeqParams
 
     b, s = tokens.shape
     cu, max_len = cu_seqlens(ids)
     packed = PackedSeqParams(
-        qkv_format="thd", cu_seqlens_q=cu, cu_seqlens_kv=cu,
-        max_seqlen_q=max_len, max_seqlen_kv=max_len,
-    )  # fmt: skip
+        qkv_format="thd",
+        cu_seqlens_q=cu,
+        cu_seqlens_kv=cu,
+        max_seqlen_q=max_len,
+        max_seqlen_kv=max_len,
+    )
     out = model(
-        tokens.reshape(1, b * s), position_ids.reshape(1, b * s), None,
-        labels=None if labels is None else labels.reshape(1, b * s), packed_seq_params=packed,
-    )  # fmt: skip
+        tokens.reshape(1, b * s),
+        position_ids.reshape(1, b * s),
+        None,
+        labels=None if labels is None else labels.reshape(1, b * s),
+        packed_seq_params=packed,
+    )
     return out.reshape(b, s) if labels is not None else out.reshape(b, s, -1)

@@ -3,11 +3,11 @@
 megatron-core has no CPU mode: it allocates on ``torch.cuda.current_device()``, synchronises the
 GPU in pipeline communication, keeps its model-parallel RNG streams on the CUDA generator and
 writes ``device="cuda"`` literally in its optimizer and schedules. No flag or environment
-variable turns any of that off (../shared/notes/megatron-cpu.md lists what was measured), so
+variable turns any of that off (docs/megatron-cpu.md lists what was measured), so
 :func:`apply_cpu_shim` redirects exactly those calls, process-wide, and only when CUDA is absent:
 the training code is the same on a laptop and on the cluster.
 
-Each patch has a name (:data:`PATCHES`); ``tests/unit/train/test_cpu.py`` switches each one off
+Each patch has a name (:data:`PATCHES`); ``tests/unit/model/test_cpu.py`` switches each one off
 in turn and checks that the megatron call site it covers still fails without it, so a patch that
 megatron-core stops needing is noticed instead of kept forever.
 """
@@ -97,6 +97,7 @@ def _apply(names: Iterable[str]) -> None:
             # tensor_parallel.random._get_all_rng_states / _set_all_rng_states (the activation
             # checkpoint's forward and backward) save the CPU generator, the CUDA generator and
             # the tracker's streams; without CUDA there is no CUDA generator to save.
+            # deferred: heavy import (megatron), only for this path
             from megatron.core.tensor_parallel import random as tp_random
 
             tp_random._get_cuda_rng_state = _no_cuda_rng_state
@@ -187,6 +188,7 @@ class CpuRNGStatesTracker:
 
 
 def _install_cpu_rng_tracker() -> None:
+    # deferred: heavy import (megatron), only for this path
     from megatron.core.tensor_parallel import random as tp_random
 
     # initialize_rng_tracker (called by get_cuda_rng_tracker and model_parallel_cuda_manual_seed)

@@ -2,7 +2,7 @@
 
 The model of :mod:`skyforge.model.gpt` is a Llama in all but parameter names and two fused
 tensors, so the export is a renaming plus two splits. The layouts below were read in
-megatron-core 0.16.1 and are checked by ``tests/unit/train/test_export_hf.py``, which compares
+megatron-core 0.16.1 and are checked by ``tests/unit/model/test_export_hf.py``, which compares
 the logits of both models on the same tokens:
 
 * ``linear_qkv.weight`` is grouped per query group (``Attention.get_query_key_value_tensors``
@@ -20,6 +20,7 @@ the logits of both models on the same tokens:
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -89,17 +90,13 @@ def llama_state_dict(model: GPTModel, cfg: ModelConfig) -> dict[str, torch.Tenso
     return {k: v.contiguous() for k, v in out.items()}
 
 
-def _add_chat_template(path: Path) -> None:
-    """Write the chat template (:data:`skyforge.train.chat.CHAT_TEMPLATE`) into a copied
-    ``tokenizer_config.json``, so ``apply_chat_template`` gives our token ids."""
-    import json
-
-    from skyforge.train.chat import CHAT_TEMPLATE
-
+def _add_chat_template(path: Path, template: str) -> None:
+    """Write a chat template into a copied ``tokenizer_config.json``, so ``apply_chat_template``
+    gives the training format's token ids."""
     if not path.is_file():
         return
     config = json.loads(path.read_text(encoding="utf-8"))
-    config["chat_template"] = CHAT_TEMPLATE
+    config["chat_template"] = template
     path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
@@ -118,6 +115,7 @@ def export_hf(
     *,
     tokenizer_dir: Path | None = None,
     dtype: torch.dtype = torch.float32,
+    chat_template: str | None = None,
 ) -> Path:
     """Write the model as a LlamaForCausalLM folder (config.json, model.safetensors, tokenizer).
 
@@ -130,6 +128,7 @@ def export_hf(
         out_dir: The folder to create.
         tokenizer_dir: A folder whose tokenizer files (:data:`TOKENIZER_FILES`) are copied.
         dtype: Dtype of the saved weights.
+        chat_template: Jinja chat template written into the copied ``tokenizer_config.json``.
 
     Returns:
         ``out_dir``.
@@ -137,6 +136,7 @@ def export_hf(
     Raises:
         ValueError: If ``tokenizer_dir`` holds none of the tokenizer files.
     """
+    # deferred: heavy import (transformers), only for this path
     from transformers import LlamaConfig, LlamaForCausalLM
 
     _check_supported(model)
@@ -179,7 +179,8 @@ def export_hf(
         hf.save_pretrained(tmp, safe_serialization=True)
         for path in tokenizer_files:
             shutil.copy2(path, tmp / path.name)
-        _add_chat_template(tmp / "tokenizer_config.json")
+        if chat_template is not None:
+            _add_chat_template(tmp / "tokenizer_config.json", chat_template)
         if out_dir.exists():
             shutil.rmtree(out_dir)
         os.replace(tmp, out_dir)

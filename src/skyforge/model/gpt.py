@@ -15,15 +15,18 @@ features, which tensor parallelism splits whole, so normalising the local shard 
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import torch
 import torch.nn.functional as F
+from megatron.core import parallel_state as ps
 from megatron.core.models.gpt import GPTModel
 from megatron.core.tensor_parallel import ColumnParallelLinear
 from megatron.core.transformer.transformer_config import TransformerConfig
 
 from skyforge.config import ModelConfig
+from skyforge.model.attention import layer_spec
 
 __all__ = [
     "NormHeadLinear",
@@ -52,7 +55,6 @@ class NormHeadLinear(ColumnParallelLinear):
 
 
 def _imports(module: str) -> bool:
-    import importlib
 
     try:
         importlib.import_module(module)
@@ -103,9 +105,11 @@ RECOMPUTE = {
     "selective": {"recompute_granularity": "selective"},
     # Every layer's input checkpointed, the whole layer re-run in backward.
     "full": {
-        "recompute_granularity": "full", "recompute_method": "uniform", "recompute_num_layers": 1,
+        "recompute_granularity": "full",
+        "recompute_method": "uniform",
+        "recompute_num_layers": 1,
     },
-}  # fmt: skip
+}
 """``parallel.recompute`` → the ``TransformerConfig`` fields (what the planner's memory model
 assumes: ``full`` keeps one layer input per layer, ×4/3 compute)."""
 
@@ -127,7 +131,6 @@ def transformer_config(
         The config, with the fusions of :func:`kernel_options` (all off on CPU).
     """
     kernels = kernel_options()
-    from megatron.core import parallel_state as ps
 
     # The layer count per pipeline stage and each stage's layer offset (hence the checkpoint
     # keys) come from these two fields, not from the process groups: left at 1, every stage
@@ -164,10 +167,14 @@ def transformer_config(
         **{
             k: kernels[k]
             for k in (
-                "bias_activation_fusion", "masked_softmax_fusion", "persist_layer_norm",
-                "bias_dropout_fusion", "apply_rope_fusion", "gradient_accumulation_fusion",
+                "bias_activation_fusion",
+                "masked_softmax_fusion",
+                "persist_layer_norm",
+                "bias_dropout_fusion",
+                "apply_rope_fusion",
+                "gradient_accumulation_fusion",
             )
-        },  # fmt: skip
+        },
     )
 
 
@@ -206,7 +213,6 @@ def build_model(
         (tokens [b, s], position_ids [b, s], dense mask [b, 1, s, s] bool, True = masked, read by
         ``local`` only) → logits [b, s, vocab] (or the per-token loss with labels).
     """
-    from skyforge.model.attention import layer_spec
 
     config = transformer_config(cfg, params_dtype=params_dtype, recompute=recompute)
     spec = layer_spec(attention_backend, reset_attention_mask=reset_attention_mask)

@@ -1,6 +1,6 @@
 """Compute plan: parameters, FLOPs, memory per GPU, throughput and days for a parallel layout.
 
-Answers the questions a pretraining team asks before booking a cluster (SPEC.md §9 and §16):
+Answers the questions a pretraining team asks before booking a cluster (docs/recipe.md#planning):
 how many parameters the configured LLaMA-style model has, how many FLOPs a token costs, whether
 a TP × PP × DP layout with ZeRO-1 fits in GPU memory, how many tokens per GPU per second an
 assumed MFU gives, how many days the token budget takes, which alternative layouts fit and which

@@ -16,7 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from skyforge.config import ClusterConfig, ModelConfig, ParallelConfig, PlanConfig, TrainConfig
-from skyforge.core.io import atomic_path, atomic_write_text
+from skyforge.core.io import atomic_write_text
+from skyforge.core.tables import write_csv
 from skyforge.plan import planner as P
 
 PLAN_FILES = ("summary.csv", "layouts.csv", "reverse.csv", "plan.md")
@@ -217,7 +218,6 @@ def write_plan(
     tables = build_plan_tables(model, cluster, parallel, train, plan)
     out_dir = Path(out_dir)
     for name in ("summary", "layouts", "reverse"):
-        with atomic_path(out_dir / f"{name}.csv") as tmp:
-            tables[name].to_csv(tmp, index=False)
+        write_csv(out_dir / f"{name}.csv", tables[name])
     atomic_write_text(out_dir / "plan.md", render_markdown(tables, plan))
     return tables

@@ -19,13 +19,14 @@ from typing import Any
 
 import pandas as pd
 
-from skyforge.core.io import atomic_path, atomic_write_text
+from skyforge.config import GenerateConfig
+from skyforge.core.tables import save_figure, write_table
+from skyforge.reports.pretrain import chain_metrics
 
 __all__ = ["write_align_report", "write_samples"]
 
 
 def _runs(manifests: list[Path]) -> tuple[list[dict], pd.DataFrame]:
-    from skyforge.reports.pretrain import chain_metrics
 
     runs, df = chain_metrics(manifests)
     return runs, df.rename(columns={"stage": "run"})
@@ -40,8 +41,14 @@ def _summary(runs: list[dict], df: pd.DataFrame) -> pd.DataFrame:
         data = m.get("data", {})
         for split in ("train", "heldout"):
             stats = data.get(split, {})
-            for key in ("conversations", "pairs", "response_tokens", "pretrain_tokens",
-                        "pretrain_to_response", "skipped"):  # fmt: skip
+            for key in (
+                "conversations",
+                "pairs",
+                "response_tokens",
+                "pretrain_tokens",
+                "pretrain_to_response",
+                "skipped",
+            ):
                 if key in stats and (split == "train" or key in ("conversations", "pairs")):
                     row[f"{split} {key}"] = stats[key]
             if stats.get("skipped_by_reason"):
@@ -60,6 +67,7 @@ def write_align_report(
     manifests: list[Path], out_dir: Path, *, preference_stats: Path | None = None
 ) -> dict[str, Path]:
     """Write ``curves.png``, ``summary.csv`` and ``summary.md`` into ``out_dir``."""
+    # deferred: matplotlib takes ~0.5 s to import; only the plot needs it
     import matplotlib
 
     matplotlib.use("Agg")
@@ -69,8 +77,6 @@ def write_align_report(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     summary = _summary(runs, df)
-    with atomic_path(out_dir / "summary.csv") as tmp:
-        summary.to_csv(tmp, index=False)
     text = summary.set_index("run").T.to_markdown(floatfmt=".4g") + "\n"
     if preference_stats is not None and Path(preference_stats).is_file():
         counts = json.loads(Path(preference_stats).read_text(encoding="utf-8"))
@@ -79,7 +85,7 @@ def write_align_report(
             f"SFT model, {counts.get('fallback', 0)} template refusals where its reply was not "
             "a refusal.\n"
         )
-    atomic_write_text(out_dir / "summary.md", text)
+    write_table(out_dir, "summary", summary, text)
 
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
     ax_sft, ax_forget, ax_dpo = axes
@@ -98,8 +104,15 @@ def write_align_report(
                 if name == "val/sft_heldout":
                     continue
                 d = s[s.name == name].sort_values("step")
-                ax_forget.plot(d.step, d.value, style, marker=".", lw=0.8, color=next(colours),
-                               label=f"{m['stage']}: {name.removeprefix('val/')}")  # fmt: skip
+                ax_forget.plot(
+                    d.step,
+                    d.value,
+                    style,
+                    marker=".",
+                    lw=0.8,
+                    color=next(colours),
+                    label=f"{m['stage']}: {name.removeprefix('val/')}",
+                )
         elif m.get("kind") == "dpo":
             for ax, name, style, colour in (
                 (ax_dpo, "val/heldout/rewards/accuracies", "-o", "C0"),
@@ -124,41 +137,43 @@ def write_align_report(
     if ax_margin.lines:
         ax_margin.legend(fontsize=7, loc="center right")
     fig.tight_layout()
-    with atomic_path(out_dir / "curves.png") as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
+    save_figure(fig, out_dir / "curves.png")
     return {n: out_dir / n for n in ("summary.csv", "summary.md", "curves.png")}
 
 
-def write_samples(models: dict[str, str], generate: dict[str, Any], out_dir: Path) -> Path:
+def write_samples(models: dict[str, str], generate: GenerateConfig, out_dir: Path) -> Path:
     """Every model's reply to each configured prompt: ``samples.csv`` and ``samples.md``."""
-    from skyforge.train.generate import DecodeOptions, generate_replies, load_chat_model
+    # deferred: heavy import (torch), only for the sample replies
+    from skyforge.train.generate import generate_replies, load_chat_model
 
-    options = DecodeOptions.from_dict(generate)
-    prompts = [[{"role": "user", "content": p}] for p in generate["prompts"]]
+    prompts = [[{"role": "user", "content": p}] for p in generate.prompts]
     rows = []
     for name, folder in models.items():
         model, tokenizer = load_chat_model(folder)
-        for prompt, rep in zip(prompts, generate_replies(model, tokenizer, prompts, options),
-                               strict=True):  # fmt: skip
+        for prompt, rep in zip(
+            prompts, generate_replies(model, tokenizer, prompts, generate), strict=True
+        ):
             rows.append({"model": name, "prompt": prompt[0]["content"], **rep})
     table = pd.DataFrame(rows)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out_dir / "samples.csv") as tmp:
-        table.to_csv(tmp, index=False)
     decoding = (
-        "greedy" if options.temperature == 0
-        else f"sampled, temperature {options.temperature}, top-p {options.top_p}"
-    )  # fmt: skip
-    lines = [f"Decoding: {decoding}, at most {options.max_new_tokens} new tokens.", ""]
-    for prompt in generate["prompts"]:
-        lines += [f"### {prompt}", "", "| model | reply | tokens | stopped at <\\|end\\|> |",
-                  "|---|---|---|---|"]  # fmt: skip
+        "greedy"
+        if generate.temperature == 0
+        else f"sampled, temperature {generate.temperature}, top-p {generate.top_p}"
+    )
+    lines = [f"Decoding: {decoding}, at most {generate.max_new_tokens} new tokens.", ""]
+    for prompt in generate.prompts:
+        lines += [
+            f"### {prompt}",
+            "",
+            "| model | reply | tokens | stopped at <\\|end\\|> |",
+            "|---|---|---|---|",
+        ]
         for r in rows:
             if r["prompt"] == prompt:
                 reply = r["reply"].replace("|", "\\|").replace("\n", " ")
                 lines.append(f"| {r['model']} | {reply} | {r['num_tokens']} | {r['stopped']} |")
         lines.append("")
-    atomic_write_text(out_dir / "samples.md", "\n".join(lines))
+    write_table(out_dir, "samples", table, "\n".join(lines))
     return out_dir / "samples.md"

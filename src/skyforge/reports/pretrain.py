@@ -2,8 +2,8 @@
 
 Reads each stage's manifest and the ``metrics.csv`` of its run directory. Token counts in the
 CSVs are cumulative over the chain, so the stages line up on one x axis; a dashed line marks
-where each stage starts. Validation loss is drawn per held-out domain (SPEC.md §12: several
-domains, not training loss alone).
+where each stage starts. Validation loss is drawn per held-out domain (Skywork monitors several
+held-out domains, not training loss alone: docs/recipe.md#data).
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from skyforge.core.io import atomic_path, atomic_write_text
+from skyforge.core.tables import save_figure, write_table
+from skyforge.train.spec import load_manifest
 
 __all__ = ["write_pretrain_report", "chain_metrics"]
 
 
 def chain_metrics(manifests: list[Path]) -> tuple[list[dict], pd.DataFrame]:
     """The manifests (in order) and all their metrics rows, with a ``stage`` column."""
-    from skyforge.train.spec import load_manifest
 
     stages, frames = [], []
     for path in manifests:
@@ -56,6 +56,7 @@ def _summary(stages: list[dict], df: pd.DataFrame) -> pd.DataFrame:
 
 def write_pretrain_report(manifests: list[Path], out_dir: Path) -> dict[str, Path]:
     """Write ``curves.png``, ``summary.csv`` and ``summary.md`` into ``out_dir``."""
+    # deferred: matplotlib takes ~0.5 s to import; only the plot needs it
     import matplotlib
 
     matplotlib.use("Agg")
@@ -65,11 +66,8 @@ def write_pretrain_report(manifests: list[Path], out_dir: Path) -> dict[str, Pat
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     summary = _summary(stages, df)
-    with atomic_path(out_dir / "summary.csv") as tmp:
-        summary.to_csv(tmp, index=False)
-    atomic_write_text(
-        out_dir / "summary.md", summary.to_markdown(index=False, floatfmt=".4g") + "\n"
-    )
+    markdown = summary.to_markdown(index=False, floatfmt=".4g") + "\n"
+    write_table(out_dir, "summary", summary, markdown)
 
     fig, axes = plt.subplots(2, 2, figsize=(13, 8), sharex=True)
     (ax_val, ax_train), (ax_lr, ax_perf) = axes
@@ -90,15 +88,21 @@ def write_pretrain_report(manifests: list[Path], out_dir: Path) -> dict[str, Pat
         for m in stages:
             start = m["tokens_seen"] - m["tokens_this_stage"]
             ax.axvline(start, color="grey", ls="--", lw=0.7)
-            ax.text(start, 1.0, f" {m['stage']}", transform=ax.get_xaxis_transform(),
-                    rotation=90, va="top", fontsize=7, color="grey")  # fmt: skip
+            ax.text(
+                start,
+                1.0,
+                f" {m['stage']}",
+                transform=ax.get_xaxis_transform(),
+                rotation=90,
+                va="top",
+                fontsize=7,
+                color="grey",
+            )
     for ax in axes[1]:
         ax.set_xlabel("tokens seen")
     ax_val.set_ylabel("loss (nats/token)")
     ax_val.set_title("validation loss per held-out domain")
     ax_val.legend(fontsize=8)
     fig.tight_layout()
-    with atomic_path(out_dir / "curves.png") as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
+    save_figure(fig, out_dir / "curves.png")
     return {n: out_dir / n for n in ("summary.csv", "summary.md", "curves.png")}

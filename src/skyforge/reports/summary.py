@@ -53,8 +53,10 @@ def _data(results: Path) -> list[str]:
         lines.append(
             f"- Funnel: {int(first.docs_in):,} records in → {int(last.docs_out):,} documents kept "
             f"({last.bytes_out / 1e6:.2f} MB of text); largest removals: "
-            + ", ".join(f"{r.step} {int(r.docs_removed):,}"
-                        for r in funnel.nlargest(3, "docs_removed").itertuples())  # fmt: skip
+            + ", ".join(
+                f"{r.step} {int(r.docs_removed):,}"
+                for r in funnel.nlargest(3, "docs_removed").itertuples()
+            )
             + f". {_link(results, 'data/funnel/funnel.md')}"
         )
     scores = _read_csv(results / "data/scores/scores.csv")
@@ -92,12 +94,19 @@ def _training(results: Path, stages: list[str]) -> list[str]:
             lines.append(f"| {stage} | not built | | | | |")
             continue
         fm = m["final_metrics"]
-        val = ", ".join(f"{k.removeprefix('val/')} {v:.3f}" for k, v in fm.items()
-                        if k.startswith("val/"))  # fmt: skip
-        lines.append(f"| {stage} | {m['description']} | {m['iteration']} | "
-                     f"{_fmt(m['tokens_seen'])} | {fm['train/loss']:.3f} | {val} |")  # fmt: skip
-    lines += ["", f"Curves: {_link(results, 'pretrain/report/curves.png')}; table: "
-              f"{_link(results, 'pretrain/report/summary.md')}.", ""]  # fmt: skip
+        val = ", ".join(
+            f"{k.removeprefix('val/')} {v:.3f}" for k, v in fm.items() if k.startswith("val/")
+        )
+        lines.append(
+            f"| {stage} | {m['description']} | {m['iteration']} | "
+            f"{_fmt(m['tokens_seen'])} | {fm['train/loss']:.3f} | {val} |"
+        )
+    lines += [
+        "",
+        f"Curves: {_link(results, 'pretrain/report/curves.png')}; table: "
+        f"{_link(results, 'pretrain/report/summary.md')}.",
+        "",
+    ]
     lines += ["## SFT and DPO", ""]
     for name in ("sft", "sft_fresh_optimizer", "sft_with_optimizer"):
         m = _read_json(results / f"align/{name}/manifest.json")
@@ -119,10 +128,15 @@ def _training(results: Path, stages: list[str]) -> list[str]:
         )
     stats = _read_json(results / "chat/preference_stats.json")
     if stats:
-        lines.append(f"- Safety pairs: {stats['model_written']} refusals written by the SFT "
-                     f"model, {stats['fallback']} written refusals as fallback.")  # fmt: skip
-    lines += [f"- Curves and table: {_link(results, 'align/report/summary.md')}; sample replies "
-              f"of every model: {_link(results, 'align/report/samples.md')}.", ""]  # fmt: skip
+        lines.append(
+            f"- Safety pairs: {stats['model_written']} refusals written by the SFT "
+            f"model, {stats['fallback']} written refusals as fallback."
+        )
+    lines += [
+        f"- Curves and table: {_link(results, 'align/report/summary.md')}; sample replies "
+        f"of every model: {_link(results, 'align/report/samples.md')}.",
+        "",
+    ]
     return lines
 
 
@@ -140,10 +154,16 @@ def _eval(results: Path) -> list[str]:
     bench = _read_csv(results / "eval/benchmarks/benchmarks.csv")
     if bench is not None:
         tasks = [t for t in ("ceval", "cmmlu", "mmlu", "gsm8k") if t in bench.columns]
-        rows = [f"{r['model']} " + "/".join(f"{100 * r[t]:.1f}" for t in tasks)
-                for r in bench.to_dict("records")]  # fmt: skip
-        lines.append(f"- Benchmarks ({'/'.join(tasks)}, %): " + "; ".join(rows) + ". "
-                     + _link(results, "eval/benchmarks/benchmarks.md"))  # fmt: skip
+        rows = [
+            f"{r['model']} " + "/".join(f"{100 * r[t]:.1f}" for t in tasks)
+            for r in bench.to_dict("records")
+        ]
+        lines.append(
+            f"- Benchmarks ({'/'.join(tasks)}, %): "
+            + "; ".join(rows)
+            + ". "
+            + _link(results, "eval/benchmarks/benchmarks.md")
+        )
     cont = _read_csv(results / "eval/contamination/contamination.csv")
     if cont is not None:
         ok = cont[cont.status == "ok"]
@@ -159,8 +179,9 @@ def _eval(results: Path) -> list[str]:
     return lines + [""]
 
 
-def write_summary(results: Path, out: Path, *, run_name: str, config_hash: str,
-                  stages: list[str]) -> str:  # fmt: skip
+def write_summary(
+    results: Path, out: Path, *, run_name: str, config_hash: str, stages: list[str]
+) -> str:
     """Write the summary page from the artifacts under ``results``.
 
     Args:

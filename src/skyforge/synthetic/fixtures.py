@@ -17,6 +17,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from skyforge.config import ModelConfig, ParallelConfig, TrainConfig
+from skyforge.data.corpora import CORPUS_SCHEMA
+from skyforge.tokenize.blends import build_blends
+from skyforge.tokenize.packs import tokenize_shard
+from skyforge.tokenize.tokenizer import DEFAULT_SPECIAL_TOKENS, train_tokenizer
 
 __all__ = ["make_workspace", "tiny_configs"]
 
@@ -38,8 +42,7 @@ TEMPLATES = {
 
 
 def _rows(corpus: str, n: int, seed: int) -> list[dict]:
-    from skyforge.data.corpora import CORPUS_SCHEMA  # noqa: F401 (schema of the rows)
-
+    """``n`` rows of ``CORPUS_SCHEMA`` from one corpus's template."""
     rng = random.Random(seed)
     rows = []
     for i in range(n):
@@ -70,7 +73,7 @@ def tiny_configs(
     *, seq_length: int = 32, global_batch_size: int = 8, data: int = 2, vocab_size: int = 640
 ) -> tuple[ModelConfig, ParallelConfig, TrainConfig]:
     """A 2-layer model and a 3-session stage 1 (cosine 24 steps, constant 8) + 2 sub-stages."""
-    model = ModelConfig(
+    model = ModelConfig.with_defaults(
         num_layers=2,
         hidden_size=32,
         ffn_hidden_size=88,
@@ -78,18 +81,23 @@ def tiny_configs(
         seq_length=seq_length,
         vocab_size=vocab_size,
     )
-    parallel = ParallelConfig(tensor=1, pipeline=1, data=data, micro_batch_size=2)
+    parallel = ParallelConfig.with_defaults(tensor=1, pipeline=1, data=data, micro_batch_size=2)
     tps = global_batch_size * seq_length
-    train = TrainConfig.from_dict(
+    train = TrainConfig.with_defaults(
         {
             "global_batch_size": global_batch_size,
             "stage1": {
                 "sessions": [
-                    {"name": "cosine", "tokens": 24 * tps, "schedule": "cosine",
-                     "lr_max": 3e-3, "lr_min": 3e-4, "warmup_tokens": 2 * tps},
-                    {"name": "constant", "tokens": 8 * tps, "schedule": "constant",
-                     "lr_max": 3e-4},
-                ],  # fmt: skip
+                    {
+                        "name": "cosine",
+                        "tokens": 24 * tps,
+                        "schedule": "cosine",
+                        "lr_max": 3e-3,
+                        "lr_min": 3e-4,
+                        "warmup_tokens": 2 * tps,
+                    },
+                    {"name": "constant", "tokens": 8 * tps, "schedule": "constant", "lr_max": 3e-4},
+                ],
                 "mix": {"en": 0.5, "zh": 0.4, "code": 0.1},
             },
             "stage2": {
@@ -116,11 +124,6 @@ def make_workspace(root: str | Path, *, seq_length: int = 32, docs: int = 300) -
     Returns:
         ``tokenizer`` (tokenizer.json), ``blends`` (directory of ``stage1.json``, …).
     """
-    from skyforge.data.corpora import CORPUS_SCHEMA
-    from skyforge.tokenize.blends import build_blends
-    from skyforge.tokenize.packs import tokenize_shard
-    from skyforge.tokenize.tokenizer import DEFAULT_SPECIAL_TOKENS, train_tokenizer
-
     root = Path(root)
     corpora: dict[str, dict[str, Path]] = {}
     for k, corpus in enumerate(TEMPLATES):
@@ -147,8 +150,11 @@ def make_workspace(root: str | Path, *, seq_length: int = 32, docs: int = 300) -
             prefix = Path("results") / "packs" / corpus / split
             counts = tokenize_shard(path, tokenizer, root / prefix, num_threads=1)
             if split == "train":
-                stats[corpus] = {"prefix": str(prefix), "tokens": counts["tokens"],
-                                 "docs": counts["docs"]}  # fmt: skip
+                stats[corpus] = {
+                    "prefix": str(prefix),
+                    "tokens": counts["tokens"],
+                    "docs": counts["docs"],
+                }
             else:
                 heldout[corpus] = str(prefix)
     _, _, train = tiny_configs(seq_length=seq_length)

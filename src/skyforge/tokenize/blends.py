@@ -1,44 +1,19 @@
 """Megatron data blends for every training (sub-)stage, from config shares and real token counts.
 
-A blend file ``results/blends/<stage>.json`` is what one training target reads: the weighted list
-of train packs in both forms Megatron takes (``--data-path w1 p1 w2 p2 …`` and
-``GPTDatasetConfig.blend = (prefixes, weights)``), the tokens the stage plans to draw from each
-corpus, and how many passes over that corpus this means. ARCHITECTURE.md decision 7: a data mix
-is a phase, so the stage-2 STEM ramp (SPEC.md §11) and the WSD decay mix (§10) are sequences of
-stages, each with its own file; Megatron cannot change blend weights on resume safely.
+A blend file ``results/blends/<stage>.json`` is what one training target reads: the weighted
+train packs in both forms megatron takes, the tokens planned per corpus and the passes over each
+corpus this means. A data mix is a phase (docs/ARCHITECTURE.md, decision 7): megatron cannot
+change blend weights on resume safely, so the stage-2 STEM ramp and the WSD decay mix are
+sequences of stages, each with its own file. ``stage1`` is one blend for all stage-1 sessions
+(planned for their total, so a later session continues the same sample order); ``stage2_<i>``
+mixes STEM share ``s`` with Main in the stage-1 proportions; ``decay`` raises the curated share.
 
-Stages written:
+EN–ZH parallel text is a small share of Main taken from its EN and ZH parts alike. Validation
+uses the held-out packs, never a slice of the train packs. A corpus drawn more than
+``max_epochs`` times is flagged, not refused. The arithmetic is a few shares and products, and
+megatron only takes the final weights, hence this module.
 
-* ``stage1`` — SkyPile-Main with ``train.stage1.mix`` (en → ``main-en``, zh → ``main-zh``,
-  code → ``main-code``). One blend for all stage-1 sessions, planned for their SUM of tokens, so
-  that a later session resumes on the very same sample order (a blend planned per session would
-  build different indices and repeat or skip samples).
-* ``stage2_<i>`` (0-based index into ``train.stage2.substages``) — STEM share ``s`` of the
-  sub-stage, the remaining ``1 - s`` is Main in the stage-1 proportions.
-* ``decay`` (only when a ``decay`` dict is passed) — the WSD decay phase: ``curated_share`` of
-  curated data (``stem`` + ``parallel``), optionally ``instruction_share`` of an ``instruction``
-  corpus (Index-1.9B's "boost" variant, 7 %), the rest Main in the stage-1 proportions.
-
-Where the EN–ZH parallel text goes (a decision SPEC.md leaves open): in stage 1 and stage 2 it is
-a small fixed share (``parallel_share``, default 1 %) of Main, carved out of Main's EN and ZH
-parts in proportion to them. Parallel text is half Chinese, half English, so taking it from both
-keeps the configured zh:en balance and leaves the code share exactly as configured; it is kept
-small because the parallel corpus is a few per cent of the crawl and must not be repeated past
-the epoch cap. In the decay stage it moves into the curated part, where the curated share is
-split between ``stem`` and ``parallel`` in proportion to their available tokens (both are then
-repeated equally often, the split that keeps the larger repetition lowest).
-
-Validation and test are the held-out packs, one per domain (corpus), never a slice of the train
-packs (SPEC.md §12: held-out text is newer than the training text). Train blends are therefore
-built with Megatron's split ``"100,0,0"`` and each held-out pack is its own validation dataset.
-There is one held-out split per corpus, so ``test`` names the same packs as ``validation``.
-
-Token counts are those of the packs (EOD included), which is what Megatron's sample index
-counts; epochs = planned tokens / available tokens, and any corpus above ``max_epochs`` (Skywork's
-cap: 5 passes) is flagged, not refused: the table says which corpus to grow.
-
-The arithmetic is a few lines of shares and products, and Megatron itself only takes the final
-weights; no library computes stage blends from a curriculum, hence this module.
+See docs/tokenize.md.
 """
 
 from __future__ import annotations
@@ -58,6 +33,8 @@ __all__ = [
     "MAIN_CORPORA",
     "DECAY_KEYS",
     "build_blends",
+    "build_stage_blend",
+    "tracked_config",
     "stage_shares",
 ]
 
@@ -82,9 +59,16 @@ SUMMARY_COLUMNS = (
 )
 
 
-def _main_shares(train: TrainConfig, parallel_share: float) -> dict[str, float]:
-    """Main's shares (summing to 1): the stage-1 mix with ``parallel_share`` carved from EN+ZH."""
-    mix = dict(train.stage1_mix)  # normalised by TrainConfig
+def _normalised_mix(mix: Mapping[str, float]) -> dict[str, float]:
+    """``train.stage1.mix`` normalised to sum to 1, in key order (as :class:`TrainConfig` has
+    it)."""
+    total = sum(mix.values())
+    return dict(sorted((str(k), float(v / total)) for k, v in mix.items()))
+
+
+def _main_shares(mix: Mapping[str, float], parallel_share: float) -> dict[str, float]:
+    """Main's shares (summing to 1): the normalised stage-1 mix with ``parallel_share`` carved
+    from EN+ZH."""
     shares = {MAIN_CORPORA[k]: v for k, v in mix.items()}
     text = shares["main-en"] + shares["main-zh"]
     if parallel_share > 0:
@@ -97,6 +81,32 @@ def _main_shares(train: TrainConfig, parallel_share: float) -> dict[str, float]:
             shares[corpus] -= parallel_share * shares[corpus] / text
         shares[PARALLEL] = parallel_share
     return shares
+
+
+def _stage2_shares(main: Mapping[str, float], stem_share: float) -> dict[str, float]:
+    """A stage-2 sub-stage: STEM at ``stem_share``, Main in the stage-1 proportions."""
+    shares = {c: (1.0 - stem_share) * v for c, v in main.items()}
+    shares[STEM] = stem_share
+    return shares
+
+
+def _decay_shares(
+    mix: Mapping[str, float], decay: Mapping[str, Any], pack_tokens: Mapping[str, int]
+) -> tuple[float, dict[str, float]]:
+    """The decay stage: its tokens and shares (the curated share split by available tokens)."""
+    tokens, curated, instruction = _check_decay(decay)
+    plain_main = _main_shares(mix, 0.0)
+    rest = 1.0 - curated - instruction
+    shares = {c: rest * v for c, v in plain_main.items()}
+    avail = {c: max(0, int(pack_tokens.get(c, 0))) for c in (STEM, PARALLEL)}
+    total = sum(avail.values())
+    for corpus in (STEM, PARALLEL):
+        # With neither corpus available the whole curated share is put on STEM so that the
+        # zero-token check names it instead of silently dropping the curated share.
+        frac = avail[corpus] / total if total else float(corpus == STEM)
+        shares[corpus] = curated * frac
+    shares[INSTRUCTION] = instruction
+    return tokens, shares
 
 
 def _check_decay(decay: Mapping[str, Any]) -> tuple[float, float, float]:
@@ -146,27 +156,87 @@ def stage_shares(
     """
     if not 0.0 <= parallel_share < 1.0:
         raise ValueError(f"parallel_share: {parallel_share} is not a share in [0, 1)")
-    main = _main_shares(train, parallel_share)
+    mix = dict(train.stage1_mix)  # normalised by TrainConfig
+    main = _main_shares(mix, parallel_share)
     stages: dict[str, tuple[float, dict[str, float]]] = {"stage1": (train.stage1_tokens, main)}
     for i, sub in enumerate(train.substages):
-        shares = {c: (1.0 - sub.stem_share) * v for c, v in main.items()}
-        shares[STEM] = sub.stem_share
-        stages[f"stage2_{i}"] = (sub.tokens, shares)
+        stages[f"stage2_{i}"] = (sub.tokens, _stage2_shares(main, sub.stem_share))
     if decay is not None:
-        tokens, curated, instruction = _check_decay(decay)
-        plain_main = _main_shares(train, 0.0)
-        rest = 1.0 - curated - instruction
-        shares = {c: rest * v for c, v in plain_main.items()}
-        avail = {c: max(0, int(pack_tokens.get(c, 0))) for c in (STEM, PARALLEL)}
-        total = sum(avail.values())
-        for corpus in (STEM, PARALLEL):
-            # With neither corpus available the whole curated share is put on STEM so that the
-            # zero-token check names it instead of silently dropping the curated share.
-            frac = avail[corpus] / total if total else float(corpus == STEM)
-            shares[corpus] = curated * frac
-        shares[INSTRUCTION] = instruction
-        stages["decay"] = (tokens, shares)
+        stages["decay"] = _decay_shares(mix, decay, pack_tokens)
     return stages
+
+
+def tracked_config(config: Mapping[str, Any], stage: str) -> dict[str, Any]:
+    """The config slice one stage's blend is computed from (what the ``blend`` rule tracks and
+    :func:`build_stage_blend` reads), shaped like the config with only these keys.
+
+    Every blend follows the stage-1 mix and the context length; ``stage1`` its sessions' tokens
+    (one blend for all of them), ``stage2_<i>`` sub-stage ``i`` only (earlier ones are empty
+    entries, so adding or editing another sub-stage leaves this blend alone), ``decay`` the
+    ``blends.decay`` settings.
+    """
+    train, b = config["train"], config["blends"]
+    out: dict[str, Any] = {
+        "train": {"stage1": {"mix": train["stage1"]["mix"]}},
+        "model": {"seq_length": config["model"]["seq_length"]},
+        "blends": {"max_epochs": b["max_epochs"]},
+    }
+    if stage == "decay":
+        out["blends"]["decay"] = b["decay"]
+        return out
+    out["blends"]["parallel_share"] = b["parallel_share"]
+    if stage == "stage1":
+        sessions = train["stage1"]["sessions"]
+        out["train"]["stage1"]["sessions"] = [{"tokens": s["tokens"]} for s in sessions]
+    elif stage.startswith("stage2_") and stage[7:].isdigit():
+        i = int(stage[7:])
+        subs = train["stage2"]["substages"]
+        if i >= len(subs):
+            raise ValueError(f"blend stage '{stage}': not a stage of this config")
+        out["train"]["stage2"] = {"substages": [{}] * i + [subs[i]]}
+    else:
+        raise ValueError(f"blend stage '{stage}': not a blend name (stage1, stage2_<i>, decay)")
+    return out
+
+
+def build_stage_blend(
+    cfg: Mapping[str, Any],
+    stage: str,
+    pack_stats: dict[str, dict],
+    heldout: dict[str, str],
+    out_dir: Path,
+) -> Path:
+    """Write ``<stage>.json`` from the slice :func:`tracked_config` gives for ``stage``.
+
+    Raises:
+        ValueError: as :func:`build_blends`.
+        ConfigError: the slice lacks a key this stage reads.
+    """
+    train, b = cfg["train"], cfg["blends"]
+    seq_length, max_epochs = cfg["model"]["seq_length"], b["max_epochs"]
+    if seq_length <= 0:
+        raise ValueError(f"seq_length: {seq_length} is not a positive length")
+    if not max_epochs > 0:
+        raise ValueError(f"max_epochs: {max_epochs} is not positive")
+    _check_pack_stats(pack_stats)
+    pack_tokens = {c: int(s["tokens"]) for c, s in pack_stats.items()}
+    mix = _normalised_mix(train["stage1"]["mix"])
+    if stage == "decay":
+        tokens, shares = _decay_shares(mix, b["decay"], pack_tokens)
+    else:
+        parallel_share = b["parallel_share"]
+        if not 0.0 <= parallel_share < 1.0:
+            raise ValueError(f"parallel_share: {parallel_share} is not a share in [0, 1)")
+        shares = _main_shares(mix, parallel_share)
+        if stage == "stage1":
+            tokens = sum(s["tokens"] for s in train["stage1"]["sessions"])
+        else:
+            sub = train["stage2"]["substages"][int(stage[7:])]
+            tokens, shares = sub["tokens"], _stage2_shares(shares, sub["stem_share"])
+    blend = _stage_blend(stage, tokens, shares, pack_stats, heldout, seq_length, max_epochs)
+    path = Path(out_dir) / f"{stage}.json"
+    atomic_write_text(path, json.dumps(blend, indent=1) + "\n")
+    return path
 
 
 def _check_pack_stats(pack_stats: Mapping[str, Mapping[str, Any]]) -> None:
@@ -370,3 +440,18 @@ def write_summary(
     atomic_write_text(out_dir / "summary.csv", _summary_csv(rows))
     atomic_write_text(out_dir / "summary.md", _summary_md(rows, max_epochs))
     return out_dir / "summary.csv", out_dir / "summary.md"
+
+
+def read_pack_stats(stats_files: list[Path]) -> tuple[dict[str, dict], dict[str, str]]:
+    """The merged packs' count files (``packs/<corpus>/<split>.json``) → the train packs' counts
+    and prefixes by corpus, and the prefixes of the non-empty held-out packs by corpus."""
+    train, heldout = {}, {}
+    for stats_file in map(Path, stats_files):
+        corpus, split = stats_file.parent.name, stats_file.stem
+        prefix = str(stats_file.with_suffix(""))
+        counts = json.loads(stats_file.read_text())
+        if split == "train":
+            train[corpus] = {"prefix": prefix, **counts}
+        elif counts.get("docs", 0) > 0:
+            heldout[corpus] = prefix
+    return train, heldout

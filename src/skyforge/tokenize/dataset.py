@@ -1,45 +1,19 @@
 """The datasets training reads: a stage's blend packed into fixed-length samples, reset at EOD.
 
-``build_datasets`` turns a blend file (``skyforge.tokenize.blends``) into megatron-core datasets:
-the train blend through ``BlendedMegatronDatasetBuilder`` with split ``"100,0,0"``, and one
-validation dataset per held-out domain (each its own ``blend_per_split`` valid blend, so the loss
-is reported per domain and no training document is ever validated on).
+``build_datasets`` turns a blend file (:mod:`skyforge.tokenize.blends`) into megatron-core
+datasets: the train blend through ``BlendedMegatronDatasetBuilder`` with split ``"100,0,0"``,
+and one validation dataset per held-out domain, so the loss is reported per domain and no
+training document is ever validated on.
 
-Packing (SPEC.md §7, Index-1.9B): samples are ``seq_length + 1`` consecutive tokens of the
-shuffled document stream, crossing document boundaries, and with ``reset_position_ids`` /
-``reset_attention_mask`` megatron-core's ``GPTDataset`` restarts the position ids at 0 after
-every EOD and makes the attention mask block-diagonal causal, so no token attends to another
-document. With ``eod_mask_loss`` the loss is masked where the INPUT token is EOD (the model is
-not asked to predict a new document's first token from nothing). This module only configures
-megatron-core, which already implements all of it (``GPTDataset`` / ``_get_ltor_masks_and_
-position_ids``); nothing is re-implemented here.
+Packing (Index-1.9B, docs/recipe.md#tokenizer-and-packing): samples are ``seq_length + 1``
+consecutive tokens crossing document boundaries; megatron-core's ``GPTDataset`` restarts the
+position ids after every EOD, makes the attention mask block-diagonal causal and masks the loss
+where the input token is EOD. This module only configures megatron-core, and works around what
+0.16.1 does unasked: index caches written into the pack directory and keyed by path, not
+content; ``BlendedDataset`` needing a process group; and a fused softmax kernel that silently
+ignores the document mask on some GPU shapes.
 
-What megatron-core 0.16.1 does that callers must know (checked against its source):
-
-* The attention mask is a dense ``[1, s, s]`` bool tensor per sample, True = MASKED, built only
-  when ``create_attention_mask`` is set (default here). The local layer spec's
-  ``DotProductAttention`` applies it in the torch softmax path (CPU, fp32, or
-  ``masked_softmax_fusion=False``). With ``masked_softmax_fusion`` on a GPU in fp16/bf16 and
-  ``AttnMaskType.causal`` (the spec's default), ``FusedScaleMaskSoftmax`` switches — depending
-  on the shapes (16 < s <= 4096, multiples of 4) — to the upper-triangular kernel, which IGNORES
-  this mask silently; Transformer-Engine attention with a causal mask type does not read it
-  either. There the document reset needs packed-sequence parameters (cu_seqlens) or the fusion
-  off; tests/unit/tokenize/test_dataset.py shows that an ignored mask leaks across documents.
-* With RoPE, ``GPTModel`` rotates by the absolute index 0..s-1 and does not read
-  ``position_ids`` (only learned absolute embeddings do). RoPE scores depend on i - j only, so
-  with the reset mask the result is the same as with reset positions.
-* Index caches: with ``path_to_cache=None`` it writes them to ``<pack prefix>/cache/…``, i.e.
-  into the pack directory (a Snakemake output). Here they always go to the given directory, in
-  a sub-directory named by a fingerprint of the packs (the library's cache key has the pack
-  path but not its content, so rebuilt packs would otherwise silently hit stale indices); with
-  no directory given, a temporary one is used and removed (nothing is cached).
-* ``BlendedDataset`` calls ``torch.distributed.get_rank()`` unguarded when it writes its cache,
-  which raises without an initialised process group. When none is initialised the build runs
-  inside a temporary single-process gloo group (a file store in a temporary directory) that is
-  destroyed afterwards; with a group initialised by the caller, rank 0 builds and the other
-  ranks load the cache, as in Megatron-LM.
-* ``BlendedDataset`` samples carry ``dataset_id`` as a numpy int16 scalar (skip it when
-  stacking a batch).
+See docs/tokenize.md.
 """
 
 from __future__ import annotations
@@ -198,6 +172,7 @@ def build_datasets(
         ValueError: a bad blend file, missing pack, bad tokenizer or bad num_samples, naming it.
     """
     # Deferred: importing megatron.core costs seconds, and the blend arithmetic does not need it.
+    # deferred: heavy import (megatron), only for this path
     from megatron.core.datasets.blended_megatron_dataset_builder import (
         BlendedMegatronDatasetBuilder,
     )

@@ -1,36 +1,17 @@
 """Tokenized packs: corpus shards → megatron-core indexed datasets (``<prefix>.bin`` + ``.idx``).
 
 The format and the writer are megatron-core's own (``IndexedDatasetBuilder``), so training reads
-the packs with ``IndexedDataset`` / ``GPTDataset`` and no converter sits in between: the ``.bin``
-is the token ids back to back (uint16 when the vocabulary is below 65,500 ids, else int32, as
-``DType.optimal_dtype`` decides for Megatron's own ``preprocess_data``), the ``.idx`` holds one
-sequence length and byte offset per entry and the document boundaries. Each document is ONE entry
-(``add_document`` with a single length) with EOD (``</s>``) appended, so that the GPTDataset's
-reset of position ids and attention mask at EOD separates documents.
+the packs with ``IndexedDataset`` / ``GPTDataset`` and no converter sits in between. Each
+document is ONE entry with EOD (``</s>``) appended, so the dataset's reset of position ids and
+attention mask at EOD separates documents; ids are uint16 below 65,500, else int32.
 
-What this module adds around the builder (no library does it for Parquet shards):
+What this module adds around the builder, since no library does it for Parquet shards: atomic
+output (a temporary folder, ``.bin`` then ``.idx`` renamed, ``<prefix>.json`` last), encoding on
+a fixed-size Rust thread pool overlapped with the Python side, bad text (non-UTF-8 bytes, lone
+surrogates) turned into U+FFFD and counted, long documents encoded whole, and valid empty packs
+for empty shards.
 
-* **Atomic output.** The builder writes the ``.bin`` as it goes; we point it at a temporary
-  folder beside the output, finalize, then rename ``.bin`` and ``.idx`` (the index last, as
-  ``IndexedDataset.exists`` looks for both). On any error the temporaries are removed: no half
-  pack is ever visible. ``<prefix>.json`` (counts) is written last.
-* **Parallel encode with a fixed thread count.** ``encode_batch_fast`` (``encode_batch`` without
-  character offsets, which packs do not need) runs on the Rust thread pool, sized from
-  ``num_threads`` (the cores the job was given). The next batch is encoded while Python cleans
-  and writes the previous one: that serial share is ~5 % of one core's work, which would cap
-  the speed-up near 10× on a 16-core job if it were not overlapped (Amdahl).
-* **Bad text.** Bytes that are not UTF-8 in a Parquet string column and lone surrogates in a
-  Python str become U+FFFD (counted in ``num_replaced_chars``); the pack holds the cleaned text.
-* **Long documents** (1 M characters and more) are encoded as they are, no chunking: HF's BPE
-  time is linear in the length (measured 0.7–1.5 s per million characters of EN, ZH, code, a
-  single 1 M-character word and emoji, exact round trip each), and one document stays one entry
-  (int32 lengths allow 2^31 tokens). Such a document holds its batch's thread a while; nothing
-  else changes.
-* **Empty shards and corpora.** Zero documents give a valid empty pack: a 0-byte ``.bin`` and an
-  index with no sequences (what the builder writes), stats ``docs = 0``. megatron-core 0.16.1
-  cannot *mmap* a 0-byte file (``IndexedDataset(prefix)`` raises "cannot mmap an empty file";
-  ``mmap=False`` opens it with length 0), and merging an empty pack adds nothing; blends must leave
-  zero-token corpora out (their weight is 0 anyway).
+See docs/tokenize.md.
 """
 
 from __future__ import annotations
@@ -56,6 +37,7 @@ from skyforge.tokenize.tokenizer import clean_text, load_tokenizer, set_num_thre
 
 def _indexed_dataset():
     """megatron-core's indexed dataset module, imported on first use (the import takes seconds)."""
+    # deferred: heavy import (megatron), only for this path
     from megatron.core.datasets import indexed_dataset
 
     return indexed_dataset

@@ -1,35 +1,20 @@
 """Train (or check) the bilingual byte-level BPE tokenizer and measure it on the held-out domains.
 
-SPEC.md §7: Skywork trains a SentencePiece BPE with digits split into single digits, byte
-fallback and reserved special tokens. We train a byte-level BPE with HF ``tokenizers`` (Rust,
-in-process, saves the ``tokenizer.json`` that ``transformers`` loads), which gives the same three
-properties:
+Skywork trains a SentencePiece BPE with digits split, byte fallback and reserved special tokens
+(docs/recipe.md#tokenizer-and-packing). We train a byte-level BPE with HF ``tokenizers``
+(in-process, saving the ``tokenizer.json`` that ``transformers`` loads), which gives the same
+properties: the 256 bytes as initial alphabet (no unknown token), digits as single pre-tokens,
+and the specials (``<s>``, ``</s>`` = EOD, ``<pad>``, ``<unk>``, the chat roles, reserved
+slots) first in the vocabulary, one id each.
 
-* **No UNK**: the 256 byte symbols are the initial alphabet, so every string (emoji, rare CJK
-  extensions, invalid-looking bytes) encodes; this is what byte fallback buys SentencePiece.
-  ``byte_fallback=False`` keeps only the bytes seen in the sample and maps the rest to ``<unk>``.
-* **Digits split**: each digit is its own pre-token, so numbers are spelled digit by digit.
-* **Specials**: ``<s>``, ``</s>`` (= EOD in the packs), ``<pad>``, ``<unk>``, the chat roles the SFT
-  step uses and ``<|reserved_N|>`` slots, each one id, first in the vocabulary.
+GPT-2's pre-tokenizer makes a whole Chinese clause one pre-token (Han ideographs are letters),
+which wastes merges and slows training and encoding; word segmentation cannot be written into
+``tokenizer.json``. Our split regex therefore cuts Han runs into chunks of at most
+``CJK_CHUNK_CHARS`` characters, kept apart from Latin letters. No library draws a
+byte-budgeted, mix-weighted sample from Parquet shards or writes the chars/bytes-per-token
+table, so those are here too.
 
-Pre-tokenization and Chinese. GPT-2's byte-level regex groups ``\\p{L}+`` runs; Han ideographs
-are letters, so a Chinese clause up to the next punctuation mark (or a whole paragraph without
-punctuation, or ``中文English混合``) becomes ONE pre-token. BPE then spends merges on clause
-fragments that cross word boundaries, every clause is a distinct "word" for the trainer (its word
-table grows with the corpus) and encoding a long unpunctuated run is slow. Word segmentation
-(jieba & co.) cannot be written into ``tokenizer.json``, so ``transformers`` could not reproduce
-it. We therefore use our own split regex (GPT-2's classes plus two changes): Han runs are cut into
-chunks of at most ``CJK_CHUNK_CHARS`` characters (merges can still build the 2–4-character words
-that dominate Chinese text and that Skywork adds by hand) and kept apart from Latin letters; digits
-are single pre-tokens when ``split_digits``. The chunk grid starts at each run's first character,
-so a word straddling a chunk edge is split there; that costs some compression but keeps train and
-inference identical and makes pre-tokens bounded. Measured on the default DAG's synthetic corpora
-(vocabulary 4,096), held-out main-zh characters per token for chunks of 1 / 2 / 4 / 8 / unbounded
-characters: 1.01 / 1.24 / 1.37 / 1.47 / 1.55, while STEM-zh (other wording) stays at 1.04–1.06
-and main-en drops 4.36 → 3.92: beyond 4 the gain is the generator's repeated phrases, not words.
-
-No library draws a byte-budgeted, mix-weighted, seeded sample from Parquet shards or writes the
-chars/bytes-per-token table, so those are written here.
+See docs/tokenize.md.
 """
 
 from __future__ import annotations
@@ -40,7 +25,7 @@ import io
 import json
 import os
 import shutil
-from collections import OrderedDict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -73,6 +58,17 @@ STATS_MAX_BYTES_PER_CORPUS = 64 * 2**20
 # Parquet rows read per batch when streaming text.
 READ_BATCH_ROWS = 1024
 
+
+def tracked_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The config slice the tokenizer is trained from (what its rule tracks and its step reads):
+    the ``tokenizer`` section and the stage-1 mix its training sample follows, so budgets and
+    schedules never retrain it."""
+    return {
+        "tokenizer": config["tokenizer"],
+        "train": {"stage1": {"mix": config["train"]["stage1"]["mix"]}},
+    }
+
+
 # Written beside tokenizer.json so that ``transformers.AutoTokenizer.from_pretrained(dir)`` gives
 # a PreTrainedTokenizerFast with the special-token roles set. No BOS/EOS is added on encode: the
 # packs append EOD themselves, and decode must not rewrite spaces (exact round trip).
@@ -85,7 +81,7 @@ def _split_regex(split_digits: bool) -> str:
     return "|".join(
         [
             r"'(?i:[sdmt]|ll|ve|re)",  # English contractions, as GPT-2
-            rf" ?\p{{Han}}{{1,{CJK_CHUNK_CHARS}}}",  # Han runs in bounded chunks (module docstring)
+            rf" ?\p{{Han}}{{1,{CJK_CHUNK_CHARS}}}",  # Han runs in bounded chunks (docs/tokenize.md)
             r" ?[\p{L}\p{M}&&[^\p{Han}]]+",  # other letters (marks stay with their letter)
             number,
             r" ?[^\s\p{L}\p{M}\p{N}]+",  # punctuation and symbols, emoji included
@@ -555,3 +551,15 @@ class SkyforgeTokenizer:
 def load_tokenizer(path: str | Path) -> SkyforgeTokenizer:
     """Load a tokenizer.json as the megatron-core-compatible :class:`SkyforgeTokenizer`."""
     return SkyforgeTokenizer(path)
+
+
+MIX_CORPORA = {"en": "main-en", "zh": "main-zh", "code": "main-code"}
+"""Stage-1 mix keys (``train.stage1.mix``) → the corpora the tokenizer's sample is drawn from."""
+
+
+def files_by_corpus(paths: Iterable[Path]) -> dict[str, list[Path]]:
+    """Corpus files grouped by corpus: ``.../corpora/<corpus>/<split>/<shard>.parquet``."""
+    grouped: dict[str, list[Path]] = defaultdict(list)
+    for p in paths:
+        grouped[Path(p).parent.parent.name].append(Path(p))
+    return dict(grouped)

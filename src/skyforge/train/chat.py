@@ -1,32 +1,19 @@
 """The chat format: one template for SFT, DPO, generation, evaluation and the HF export.
 
-A conversation is a list of ``{"role", "content"}`` messages (the HF chat convention): an
-optional ``system`` message first, then ``user`` and ``assistant`` turns alternating, ending
-with an ``assistant`` turn for training data. Each message is written as its role token, its
-content and ``<|end|>``, with the tokenizer's reserved single-id role tokens
-(:data:`skyforge.tokenize.tokenizer.CHAT_ROLES`)::
+A conversation is a list of ``{"role", "content"}`` messages (the HF convention): an optional
+``system`` message, then alternating ``user`` and ``assistant`` turns. Each message is its role
+token, its content and ``<|end|>``, with the tokenizer's reserved single-id role tokens
+(:data:`skyforge.tokenize.tokenizer.CHAT_ROLES`); a generation prompt ends with
+``<|assistant|>``, no BOS is written, and a training sample puts EOD after each conversation.
+Trained tokens (SFT's loss mask, DPO's log-probs) are the contents of the ``assistant`` messages
+and their closing ``<|end|>``: the model learns to answer and to stop.
 
-    <|system|>You are …<|end|><|user|>What is 2 + 3?<|end|><|assistant|>2 + 3 = 5.<|end|>
+Contents are encoded one message at a time, so text that spells a role token stays text, and
+the HF ``chat_template`` (:data:`CHAT_TEMPLATE`) written into every export gives exactly the ids
+of :meth:`ChatFormat.encode` (tests/unit/train/test_chat.py). Bad rows of the JSONL data files
+are reported with file and line, skipped and counted.
 
-A prompt for generation ends with ``<|assistant|>`` and decoding stops at ``<|end|>``. No BOS is
-written (the packs have none either); in a training sample each conversation is followed by the
-EOD token ``</s>``, where megatron-core's reset machinery restarts positions and attention.
-
-Which tokens are trained (SFT's loss mask, DPO's log-probs): exactly the content tokens of
-every ``assistant`` message and the ``<|end|>`` that closes it — the model learns to answer and
-to stop. Role tokens, system and user text, and the EOD are context only.
-
-Contents are encoded one message at a time and joined with the role ids, so a message that
-spells a role token (``"<|user|>"`` in a text about chat formats) stays text; the HF
-``chat_template`` (:data:`CHAT_TEMPLATE`, written into every export's ``tokenizer_config.json``)
-renders the same string and ``transformers`` splits it at the special tokens first, so
-``tokenizer.apply_chat_template(messages)`` gives exactly the ids of :meth:`ChatFormat.encode`
-for every message that does not spell a special token (tests/unit/train/test_chat.py).
-
-Data files: SFT rows are JSON lines with a ``messages`` list; preference rows (TRL's
-conversational format) have ``prompt`` (messages), ``chosen`` and ``rejected`` (each a list
-with the assistant message). A bad row is reported with its file and line and skipped; the
-skipped rows are counted and the step fails only when no usable row is left.
+See docs/training.md.
 """
 
 from __future__ import annotations
@@ -161,9 +148,7 @@ class ChatFormat:
             target.append(False)
         return Encoded(ids, target)
 
-    def encode_pair(
-        self, prompt: list[dict[str, str]], response: list[dict[str, str]]
-    ) -> Encoded:
+    def encode_pair(self, prompt: list[dict[str, str]], response: list[dict[str, str]]) -> Encoded:
         """A preference pair's side: the prompt as context, the response's tokens trained."""
         return self.encode(prompt + response)
 

@@ -1,29 +1,19 @@
 """Checkpoints of a training run: megatron-core ``dist_checkpointing``, plus the run directory.
 
 A checkpoint is one ``dist_checkpointing`` directory ``<run_dir>/checkpoints/iter_NNNNNNN``
-holding the model, the optimizer (fp32 master weights and Adam moments, ZeRO-1 sharded), the
-training state (iteration, consumed samples, tokens seen, the stage's config hash) and every
-rank's RNG states. ``latest`` (a one-line file, replaced atomically after the save completed on
-all ranks) names the newest complete checkpoint, so a job killed halfway through a save resumes
-from the previous one — the same protocol as Megatron-LM's ``latest_checkpointed_iteration.txt``.
+holding the model, the ZeRO-1 sharded optimizer, the training state (iteration, consumed
+samples, tokens seen, the stage's config hash) and every rank's RNG states. ``latest``, replaced
+atomically once the save completed on all ranks, names the newest complete checkpoint, so a job
+killed during a save resumes from the previous one (Megatron-LM's protocol).
 
-The optimizer is saved in the ``dp_reshardable`` layout: each rank writes its own shard of the
-distributed optimizer's buffers without any gather, and a job may resume with a different
-data-parallel size (ZeRO-1 resharding). What megatron-core 0.16.1 needs that its API does not say
-(../shared/notes/megatron-cpu.md, checked again here):
-
-* the UNWRAPPED model's sharded state dict is saved (DDP would prefix every key with
-  ``module.``);
-* the optimizer's sharding type is passed as ``metadata``; the default
-  (``fully_sharded_model_space``) fails on CPU and is deprecated;
-* before a load, the optimizer must hold (empty) Adam state for its ``sharded_state_dict`` to
-  describe it: megatron's ``sharded_state_dict(is_loading=True)`` creates it;
-* after a load, torch's Adam keeps its step count per parameter while megatron restores it per
-  param group: the group's ``step`` is copied into each parameter's state, or Adam's bias
-  correction restarts from step 1 and the loss jumps.
-
+The optimizer is saved ``dp_reshardable``: each rank writes its own shard without a gather, and
+a job may resume on a different data-parallel size. megatron-core 0.16.1 needs a few things its
+API does not say (the unwrapped model's state dict, the sharding type as metadata, empty Adam
+state before a load, per-parameter ``step`` after it); docs/megatron-cpu.md lists them and why.
 Rotation keeps the newest ``keep_last`` periodic checkpoints, the final one and every release
-(a checkpoint saved where the run crossed a ``keep_at_tokens`` mark); nothing else is deleted.
+(a ``keep_at_tokens`` mark); nothing else is deleted.
+
+See docs/training.md.
 """
 
 from __future__ import annotations
@@ -276,7 +266,7 @@ def _init_empty_adam_state(optimizer: Any) -> None:
 
 
 def _restore_adam_steps(optimizer: Any) -> None:
-    """Give each parameter the step count of its group (see the module docstring)."""
+    """Give each parameter the step count of its group (why: docs/megatron-cpu.md)."""
     for inner in _inner_optimizers(optimizer):
         for group in inner.param_groups:
             step = group.get("step")

@@ -17,31 +17,17 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-__all__ = ["DecodeOptions", "generate_replies", "load_chat_model"]
+from skyforge.config import GenerateConfig
+from skyforge.core.io import atomic_write_text
+
+__all__ = ["generate_replies", "load_chat_model"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class DecodeOptions:
-    """How to decode (the ``generate`` config section)."""
-
-    max_new_tokens: int = 48
-    temperature: float = 0.0
-    """0 = greedy."""
-    top_p: float = 0.9
-    seed: int = 1234
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> DecodeOptions:
-        keys = ("max_new_tokens", "temperature", "top_p", "seed")
-        return cls(**{k: d[k] for k in keys if k in d})
 
 
 def load_chat_model(
@@ -79,7 +65,7 @@ def load_chat_model(
 
 
 def generate_replies(
-    model: Any, tokenizer: Any, conversations: list[list[dict[str, str]]], options: DecodeOptions
+    model: Any, tokenizer: Any, conversations: list[list[dict[str, str]]], options: GenerateConfig
 ) -> list[dict[str, Any]]:
     """The assistant reply to each conversation (which ends with a user turn).
 
@@ -136,3 +122,49 @@ def read_prompts(path: str | Path) -> list[dict[str, Any]]:
     if not rows:
         raise ValueError(f"prompts file '{path}': empty (no rows)")
     return rows
+
+
+def write_replies(
+    model_args: dict[str, Any],
+    rows: list[dict[str, Any]],
+    options: GenerateConfig,
+    out: Path | None,
+    *,
+    with_prompt: bool,
+) -> int:
+    """Decode a reply to each row's prompt and write them as JSONL (stdout without ``out``).
+
+    Args:
+        model_args: :func:`load_chat_model`'s arguments (an export folder or a manifest).
+        rows: prompts as :func:`read_prompts` returns them.
+        options: how to decode.
+        out: the JSONL file (written atomically), or ``None`` for stdout.
+        with_prompt: also write each row's prompt.
+
+    Raises:
+        ValueError: no prompt given.
+    """
+    if not rows:
+        raise ValueError("generate: no prompt given (--prompt or --prompts-file)")
+    model, tokenizer = load_chat_model(**model_args)
+    replies = generate_replies(model, tokenizer, [r["prompt"] for r in rows], options)
+    lines = []
+    for r, rep in zip(rows, replies, strict=True):
+        row = {"id": r["id"], **({"prompt": r["prompt"]} if with_prompt else {}), **rep}
+        lines.append(json.dumps(row, ensure_ascii=False))
+    if out is None:
+        print("\n".join(lines))
+    else:
+        atomic_write_text(out, "\n".join(lines) + "\n")
+    return len(lines)
+
+
+def read_replies(path: str | Path) -> dict[str, str]:
+    """Replies written by :func:`write_replies`: row id → reply."""
+    replies = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                row = json.loads(line)
+                replies[row["id"]] = row["reply"]
+    return replies

@@ -11,10 +11,17 @@ talks nonsense.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from skyforge.core.io import atomic_write_text, workdir_relative
+from skyforge.tokenize.dataset import read_blend
+from skyforge.train import checkpoint as ckpt
+from skyforge.train.chat import CHAT_TEMPLATE
+from skyforge.train.spec import StageSpec, load_manifest
 
 __all__ = ["export_stage", "MAX_ABS_DIFF"]
 
@@ -24,9 +31,7 @@ MAX_ABS_DIFF = 1e-3
 
 def _check_tokens(spec: Any, seq_length: int, device: torch.device) -> torch.Tensor:
     """The first ``seq_length`` tokens of the first held-out pack (random ids if none)."""
-    from megatron.core.datasets.indexed_dataset import IndexedDataset
-
-    from skyforge.tokenize.dataset import read_blend
+    from megatron.core.datasets.indexed_dataset import IndexedDataset  # deferred: heavy import
 
     blend = read_blend(Path(spec.blend))
     ids: list[int] = []
@@ -56,15 +61,13 @@ def export_stage(manifest: str | Path, tokenizer_dir: str | Path, out_dir: str |
         ValueError: a missing manifest or checkpoint, naming it.
         RuntimeError: the exported model's logits differ from megatron's.
     """
+    # deferred: heavy imports (megatron-core, transformers) the step's process needs only here
     from megatron.core import parallel_state as ps
     from transformers import LlamaForCausalLM
 
-    from skyforge.core.io import atomic_write_text, workdir_relative
-    from skyforge.train import checkpoint as ckpt
     from skyforge.model.export_hf import export_hf
-    from skyforge.train.loop import initialize_distributed
     from skyforge.model.gpt import build_model
-    from skyforge.train.spec import StageSpec, load_manifest
+    from skyforge.train.distributed import initialize_distributed
 
     manifest = Path(manifest)
     if not manifest.is_file():
@@ -79,7 +82,13 @@ def export_stage(manifest: str | Path, tokenizer_dir: str | Path, out_dir: str |
         model = build_model(cfg, params_dtype=torch.float32).to(device)
         ckpt.load_checkpoint(m["checkpoint"], model, None, load_optimizer=False)
         model.eval()
-        out = export_hf(model, cfg, Path(out_dir), tokenizer_dir=Path(tokenizer_dir))
+        out = export_hf(
+            model,
+            cfg,
+            Path(out_dir),
+            tokenizer_dir=Path(tokenizer_dir),
+            chat_template=CHAT_TEMPLATE,
+        )
         tokens = _check_tokens(spec, min(cfg.seq_length, 64), device)
         s = tokens.shape[1]
         causal = torch.triu(torch.ones(1, 1, s, s, dtype=torch.bool, device=device), diagonal=1)
@@ -102,8 +111,6 @@ def export_stage(manifest: str | Path, tokenizer_dir: str | Path, out_dir: str |
         "max_abs_logit_diff": diff,
     }
     if not diff <= MAX_ABS_DIFF:
-        import shutil
-
         shutil.rmtree(out, ignore_errors=True)  # no half-right artifact left behind
         raise RuntimeError(
             f"export of '{m['checkpoint']}': HF logits differ from megatron's by {diff:.3g} "

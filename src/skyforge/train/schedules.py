@@ -1,49 +1,21 @@
-"""Learning-rate schedules as pure functions of the step (SPEC.md §9–10).
+"""Learning-rate schedules as pure functions of the step (docs/recipe.md#optimizer-and-schedules).
 
 A schedule maps an optimizer step (0-based, counted within one session) to a learning rate. It
 keeps no state, so a run resumed from a checkpoint gets exactly the rates of an uninterrupted run
 from the step number alone, and the shape can be unit-tested without a model.
 
-Notation: ``W`` = ``warmup_steps``, ``T`` = ``total_steps``, ``η_max`` = ``lr_max``,
-``η_min`` = ``lr_min``.
+Every schedule warms up linearly from 0 to ``lr_max`` over ``warmup_steps`` (as megatron-core's
+``OptimizerParamScheduler``: the peak is reached exactly at the last warmup step). Then:
 
-Warmup (every schedule), for ``0 ≤ s ≤ W``::
-
-    lr(s) = η_max · s / W
-
-As in megatron-core's ``OptimizerParamScheduler``, step 0 runs at 0 and the peak is reached
-exactly at ``s = W``; with ``W = 0`` there is no warmup.
-
-``cosine`` (Skywork-13B: 6e-4 → 6e-5 over the first 2 T tokens), for ``W ≤ s ≤ T``::
-
-    p     = (s − W) / (T − W)
-    lr(s) = η_min + (η_max − η_min) · ½ · (1 + cos(π · p))
-
-then ``η_min`` for ``s ≥ T``. ``η_min`` defaults to 10 % of ``η_max`` (Skywork's ratio).
-
-``constant`` (Skywork's second session, 6e-5 for 1.1 T tokens): ``lr(s) = η_max`` for ``s ≥ W``;
-``lr_min`` is ignored.
-
-``wsd`` — warmup, stable, decay (MiniCPM; Index-1.9B: 100 warmup steps, peak 5e-4, decay to
-1 % = 5e-6). With ``D = round(decay_fraction · T)`` decay steps, the decay starts at
-``S = max(W, T − D)`` (a decay longer than the post-warmup session starts right after warmup)::
-
-    lr(s) = η_max                                  for W ≤ s ≤ S  (stable)
-    p     = (s − S) / (T − S)
-    lr(s) = η_min + (η_max − η_min) · f(p)         for S ≤ s ≤ T  (decay)
-    lr(s) = η_min                                  for s ≥ T
-
-where the decay shape ``f`` is one of::
-
-    linear: f(p) = 1 − p
-    cosine: f(p) = ½ · (1 + cos(π · p))
-    sqrt:   f(p) = 1 − √p        (the "1 − sqrt" cooldown of Hägele et al., 2024)
-
-``η_min`` defaults to 1 % of ``η_max`` (Index-1.9B's final rate). ``1 − √p`` drops fastest at
-the start of the decay: half of the way down is reached after a quarter of it.
+* ``cosine`` (Skywork-13B: 6e-4 → 6e-5 over the first 2 T tokens): half a cosine down to
+  ``lr_min``, 10 % of the peak by default;
+* ``constant`` (Skywork's second session, 6e-5): ``lr_max`` throughout;
+* ``wsd`` — warmup, stable, decay (MiniCPM; Index-1.9B: peak 5e-4 down to 1 %): constant, then
+  the last ``decay_fraction`` of the steps decays (linear, cosine or ``1 − √p``) to ``lr_min``,
+  1 % of the peak by default.
 
 ``session_lr_fn`` turns a stage-1 session of the config (budgets in tokens) into a step → lr
-function; ``schedule_table`` prints a few points of one for a quick look.
+function; ``schedule_table`` prints a few points of one. See docs/training.md for the formulas.
 """
 
 from __future__ import annotations
@@ -71,7 +43,7 @@ DEFAULT_LR_MIN_RATIO = {"cosine": 0.10, "wsd": 0.01}
 
 
 def _decay_factor(progress: float, shape: str) -> float:
-    """``f(p)`` of the module docstring: 1 at the start of the decay, 0 at its end."""
+    """``f(p)`` of docs/training.md: 1 at the start of the decay, 0 at its end."""
     if shape == "linear":
         return 1.0 - progress
     if shape == "cosine":
@@ -125,7 +97,7 @@ def lr_at(
     decay_fraction: float | None = None,
     decay_shape: str = "cosine",
 ) -> float:
-    """The learning rate at one optimizer step; the formulas are in the module docstring.
+    """The learning rate at one optimizer step; the formulas are in docs/training.md.
 
     Args:
         step: 0-based optimizer step within the session; steps past ``total_steps`` keep the

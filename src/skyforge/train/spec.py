@@ -1,7 +1,7 @@
 """What one training job trains: a :class:`StageSpec`, and the chain of stages of a config.
 
-A pretraining run is a chain of stages, each its own Snakemake target (ARCHITECTURE.md decision
-7): the stage-1 sessions (``stage1_0``, ``stage1_1``, … — Skywork: 2 T tokens cosine, then
+A pretraining run is a chain of stages, each its own Snakemake target (docs/ARCHITECTURE.md,
+decision 7): the stage-1 sessions (``stage1_0``, ``stage1_1``, … — Skywork: 2 T tokens cosine, then
 1.1 T constant), the stage-2 sub-stages (``stage2_0`` … — STEM share 10 % → 40 %) and the
 optional WSD decay stage (``decay``). Every stage starts from the final checkpoint of the one
 before it. The stage-1 sessions share ONE blend and one sample order: a later session continues
@@ -44,7 +44,8 @@ __all__ = [
     "build_stage_spec",
     "file_sha256",
     "stage_names",
-    "stage_params",
+    "tracked_config",
+    "align_tracked_config",
 ]
 
 
@@ -144,10 +145,19 @@ class StageSpec:
     def config_hash(self) -> str:
         """Hash of everything that determines the trained weights (see the module docstring)."""
         keys = (
-            "stage", "model", "global_batch_size", "train_steps", "schedule", "optimizer",
-            "num_train_samples", "seed", "eod_mask_loss", "continue_data", "init_hash",
+            "stage",
+            "model",
+            "global_batch_size",
+            "train_steps",
+            "schedule",
+            "optimizer",
+            "num_train_samples",
+            "seed",
+            "eod_mask_loss",
+            "continue_data",
+            "init_hash",
             "data_hash",
-        )  # fmt: skip
+        )
         if self.kind != "pretrain":
             # Only for the stages after pretraining, so pretraining hashes (and the run
             # directories they guard) stay what they were before these fields existed.
@@ -179,8 +189,9 @@ class StageSpec:
         return d
 
     @classmethod
-    def from_manifest(cls, manifest: dict[str, Any], workdir: str | Path | None = None
-                      ) -> StageSpec:  # fmt: skip
+    def from_manifest(
+        cls, manifest: dict[str, Any], workdir: str | Path | None = None
+    ) -> StageSpec:
         """The spec recorded in a manifest, its relative paths resolved against ``workdir``
         (default: the run's working directory found by :func:`load_manifest`, else the current
         directory, where Snakemake runs every rule)."""
@@ -411,12 +422,14 @@ def build_stage_spec(
     )
 
 
-def stage_params(config: dict[str, Any], stage: str) -> dict[str, Any]:
+def tracked_config(config: dict[str, Any], stage: str) -> dict[str, Any]:
     """What determines ``stage``'s weights besides its input files, from the validated config.
 
     The ``pretrain`` rule tracks exactly this (Snakemake reruns a job whose params changed), so
     a new stage-2 sub-stage or decay stage does not retrain stage 1: a stage's predecessors
     reach it through its inputs (the previous manifest, the blend), never through this dict.
+    :meth:`StageSpec.config_hash` covers the spec fields resolved from these keys (less the
+    parallel layout and the cluster, which a run may change and still resume).
     """
     t = config["train"]
     train: dict[str, Any] = {
@@ -442,6 +455,17 @@ def stage_params(config: dict[str, Any], stage: str) -> dict[str, Any]:
     }
 
 
+def align_tracked_config(config: dict[str, Any], section: str) -> dict[str, Any]:
+    """What determines an SFT or DPO model besides its input files (what its rule tracks): the
+    ``sft``/``dpo`` section less its data generator and ablation switch, the model, the parallel
+    layout and the optimizer, batch and seed of ``train``."""
+    d = {k: v for k, v in config[section].items() if k not in ("synthetic", "ablation")}
+    t = config["train"]
+    train = {k: t.get(k) for k in ("global_batch_size", "optimizer", "seed")}
+    model = model_identity(config["model"])
+    return {section: d, "model": model, "parallel": config["parallel"], "train": train}
+
+
 ALIGN_KINDS = ("sft", "dpo")
 
 
@@ -449,6 +473,7 @@ def build_align_spec(
     name: str,
     kind: str,
     *,
+    description: str,
     model: ModelConfig,
     parallel: ParallelConfig,
     train: TrainConfig,
@@ -468,7 +493,8 @@ def build_align_spec(
 
     Args:
         name: the target (``sft``, ``sft_fresh_optimizer``, ``dpo``); also the run directory.
-        kind: ``sft`` or ``dpo``.
+        kind: ``sft`` or ``dpo`` (the objective, :mod:`skyforge.train.objectives`).
+        description: one line for logs and the manifest.
         model, parallel, train, options, accelerator: the validated config sections.
         section: the validated ``sft`` or ``dpo`` config section.
         data_files: role → file (``train``, ``heldout``, and for DPO ``reference``).
@@ -514,11 +540,6 @@ def build_align_spec(
         "file_hashes": hashes,
         "stats": stats or {},
     }
-    if kind == "dpo":
-        description = f"DPO (beta {section['beta']}, {section.get('epochs', 1)} epoch)"
-    else:
-        opt = "pretraining optimizer state" if load_optimizer else "fresh optimizer"
-        description = f"SFT ({section.get('epochs', 1)} epoch(s), {opt})"
     return StageSpec(
         stage=name,
         description=description,

@@ -69,7 +69,7 @@ def arc_bytes() -> bytes:
 def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Input files and what is in them: (good records, corrupt records, not-WARC files)."""
     d = tmp_path_factory.mktemp("inputs")
-    cfg = SyntheticCrawlConfig.from_dict(
+    cfg = SyntheticCrawlConfig.with_defaults(
         {"seed": 3, "num_pages": 40, "num_non_html": 4, "num_truncated": 1}
     )
     synth = synthesize_crawl(cfg, 2, d / "synth")

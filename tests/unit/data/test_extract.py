@@ -1,6 +1,6 @@
 """Extraction: every WARC record is a document or a removal row, and damage is never fatal.
 
-The synthetic crawl (``synth_crawl``) supplies the ground truth; small WARCs written here with
+The synthetic crawl (``synthetic.crawl``) supplies the ground truth; small WARCs written here with
 warcio cover what it does not (HTTP status, content-encodings, missing Content-Type, a record cut
 short in the middle of a file, broken gzip members, garbage files).
 """
@@ -23,11 +23,11 @@ from warcio.warcwriter import WARCWriter
 
 from skyforge.config import SyntheticCrawlConfig
 from skyforge.data import docs
-from skyforge.synthetic import crawl as sc
 from skyforge.data.extract import REASONS, extract_shard, iter_warc
+from skyforge.synthetic import crawl as sc
 
 NUM_SHARDS = 2
-CFG = SyntheticCrawlConfig.from_dict(
+CFG = SyntheticCrawlConfig.with_defaults(
     {"seed": 11, "num_pages": 240, "num_non_html": 6, "num_truncated": 2, "gbk_fraction": 0.4}
 )
 

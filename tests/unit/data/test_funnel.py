@@ -24,9 +24,12 @@ def test_funnel_adds_up(tmp_path):
     write_docs(tmp_path / "final.parquet", [_doc(i) for i in range(5)])
     write_removed(
         tmp_path / "late.rm.parquet",
-        [_removed(5, "heuristic", "too_short"), _removed(6, "near_dedup", "near_duplicate"),
-         _removed(7, "near_dedup", "near_duplicate")],
-    )  # fmt: skip
+        [
+            _removed(5, "heuristic", "too_short"),
+            _removed(6, "near_dedup", "near_duplicate"),
+            _removed(7, "near_dedup", "near_duplicate"),
+        ],
+    )
     funnel = write_funnel(
         tmp_path / "out",
         [tmp_path / "extract.rm.parquet", tmp_path / "late.rm.parquet"],
@@ -60,14 +63,22 @@ def test_repairs_are_counted_beside_the_removals(tmp_path):
     write_removed(tmp_path / "rm.parquet", [_removed(3, "encoding", "encoding:mojibake")])
     rows = [
         {"id": "d0", "codecs": "repaired:cp1252", "num_lines_repaired": 2, "num_lines_dropped": 0},
-        {"id": "d1", "codecs": "repaired:cp1252,repaired:gbk", "num_lines_repaired": 2,
-         "num_lines_dropped": 1},
-    ]  # fmt: skip
+        {
+            "id": "d1",
+            "codecs": "repaired:cp1252,repaired:gbk",
+            "num_lines_repaired": 2,
+            "num_lines_dropped": 1,
+        },
+    ]
     write_table(tmp_path / "rep.parquet", rows, REPAIRED_SCHEMA)
     write_funnel(
-        tmp_path / "out", [tmp_path / "rm.parquet"], {}, [tmp_path / "final.parquet"], 4,
+        tmp_path / "out",
+        [tmp_path / "rm.parquet"],
+        {},
+        [tmp_path / "final.parquet"],
+        4,
         repaired=[tmp_path / "rep.parquet"],
-    )  # fmt: skip
+    )
     md = (tmp_path / "out/funnel.md").read_text()
     assert "| encoding | encoding:mojibake | 1 |" in md
     assert "| encoding | repaired:cp1252 | 2 |" in md and "| encoding | repaired:gbk | 1 |" in md

@@ -35,9 +35,16 @@ def tiny_lm(tmp_path_factory):
     tok_dir = root / "results" / "tokenizer"
     tok = AutoTokenizer.from_pretrained(tok_dir)
     torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64,
-                      num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                      max_position_embeddings=CONTEXT, tie_word_embeddings=False)  # fmt: skip
+    cfg = LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=CONTEXT,
+        tie_word_embeddings=False,
+    )
     model = LlamaForCausalLM(cfg).double().eval()
     folder = root / "model"
     model.save_pretrained(folder)
@@ -93,7 +100,9 @@ def test_independent_of_batch_size_and_padding_side(tiny_lm):
         for side in ("right", "left"):
             other = score_texts(model, tok, texts, batch_tokens=batch_tokens, padding_side=side)
             assert np.abs(np.array([s.nll for s in other]) - base).max() < 1e-9, (
-                batch_tokens, side)
+                batch_tokens,
+                side,
+            )
 
 
 def test_table_pools_the_average_and_fails_bad_cells(tiny_lm, tmp_path, caplog):
@@ -110,9 +119,13 @@ def test_table_pools_the_average_and_fails_bad_cells(tiny_lm, tmp_path, caplog):
     (not_lm / "config.json").write_text(json.dumps({"model_type": "no-such-architecture"}))
     with caplog.at_level("ERROR"):
         table = domain_loss_table(
-            {"tiny": folder, "broken": not_lm}, {"web": good, "news": other, "bad": bad},
-            tok_dir, tmp_path / "out", max_chars=200, batch_tokens=256,
-        )  # fmt: skip
+            {"tiny": folder, "broken": not_lm},
+            {"web": good, "news": other, "bad": bad},
+            tok_dir,
+            tmp_path / "out",
+            max_chars=200,
+            batch_tokens=256,
+        )
     t = table.set_index(["model", "domain"])
     assert t.loc[("tiny", "bad"), "status"].startswith("failed: domain file")
     assert "row 2: empty or missing 'text'" in t.loc[("tiny", "bad"), "status"]
@@ -148,8 +161,11 @@ def test_average_is_pooled_not_a_mean_of_ppls(tiny_lm, tmp_path):
     avg = t.loc["Average"]
     assert avg.status == "ok"
     assert avg.ppl == pytest.approx(
-        math.exp((t.loc["a"].nll_sum + t.loc["b"].nll_sum)
-                 / (t.loc["a"].ref_tokens + t.loc["b"].ref_tokens)))  # fmt: skip
+        math.exp(
+            (t.loc["a"].nll_sum + t.loc["b"].nll_sum)
+            / (t.loc["a"].ref_tokens + t.loc["b"].ref_tokens)
+        )
+    )
 
 
 def test_unencodable_text_and_bad_rows_name_file_and_row(tmp_path):

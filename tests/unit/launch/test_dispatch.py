@@ -29,12 +29,15 @@ from skyforge.launch.dispatch import (
     TrainingJob,
     dispatch,
     executor_for,
+    launch_config,
     read_job_record,
 )
 
 HERE = Path(__file__).resolve().parent
 # Short polls: these jobs last seconds, not days.
-LOCAL = LaunchConfig(executor="local", poll_interval_s=0.2, timeout_min=5, signal_delay_s=30)
+LOCAL = LaunchConfig.with_defaults(
+    executor="local", poll_interval_s=0.2, timeout_min=5, signal_delay_s=30
+)
 
 
 # --- entry points run inside the jobs (module level: the tasks import them by name) ----------
@@ -215,8 +218,8 @@ def test_restarted_dispatcher_re_attaches_to_the_running_job(
     code = (
         "import sys\n"
         "from skyforge.launch.dispatch import LaunchConfig, dispatch\n"
-        f"launch = LaunchConfig(executor='local', poll_interval_s=0.2, timeout_min=5, "
-        f"signal_delay_s=30)\n"
+        "launch = LaunchConfig.with_defaults(executor='local', poll_interval_s=0.2, "
+        "timeout_min=5, signal_delay_s=30)\n"
         f"dispatch({str(spec)!r}, launch, **{args!r})\n"
     )
     first = subprocess.Popen([sys.executable, "-c", code])
@@ -248,7 +251,7 @@ def test_debug_runs_in_process_and_restores_the_environment(spec: Path, tmp_path
     before = dict(os.environ)
     result = dispatch(
         spec,
-        LaunchConfig(executor="debug"),
+        LaunchConfig.with_defaults(executor="debug"),
         nodes=1,
         gpus_per_node=0,
         folder=tmp_path / "submitit",
@@ -283,12 +286,12 @@ def test_debug_runs_in_process_and_restores_the_environment(spec: Path, tmp_path
 )
 def test_bad_launch_config_names_the_key(data: dict, key: str):
     with pytest.raises(ValueError, match=f"config key '{key}'"):
-        LaunchConfig.from_dict(data)
+        launch_config(data)
 
 
 def test_launch_config_defaults_and_values():
-    assert LaunchConfig.from_dict(None) == LaunchConfig()
-    launch = LaunchConfig.from_dict(
+    assert launch_config(None) == LaunchConfig.with_defaults() == launch_config({})
+    launch = launch_config(
         {"executor": "slurm", "slurm_partition": "gpu", "mem_gb": 512, "poll_interval_s": 30}
     )
     assert (launch.executor, launch.slurm_partition, launch.mem_gb) == ("slurm", "gpu", 512)
@@ -298,13 +301,15 @@ def test_launch_config_defaults_and_values():
 def test_local_and_debug_refuse_layouts_they_cannot_run(tmp_path: Path):
     layout = dict(tasks_per_node=1, gpus_per_node=0, folder=tmp_path, job_name="t")
     with pytest.raises(ValueError, match="'launch.executor'.*one node"):
-        executor_for(LaunchConfig(executor="local"), nodes=2, **layout)
+        executor_for(LaunchConfig.with_defaults(executor="local"), nodes=2, **layout)
     with pytest.raises(ValueError, match="'launch.executor'.*world size 1"):
-        executor_for(LaunchConfig(executor="debug"), nodes=1, **{**layout, "tasks_per_node": 2})
+        executor_for(
+            LaunchConfig.with_defaults(executor="debug"), nodes=1, **{**layout, "tasks_per_node": 2}
+        )
     with pytest.raises(ValueError, match="one task per GPU"):
         dispatch(
             "spec.json",
-            LaunchConfig(),
+            LaunchConfig.with_defaults(),
             nodes=1,
             gpus_per_node=8,
             tasks_per_node=4,
@@ -318,7 +323,7 @@ def test_slurm_without_a_slurm_client_is_a_config_error(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))  # no srun here
     with pytest.raises(ValueError, match="'launch.executor': 'slurm' but"):
         executor_for(
-            LaunchConfig(executor="slurm"),
+            LaunchConfig.with_defaults(executor="slurm"),
             nodes=1,
             tasks_per_node=1,
             gpus_per_node=1,
@@ -343,7 +348,7 @@ def sbatch_text(executor) -> str:
 
 
 def test_slurm_sbatch_runs_one_srun_task_per_gpu(srun_on_path, tmp_path: Path):
-    launch = LaunchConfig.from_dict(
+    launch = launch_config(
         {
             "executor": "slurm",
             "slurm_partition": "a800",
@@ -379,7 +384,7 @@ def test_slurm_sbatch_runs_one_srun_task_per_gpu(srun_on_path, tmp_path: Path):
 
 def test_slurm_cpu_job_asks_for_no_gpus_and_no_account_by_default(srun_on_path, tmp_path: Path):
     executor = executor_for(
-        LaunchConfig(executor="slurm"),
+        LaunchConfig.with_defaults(executor="slurm"),
         nodes=1,
         tasks_per_node=2,
         gpus_per_node=0,

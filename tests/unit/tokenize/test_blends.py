@@ -19,7 +19,7 @@ SUB_TOKENS = 100_000
 
 
 def _train(mix: dict[str, float] = MIX) -> TrainConfig:
-    return TrainConfig.from_dict(
+    return TrainConfig.with_defaults(
         {
             "global_batch_size": 8,
             "stage1": {

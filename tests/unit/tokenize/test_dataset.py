@@ -244,7 +244,7 @@ def test_blend_file_from_build_blends(tmp_path: Path):
                 }
             else:
                 heldout[corpus] = str(prefix)
-    train_cfg = TrainConfig.from_dict(
+    train_cfg = TrainConfig.with_defaults(
         {
             "global_batch_size": 8,
             "stage1": {

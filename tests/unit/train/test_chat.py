@@ -15,7 +15,12 @@ import torch
 from skyforge.synthetic.fixtures import make_workspace
 from skyforge.tokenize.tokenizer import load_tokenizer
 from skyforge.train.chat import CHAT_TEMPLATE, ChatFormat, check_conversation
-from skyforge.train.sft import SFTDataset, encode_conversations, pack_conversations, read_sft_file
+from skyforge.train.objectives.sft import (
+    SFTDataset,
+    encode_conversations,
+    pack_conversations,
+    read_sft_file,
+)
 
 TWO_TURNS = [
     {"role": "system", "content": "Be brief."},
@@ -49,13 +54,22 @@ def test_loss_mask_covers_exactly_the_responses_on_a_two_turn_case(fmt):
     vocab = tok.vocab
     # Expected layout, built piece by piece: (ids, trained?) per piece.
     pieces = [
-        ([vocab["<|system|>"]], False), (tok.tokenize("Be brief."), False), ([fmt.end_id], False),
-        ([vocab["<|user|>"]], False), (tok.tokenize("What is 2 + 3?"), False),
+        ([vocab["<|system|>"]], False),
+        (tok.tokenize("Be brief."), False),
         ([fmt.end_id], False),
-        ([vocab["<|assistant|>"]], False), (tok.tokenize("5."), True), ([fmt.end_id], True),
-        ([vocab["<|user|>"]], False), (tok.tokenize("用中文说。"), False), ([fmt.end_id], False),
-        ([vocab["<|assistant|>"]], False), (tok.tokenize("五。"), True), ([fmt.end_id], True),
-    ]  # fmt: skip
+        ([vocab["<|user|>"]], False),
+        (tok.tokenize("What is 2 + 3?"), False),
+        ([fmt.end_id], False),
+        ([vocab["<|assistant|>"]], False),
+        (tok.tokenize("5."), True),
+        ([fmt.end_id], True),
+        ([vocab["<|user|>"]], False),
+        (tok.tokenize("用中文说。"), False),
+        ([fmt.end_id], False),
+        ([vocab["<|assistant|>"]], False),
+        (tok.tokenize("五。"), True),
+        ([fmt.end_id], True),
+    ]
     ids = [i for p, _ in pieces for i in p]
     target = [t for p, t in pieces for _ in p]
     assert enc.ids == ids
@@ -74,7 +88,7 @@ def test_sample_loss_mask_is_the_target_shifted_onto_the_labels(fmt):
     packed = pack_conversations([enc, enc], [0, 1], seq, tok.eod, tok.pad)
     assert packed.tokens.shape == (1, seq + 1)
     assert (packed.tokens[0, 2 * (n + 1) :] == tok.pad).all()
-    from skyforge.train.sft import packed_sample
+    from skyforge.train.objectives.sft import packed_sample
 
     s = packed_sample(packed.tokens[0], packed.target[0], tok.eod)
     labels, mask = s["labels"].numpy(), s["loss_mask"].numpy()
@@ -97,17 +111,19 @@ def test_hf_chat_template_gives_our_ids(fmt, tokenizer_dir, tmp_path):
 
     folder = tmp_path / "hf"
     shutil.copytree(tokenizer_dir, folder)
-    _add_chat_template(folder / "tokenizer_config.json")
+    _add_chat_template(folder / "tokenizer_config.json", CHAT_TEMPLATE)
     assert json.loads((folder / "tokenizer_config.json").read_text())["chat_template"] == (
         CHAT_TEMPLATE
     )
     hf = AutoTokenizer.from_pretrained(folder)
     cases = [
         TWO_TURNS,
-        [{"role": "user", "content": "中文 and English 123, mixed!"},
-         {"role": "assistant", "content": "  spaces  and\nnew lines "}],
+        [
+            {"role": "user", "content": "中文 and English 123, mixed!"},
+            {"role": "assistant", "content": "  spaces  and\nnew lines "},
+        ],
         [{"role": "user", "content": ""}, {"role": "assistant", "content": "empty prompt"}],
-    ]  # fmt: skip
+    ]
     for messages in cases:
         ours = fmt.encode(messages).ids
         theirs = hf.apply_chat_template(messages, tokenize=False)
@@ -129,20 +145,28 @@ def test_bad_rows_are_named_counted_and_skipped(fmt, tmp_path, caplog):
             good,
             {"messages": [{"role": "user", "content": "no answer"}]},
             {"messages": [{"role": "bot", "content": "hi"}, {"role": "assistant", "content": "x"}]},
-            {"messages": [{"role": "user", "content": "long"},
-                          {"role": "assistant", "content": "word " * 400}]},
+            {
+                "messages": [
+                    {"role": "user", "content": "long"},
+                    {"role": "assistant", "content": "word " * 400},
+                ]
+            },
             {"text": "not a conversation"},
             good,
         ],
-    )  # fmt: skip
+    )
     path.write_text(path.read_text() + "{not json\n")
     with caplog.at_level("WARNING"):
         report = read_sft_file(path)
         convs = encode_conversations(report, fmt, seq_length=64)
     assert len(convs) == 2 and len(report.rows) == 2
     assert report.skipped_by_reason == {
-        "no_assistant_turn": 1, "unknown_role": 1, "too_long": 1, "malformed": 1, "not_json": 1,
-    }  # fmt: skip
+        "no_assistant_turn": 1,
+        "unknown_role": 1,
+        "too_long": 1,
+        "malformed": 1,
+        "not_json": 1,
+    }
     assert {s["row"] for s in report.skipped} == {2, 3, 4, 5, 7}
     lines = [r.getMessage() for r in caplog.records]
     assert any(f"'{path}', row 2: skipped: no assistant turn" in m for m in lines), lines
@@ -164,11 +188,21 @@ def test_files_with_no_usable_row_fail_naming_the_file(fmt, tmp_path):
 
 def test_check_conversation_rules():
     with pytest.raises(ValueError, match="only allowed first"):
-        check_conversation([{"role": "user", "content": "a"}, {"role": "system", "content": "b"},
-                            {"role": "assistant", "content": "c"}])  # fmt: skip
+        check_conversation(
+            [
+                {"role": "user", "content": "a"},
+                {"role": "system", "content": "b"},
+                {"role": "assistant", "content": "c"},
+            ]
+        )
     with pytest.raises(ValueError, match="turns alternate"):
-        check_conversation([{"role": "user", "content": "a"}, {"role": "user", "content": "b"},
-                            {"role": "assistant", "content": "c"}])  # fmt: skip
+        check_conversation(
+            [
+                {"role": "user", "content": "a"},
+                {"role": "user", "content": "b"},
+                {"role": "assistant", "content": "c"},
+            ]
+        )
     with pytest.raises(ValueError, match="not an assistant turn"):
         check_conversation(TWO_TURNS[:4])
     assert check_conversation(TWO_TURNS[:2], final_assistant=False) == TWO_TURNS[:2]
@@ -178,10 +212,14 @@ def test_sft_dataset_mixes_pretraining_text_at_the_ratio(fmt):
     tok = fmt.tokenizer
     rng = np.random.default_rng(0)
     convs = [
-        fmt.encode([{"role": "user", "content": f"What is {a} + {b}?"},
-                    {"role": "assistant", "content": f"{a} + {b} = {a + b}."}])
+        fmt.encode(
+            [
+                {"role": "user", "content": f"What is {a} + {b}?"},
+                {"role": "assistant", "content": f"{a} + {b} = {a + b}."},
+            ]
+        )
         for a, b in rng.integers(0, 99, size=(50, 2))
-    ]  # fmt: skip
+    ]
     seq = 64
 
     class Text:  # a stand-in for megatron's BlendedDataset: samples of pretraining text
@@ -191,8 +229,16 @@ def test_sft_dataset_mixes_pretraining_text_at_the_ratio(fmt):
         def __getitem__(self, i):
             return {"tokens": torch.full((seq,), 7), "loss_mask": torch.ones(seq)}
 
-    ds = SFTDataset(convs, seq_length=seq, eod=tok.eod, pad=tok.pad, epochs=2, seed=3,
-                    pretrain=Text(), pretrain_ratio=0.4 / 0.6)  # fmt: skip
+    ds = SFTDataset(
+        convs,
+        seq_length=seq,
+        eod=tok.eod,
+        pad=tok.pad,
+        epochs=2,
+        seed=3,
+        pretrain=Text(),
+        pretrain_ratio=0.4 / 0.6,
+    )
     stats = ds.stats()
     assert stats["response_tokens"] == 2 * sum(c.num_target for c in convs)
     # Whole pretraining samples: the ratio is met from above, within one sample per epoch.
@@ -202,8 +248,16 @@ def test_sft_dataset_mixes_pretraining_text_at_the_ratio(fmt):
     kinds = [("loss_mask" in ds[i] and ds[i]["tokens"][0] == 7) for i in range(len(ds))]
     assert sum(kinds) == stats["pretrain_samples"]
     # Every conversation is packed whole in each epoch, and the same seed gives the same data.
-    again = SFTDataset(convs, seq_length=seq, eod=tok.eod, pad=tok.pad, epochs=2, seed=3,
-                       pretrain=Text(), pretrain_ratio=0.4 / 0.6)  # fmt: skip
+    again = SFTDataset(
+        convs,
+        seq_length=seq,
+        eod=tok.eod,
+        pad=tok.pad,
+        epochs=2,
+        seed=3,
+        pretrain=Text(),
+        pretrain_ratio=0.4 / 0.6,
+    )
     assert again.index == ds.index
     for p in ds.packs:
         assert int((p.tokens == tok.eod).sum()) == len(convs)

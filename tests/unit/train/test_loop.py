@@ -1,8 +1,9 @@
 """The training loop on CPU with gloo, 2 ranks (torchrun) and 1: resume is exact, reshards over
 DP, and a run directory of another configuration is moved aside, not resumed.
 
-The data is a real workspace (corpora → BPE → packs → blends, :mod:`skyforge.synthetic.fixtures`); the
-model is megatron-core's GPTModel with the distributed optimizer (ZeRO-1) — nothing is mocked.
+The data is a real workspace (corpora → BPE → packs → blends,
+:mod:`skyforge.synthetic.fixtures`); the model is megatron-core's GPTModel with the distributed
+optimizer (ZeRO-1) — nothing is mocked.
 Each launch pays megatron-core's ~5 s import, so the runs are shared through module fixtures.
 """
 
@@ -35,20 +36,30 @@ def _spec(root: Path, name: str, **options) -> Path:
     """stage1_0 of the tiny config with its own checkpoint directory ``root/name``."""
     model, parallel, train = tiny_configs()
     opts = TrainingOptions(
-        save_interval_steps=4, eval_interval_steps=8, log_interval_steps=4,
-        checkpoint_dir=str(root / name), **options,
-    )  # fmt: skip
+        save_interval_steps=4,
+        eval_interval_steps=8,
+        log_interval_steps=4,
+        checkpoint_dir=str(root / name),
+        **options,
+    )
     import os
 
     cwd = os.getcwd()
     os.chdir(root)  # relative pack paths in the blends start at the workspace root
     try:
         spec = build_stage_spec(
-            "stage1_0", model=model, parallel=parallel, train=train, options=opts,
-            accelerator="cpu", decay=None, blend=root / "results/blends/stage1.json",
+            "stage1_0",
+            model=model,
+            parallel=parallel,
+            train=train,
+            options=opts,
+            accelerator="cpu",
+            decay=None,
+            blend=root / "results/blends/stage1.json",
             tokenizer=root / "results/tokenizer/tokenizer.json",
-            manifest=root / name / "manifest.json", init_manifest=None,
-        )  # fmt: skip
+            manifest=root / name / "manifest.json",
+            init_manifest=None,
+        )
     finally:
         os.chdir(cwd)
     path = root / name / "stage1_0.spec.json"
@@ -207,16 +218,27 @@ def test_pipeline_parallel_trains_and_exports(workspace):
         assert val[24] < val[0] - 0.5, (domain, val)
     out = workspace / "pp2-hf"
     run(
-        [sys.executable, "-m", "skyforge.cli", "export-hf", "--manifest", d["manifest"],
-         "--tokenizer-dir", workspace / "results/tokenizer", "--out-dir", out],
-        timeout=300, check=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "skyforge.cli",
+            "export-hf",
+            "--manifest",
+            d["manifest"],
+            "--tokenizer-dir",
+            workspace / "results/tokenizer",
+            "--out-dir",
+            out,
+        ],
+        timeout=300,
+        check=True,
+    )
     report = json.loads((out / "skyforge_export.json").read_text())
     assert report["iteration"] == STEPS and report["max_abs_logit_diff"] < 1e-4
     assert (out / "model.safetensors").stat().st_size > 0
 
 
-_OVERLAP_LAUNCHER = '''
+_OVERLAP_LAUNCHER = """
 import sys
 
 import skyforge.model.gpt as model
@@ -234,7 +256,7 @@ if __name__ == "__main__":
     from skyforge.train.loop import train_stage
 
     train_stage(sys.argv[1], stop_at_step=int(sys.argv[2]) if len(sys.argv) > 2 else None)
-'''
+"""
 
 
 def test_overlapped_grad_reduce_and_param_gather_are_exact(uninterrupted, workspace):

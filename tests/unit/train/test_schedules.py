@@ -109,7 +109,7 @@ def test_wsd_decay_longer_than_the_session_starts_after_warmup():
 def test_skywork_preset_cosine_session():
     # 2 T tokens at 4,096 × 4,096 tokens per step; warmup 2,000 steps; 6e-4 → 6e-5.
     tokens_per_step = 4096 * 4096
-    session = SessionConfig(
+    session = SessionConfig.with_defaults(
         name="cosine-2T",
         tokens=2.0e12,
         schedule="cosine",
@@ -130,7 +130,9 @@ def test_skywork_preset_cosine_session():
 
 
 def test_skywork_constant_session_follows_at_the_cosine_floor():
-    session = SessionConfig(name="constant-1.1T", tokens=1.1e12, schedule="constant", lr_max=6e-5)
+    session = SessionConfig.with_defaults(
+        name="constant-1.1T", tokens=1.1e12, schedule="constant", lr_max=6e-5
+    )
     lr = session_lr_fn(session, 4096 * 4096)
     assert {lr(s) for s in (0, 1, 30_000, 65_565)} == {6e-5}
 
@@ -147,8 +149,9 @@ def test_index_1_9b_wsd():
 
 
 def test_session_tokens_round_up_to_steps():
-    session = SessionConfig(name="s", tokens=10_001, schedule="cosine", lr_max=1.0,
-                            lr_min=0.0, warmup_tokens=1_001)  # fmt: skip
+    session = SessionConfig.with_defaults(
+        name="s", tokens=10_001, schedule="cosine", lr_max=1.0, lr_min=0.0, warmup_tokens=1_001
+    )
     lr = session_lr_fn(session, 1_000)
     assert lr(1) == pytest.approx(0.5)  # 2 warmup steps
     assert lr(2) == 1.0
@@ -183,7 +186,7 @@ def test_bad_arguments_raise_naming_the_argument(overrides, argument):
 
 
 def test_session_errors_name_the_session():
-    session = SessionConfig(name="decay", tokens=1e6, schedule="wsd", lr_max=1e-3)
+    session = SessionConfig.with_defaults(name="decay", tokens=1e6, schedule="wsd", lr_max=1e-3)
     with pytest.raises(ValueError, match=r"session 'decay': decay_fraction"):
         session_lr_fn(session, 1024)
     with pytest.raises(ValueError, match=r"tokens_per_step"):
@@ -192,7 +195,10 @@ def test_session_errors_name_the_session():
 
 def test_schedule_table_lists_start_and_end():
     lr = session_lr_fn(
-        SessionConfig(name="c", tokens=1e4, schedule="cosine", lr_max=1e-3, warmup_tokens=1e3), 100
+        SessionConfig.with_defaults(
+            name="c", tokens=1e4, schedule="cosine", lr_max=1e-3, warmup_tokens=1e3
+        ),
+        100,
     )
     table = schedule_table(lr, 100, num_points=5).splitlines()
     assert len(table) == 6

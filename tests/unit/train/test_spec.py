@@ -28,18 +28,30 @@ def _spec(cfg, d, stage, tmp_path, init=None, **opts):
     tok = tmp_path / "tokenizer.json"
     tok.write_text("{}")
     return build_stage_spec(
-        stage, model=cfg.model, parallel=cfg.parallel, train=cfg.train,
+        stage,
+        model=cfg.model,
+        parallel=cfg.parallel,
+        train=cfg.train,
         options=dataclasses.replace(TrainingOptions.from_config(d), **opts),
-        accelerator=cfg.cluster.accelerator, decay=d["blends"]["decay"], blend=blend,
-        tokenizer=tok, manifest=tmp_path / stage / "manifest.json", init_manifest=init,
-    )  # fmt: skip
+        accelerator=cfg.cluster.accelerator,
+        decay=d["blends"]["decay"],
+        blend=blend,
+        tokenizer=tok,
+        manifest=tmp_path / stage / "manifest.json",
+        init_manifest=init,
+    )
 
 
 def test_skywork_chain(skywork, tmp_path):
     cfg, d = skywork
     assert stage_names(cfg.train, decay=False) == [
-        "stage1_0", "stage1_1", "stage2_0", "stage2_1", "stage2_2", "stage2_3",
-    ]  # fmt: skip
+        "stage1_0",
+        "stage1_1",
+        "stage2_0",
+        "stage2_1",
+        "stage2_2",
+        "stage2_3",
+    ]
     s1 = _spec(cfg, d, "stage1_0", tmp_path)
     # 2 T tokens / (4,096 × 4,096) = 119,209.3 → 119,210 steps; 33.55 B warmup tokens = 2,000.
     assert s1.train_steps == 119_210 and s1.schedule["warmup_steps"] == 2_000

@@ -1,35 +1,19 @@
 """The harmful / spam classifier: fastText, trained in the DAG on what the content rules flagged.
 
-SkyPile removes pornographic, violent and gambling text with trained classifiers after its rules
-(SPEC §5). The rules (``skyforge.data.filters.harmful``) are precise but literal: a promotion that writes
-``百·家·乐`` or ``c.a.s.i.n.o`` is invisible to them. A classifier trained on what they flag
-generalises from the rest of the page (bonus offers, payout promises, contact lines), and its
-tokenisation (``quality.fasttext_tokens``: punctuation out, one token per CJK character) undoes
-symbol-broken words by itself. The recipe mirrors the quality model (``quality.py``):
+SkyPile removes harmful text with trained classifiers after its rules (docs/recipe.md). The
+rules (:mod:`skyforge.data.filters.harmful`) are precise but literal: ``百·家·乐`` or
+``c.a.s.i.n.o`` is invisible to them. A classifier trained on what they flag generalises from
+the rest of the page, and its tokenisation undoes symbol-broken words. Positives are the rules'
+confident removals plus planted synthetic pages; negatives are the clean corpora less pages with
+a listed term or contact handle (what the rules missed must not be learnt as clean); negatives
+are cross-fitted over ``num_folds`` folds so that no document is scored by a model that saw it
+as a negative. ``apply_harmful`` removes documents above their language's threshold among the
+rules' near misses only (``require_signal``): alone, the model also flags real pages that
+merely look unlike its negatives.
 
-* positives: documents the rules removed with confidence >= ``min_confidence`` (their text is in
-  the filter's ``flagged`` tables), plus planted synthetic harmful pages (``synthesize_planted``:
-  the synthetic crawl's harmful generators with another seed, so a real crawl with few flagged
-  pages still gets a model);
-* negatives: the documents that reached the clean corpora (the quality step's output), less
-  those with a listed term or a contact handle (``HarmfulRules.has_signal``): a page the rules
-  let through but cannot call clean is no reliable negative (the positive-unlabelled setting:
-  what the rules missed sits among the negatives, and learning it as clean is what would let
-  it through);
-* cross-fitting: the negatives are split into ``num_folds`` folds by a hash of their id, and model
-  ``k`` is trained without fold ``k``; a document is scored only by the model that did not see it
-  as a negative, so what the rules missed is not learnt as clean and then passed by the same
-  model (a model scoring its own training negatives keeps them);
-* validation: a held-out share of the positives and each fold's negatives give precision /
-  recall / F1 per language at the threshold (``metrics.csv``, ``metrics.md``);
-* ``apply_harmful`` removes documents with P(harmful) >= their language's threshold (step
-  ``harmful_model``, reason ``harmful_classifier``), among the rules' near misses only (a listed
-  term or a contact handle; ``harmful_model.require_signal``): trained on synthetic and
-  flagged pages against one crawl's corpora, the model alone also flags real pages merely unlike
-  its negatives (a recipe, a list of metal singers: 0.5–20 % of real clean documents at 0.5 in
-  ``benchmarks/harmful.py --real-data``; none with the gate).
+fastText (the PyPI package) learns; this module prepares its input, folds and scores.
 
-fastText (the PyPI package) learns; this module prepares its input, folds, and scores.
+See docs/cleaning.md.
 """
 
 from __future__ import annotations
@@ -40,7 +24,6 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -48,13 +31,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from skyforge.data.docs import read_docs, write_docs, write_removed, write_table
-from skyforge.data.classifiers.quality import _prf, fasttext_tokens, train_fasttext_rows
 from skyforge.core.io import atomic_path, atomic_write_text
+from skyforge.data.classifiers.quality import _prf, fasttext_tokens, train_fasttext_rows
+from skyforge.data.docs import read_docs, write_docs, write_removed
 
 __all__ = [
     "PLANTED_SCHEMA",
-    "synthesize_planted",
     "fold_of",
     "train_harmful_model",
     "apply_harmful",
@@ -71,43 +53,7 @@ PLANTED_SCHEMA = pa.schema(
         pa.field("kind", pa.string(), nullable=False),
     ]
 )
-# Far from the crawl's and the reference set's seeds: no planted page is also a crawl page.
-_SEED_OFFSET = 2_000_029
-
-
-def synthesize_planted(seed: int, num_docs: int, out: Path) -> int:
-    """Write ``num_docs`` synthetic harmful pages (both languages, every harmful kind) to ``out``.
-
-    Returns:
-        The number of rows written.
-    """
-    from skyforge.synthetic import crawl as S
-
-    rng = random.Random(seed + _SEED_OFFSET)
-    sites = S._Sites(rng)
-    rows = []
-    day0 = date(2020, 1, 1)
-    for i in range(num_docs):
-        lang = "en" if i % 2 == 0 else "zh"
-        kind = S.HARMFUL_KINDS[(i // 2) % len(S.HARMFUL_KINDS)]
-        when = day0 + timedelta(days=rng.randrange(1000))
-        match kind:
-            case "adult_listing":
-                doc = S._adult_listing_doc(rng, lang, when, sites.junk_host(lang))
-            case "gambling_promo" | "harmful_evasive":
-                doc = S._gambling_promo_doc(rng, lang, evasive=kind == "harmful_evasive")
-            case "contact_spam":
-                doc = S._contact_spam_doc(rng, lang)
-            case "link_farm":
-                doc = S._link_farm_doc(rng, lang)
-            case "error_links":
-                doc = S._error_links_doc(rng, lang)
-            case _:
-                raise AssertionError(f"no planted page for kind {kind!r}")
-        if lang == "zh":
-            doc = S._maybe_traditional(rng, doc)
-        rows.append({"text": doc.main_text, "lang": lang, "kind": kind})
-    return write_table(out, rows, PLANTED_SCHEMA)
+"""The planted positives' table (``synthetic.planted`` writes it for the embedded default)."""
 
 
 def fold_of(doc_id: str, num_folds: int) -> int:
@@ -258,9 +204,17 @@ def train_harmful_model(
             val += [(lang, 0, k, t) for t in rng.sample(mine, min(len(mine), 200))]
         rng.shuffle(train)
         model = train_fasttext_rows(
-            train, out_dir, seed=seed + k, dim=dim, bucket=bucket, epoch=epochs, lr=lr,
-            wordNgrams=wordNgrams, minCount=1, loss="softmax",
-        )  # fmt: skip
+            train,
+            out_dir,
+            seed=seed + k,
+            dim=dim,
+            bucket=bucket,
+            epoch=epochs,
+            lr=lr,
+            wordNgrams=wordNgrams,
+            minCount=1,
+            loss="softmax",
+        )
         with atomic_path(_model_path(out_dir, k)) as tmp:
             model.save_model(str(tmp))
         models.append(model)
@@ -363,6 +317,7 @@ def apply_harmful(
     Raises:
         ValueError: a threshold outside [0, 1] or a missing model.
     """
+    # deferred: fastText loads its native library; only training / scoring needs it
     import fasttext
 
     for lang, value in thresholds.items():

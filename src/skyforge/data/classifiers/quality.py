@@ -1,30 +1,27 @@
 """Model-based quality filter: a fastText classifier trained in the DAG, applied per language.
 
-The recipe is the one of CCNet (Wenzek et al. 2020: a high-quality reference corpus, Wikipedia,
-against the raw crawl), as turned into a linear classifier by GPT-3 (Brown et al. 2020, App. A)
-and LLaMA (Touvron et al. 2023, §2.1: "a linear model ... to classify pages used as references
-in Wikipedia v.s. randomly sampled pages"), and as SkyPile used for Skywork-13B (SPEC §5):
+The recipe of CCNet (a high-quality reference corpus against the raw crawl), as a linear
+classifier in GPT-3 (Brown et al. 2020, App. A) and LLaMA (Touvron et al. 2023, §2.1), and as
+SkyPile used it for Skywork-13B (docs/recipe.md#data): positives are a configured reference set
+(Parquet with ``text`` and ``lang``), negatives random crawl documents, both sampled to the same
+size per language (so the model cannot learn "this language is good"); a held-out split gives
+precision / recall / F1 (``metrics.csv``, ``metrics.md``); ``apply_quality`` removes documents
+whose P(high quality) is below their language's threshold.
 
-* positives: a configured high-quality reference set (Parquet with ``text`` and ``lang``);
-* negatives: random crawl documents (``docs.DOC_SCHEMA`` shards);
-* per language, both classes are sampled to the same size (at most ``max_per_class``), so the
-  model cannot learn "this language is good" instead of "this text is good";
-* a held-out validation split gives precision / recall / F1 per language and overall
-  (``metrics.csv`` and ``metrics.md`` beside ``model.bin``);
-* ``apply_quality`` removes documents whose P(high quality) is below their language's threshold.
+fastText tokenises on whitespace, which Chinese lacks, so text is normalised for it first (NFKC,
+lower case, no punctuation, digit runs folded to ``0``, one token per CJK ideograph; with
+``wordNgrams=2`` the character bigrams approximate Chinese words). fastText (the PyPI package)
+learns; this module prepares, balances, splits and scores. One training thread makes a seed give
+the same model every time (with a workaround for a fastText 0.9.3 bug, see ``train_fasttext``).
 
-fastText tokenises on whitespace, which Chinese does not have, so text is first normalised for
-it here: NFKC, lower case, punctuation removed, digit runs folded to ``0``, and every CJK
-ideograph made a token of its own; with ``wordNgrams=2`` fastText adds the character bigrams,
-which approximate Chinese words without a segmenter. fastText itself (the PyPI package) does
-the learning; this module only prepares its input, balances and splits the data and scores it.
-Training uses one thread, so a seed gives the same model every time (with a workaround for a
-fastText 0.9.3 initialisation bug, see ``train_fasttext``).
+See docs/cleaning.md.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import logging
 import os
 import random
@@ -40,8 +37,8 @@ from typing import Any
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from skyforge.data.docs import read_docs, write_docs, write_removed
 from skyforge.core.io import atomic_path, atomic_write_text
+from skyforge.data.docs import read_docs, write_docs, write_removed
 
 __all__ = [
     "HQ_LABEL",
@@ -123,9 +120,6 @@ _MMAP_THRESHOLD_BYTES = 1 << 20
 @contextlib.contextmanager
 def _zeroed_allocations() -> Iterator[bool]:
     """While active, glibc returns zero-filled memory; yields False where that is not glibc."""
-    import ctypes
-    import ctypes.util
-
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         ok = bool(libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_BYTES))
@@ -152,6 +146,7 @@ def train_fasttext(train_file: Path, *, seed: int, dim: int, bucket: int, **kwar
     Returns:
         The trained fastText model.
     """
+    # deferred: fastText loads its native library; only training / scoring needs it
     import fasttext
 
     with _zeroed_allocations() as zeroed:
@@ -169,9 +164,14 @@ def train_fasttext(train_file: Path, *, seed: int, dim: int, bucket: int, **kwar
 
 
 def train_fasttext_rows(
-    rows: list[tuple[str, str]], work_dir: Path, *, seed: int, dim: int, bucket: int,
+    rows: list[tuple[str, str]],
+    work_dir: Path,
+    *,
+    seed: int,
+    dim: int,
+    bucket: int,
     **kwargs: Any,
-):  # fmt: skip
+):
     """:func:`train_fasttext` on ``(label, tokens)`` rows, through a temporary training file in
     ``work_dir`` (fastText reads only files), removed afterwards."""
     fd, tmp_name = tempfile.mkstemp(prefix=".fasttext-train.", suffix=".txt", dir=work_dir)
@@ -185,6 +185,7 @@ def train_fasttext_rows(
 
 def load_quality_model(model_dir: Path):
     """Load ``model_dir/model.bin``."""
+    # deferred: fastText loads its native library; only training / scoring needs it
     import fasttext
 
     path = Path(model_dir) / MODEL_FILE
@@ -292,9 +293,17 @@ def train_quality_model(
 
     out_dir.mkdir(parents=True, exist_ok=True)
     model = train_fasttext_rows(
-        train, out_dir, seed=seed, dim=dim, bucket=bucket, epoch=epochs, lr=lr,
-        wordNgrams=wordNgrams, minCount=1, loss="softmax",
-    )  # fmt: skip
+        train,
+        out_dir,
+        seed=seed,
+        dim=dim,
+        bucket=bucket,
+        epoch=epochs,
+        lr=lr,
+        wordNgrams=wordNgrams,
+        minCount=1,
+        loss="softmax",
+    )
     with atomic_path(out_dir / MODEL_FILE) as tmp:
         model.save_model(str(tmp))
 

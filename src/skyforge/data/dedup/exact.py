@@ -1,31 +1,18 @@
 """Exact document dedup across all shards (normalised-text hash), and the generic drop step.
 
-SkyPile removes documents whose text is the same after normalisation wherever they sit in the
-crawl, so this runs over every shard at once, staged as map → reduce → apply so that no single
-job has to hold the documents themselves:
+SkyPile drops documents whose normalised text is the same wherever they sit in the crawl, so the
+step runs over every shard, staged so that no job holds the documents themselves:
+``exact_hashes`` (per shard: a 128-bit xxh3 hash of NFKC, lower-cased, punctuation-free,
+whitespace-collapsed text) → ``exact_duplicates`` (one job or ``num_partitions``: every document
+but the first by ``(crawl_date, id)`` per hash, so the survivor does not depend on shard order)
+→ ``apply_drop`` (per shard: kept documents and removal rows). ``apply_drop`` is generic:
+near-duplicate dedup writes its drop list in the same ``DROP_SCHEMA``
+(``id, shard, duplicate_of``, sorted by shard then id).
 
-1. ``exact_hashes`` (one job per shard): a 128-bit xxh3 hash of each document's *normalised*
-   text — Unicode NFKC, lower case, Unicode punctuation (categories P*) removed, runs of
-   whitespace collapsed to one space. Nothing here splits on spaces or assumes Latin script, so
-   Chinese text is hashed as it stands (NFKC also folds full-width Latin letters and digits,
-   common in Chinese pages, to their ASCII forms). 128 bits rather than 64: with 10⁹ documents a
-   64-bit hash has a few-percent chance of one false collision, 128 bits none worth counting.
-2. ``exact_duplicates`` (one job, or ``num_partitions`` jobs split by hash prefix): groups the
-   hash tables and lists, per group, every document but the first by ``(crawl_date, id)``. That
-   order is a property of the documents, not of where they sit, so the survivor is the same
-   whatever the shard order or count. Memory: the three columns id, hash, crawl_date of every
-   document in the partition (≈ 100 bytes per document in Arrow, twice that while sorting),
-   hence the partitions for large corpora.
-3. ``apply_drop`` (one job per shard): removes the listed ids of one shard, writing kept documents
-   and removal rows with ``docs.write_docs`` / ``docs.write_removed``. It is generic: near-dup
-   dedup (``skyforge.data.dedup.minhash``) writes its drop list in the same format.
+No library is used: datatrove, text-dedup and dolma each tie exact dedup to their own pipeline
+and document model; here it is three pyarrow group-bys over our tables.
 
-The drop list format (``DROP_SCHEMA``) is ``id, shard, duplicate_of``, sorted by shard then id,
-so the row-group statistics let ``apply_drop`` read only its own shard's rows.
-
-Why no library: datatrove, text-dedup and dolma ship exact dedup, but each inside its own
-reader/writer pipeline and document model; the step here is three short pyarrow group-bys over
-our own tables, and pulling in one of those frameworks for it would cost more than it saves.
+See docs/dedup.md.
 """
 
 from __future__ import annotations

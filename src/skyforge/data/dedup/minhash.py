@@ -1,72 +1,29 @@
 """Near-duplicate dedup across all shards: MinHash signatures, LSH bands, connected components.
 
-SkyPile removes near-duplicate pages ("hash-based semantic dedup") over the whole crawl, not per
-shard, and the crawl does not fit in one job's memory. So the work is staged as Snakemake jobs:
+SkyPile removes near-duplicate pages ("hash-based semantic dedup") over the whole crawl, which
+does not fit in one job's memory, so the work is staged as Snakemake jobs: ``minhash_signatures``
+(map, per shard) → ``minhash_buckets`` (shuffle, per band: candidate pairs verified against
+``threshold`` by their signature estimate) → ``minhash_clusters`` (reduce: union-find, the first
+document by ``(crawl_date, id)`` of each component kept) → ``apply_drop`` per shard. Only the
+reduce job's memory grows with the corpus, with the number of near-duplicate pairs.
 
-1. **map** — ``minhash_signatures`` (one job per shard): a ``num_perm``-value MinHash signature
-   per document. Memory: one record batch of text plus its shingle matrix chunk, independent of
-   corpus size.
-2. **shuffle** — ``minhash_buckets`` (one job per band, optionally split further into
-   ``num_partitions`` jobs by band key): reads only that band's ``rows`` signature columns of
-   every shard, groups documents whose band values are equal, turns each bucket into candidate
-   pairs, and keeps a pair only if its signature-estimated Jaccard reaches ``threshold`` (LSH
-   alone lets through pairs that happen to share one band). Memory: 16 bytes per document of the
-   partition (band key + file/row reference) plus the full signatures of the candidates only;
-   ``num_partitions`` bounds the first term.
-3. **reduce** — ``minhash_clusters`` (one job): union-find over the verified pairs of all bands;
-   per connected component the first document by ``(crawl_date, id)`` is kept and the others
-   are listed in a drop list (``dedup_exact.DROP_SCHEMA``), plus a cluster table. This is the one
-   job whose memory grows with the corpus: it holds the pair lists (≈ 150 bytes per verified
-   pair), i.e. it scales with the number of near-duplicates, not with the number of documents.
-4. **filter** — ``dedup_exact.apply_drop(..., step="near_dedup")`` per shard.
+Shingles are word n-grams in English and character n-grams in Chinese (each CJK character is a
+token), hashed for a whole record batch at once in numpy. The permutations are
+``(a·x + b) mod (2^31 − 1)`` on 31-bit shingle hashes with a fold instead of a division; the
+docs page says why that prime and why two folds. Defaults: 128 = 16 bands × 8 rows, threshold
+0.7. No library (datasketch, datatrove) stages the work over Parquet shards or vectorises it.
 
-Shingles. Text is NFKC-normalised and lower-cased, then split into tokens: each CJK character
-(Han, kana) is one token, any other run of letters/digits is one token, punctuation is dropped.
-A shingle is ``shingle_size`` consecutive tokens, so English shingles are word n-grams and
-Chinese ones (no spaces to split on) character n-grams, and mixed text works without language
-ID. Each distinct token is hashed once per process with xxh3-64 (cached), and a shingle's 64-bit
-hash is a position-weighted sum of its token hashes passed through a 64-bit finaliser —
-computed for a whole record batch at once in numpy instead of one Python call per shingle.
+Parameters, shingles and signatures live in :mod:`skyforge.data.dedup.signatures` (re-exported
+here); this module holds the bands, buckets and clusters.
 
-Permutations. Each of the ``num_perm`` hash functions is ``h(x) = (a·x + b) mod p`` with the
-Mersenne prime ``p = 2^31 − 1``, applied to the top 31 bits ``x`` of the 64-bit shingle hash, with
-``a ∈ [1, p)`` and ``b ∈ [0, p)``: then ``y = a·x + b < 2^62`` never overflows uint64. A prime
-below 2^32 is what makes the family work: ``a·x`` wraps around ``p`` many times. (With
-``p = 2^61 − 1`` and 32-bit ``a`` the product would wrap at most 8 times, ``h`` would be nearly
-monotone in ``x``, and most permutations would pick the same minimum shingle — signature
-estimates of 0.86 for pairs of true Jaccard 0.06, which is how this was found.) Instead of a
-division, ``mod p`` uses ``2^31 ≡ 1``: two folds ``y ← (y & p) + (y >> 31)`` leave a value in
-``[0, p + 1]`` that is the canonical residue except that ``p`` and ``p + 1`` stand for 0 and 1 —
-values at the top that never win a minimum over more than a couple of shingles, so the final
-compare-and-subtract is skipped. Two folds are needed: after one, the value (below 2^32) is still
-congruent and injective in ``x``, but its order is not that of the residue, and on crafted pairs
-the estimates' spread doubled (σ 0.08 against the theoretical 0.044 at 128 permutations). The
-folds cost two numpy passes each, half of what ``np.remainder`` costs. Since ``x < p``, each
-``h`` permutes the shingle hashes. Signatures are uint32. Reducing shingle hashes to 31 bits
-means two different shingles of a pair of documents collide with probability
-≈ (shingles per doc)² / 2^32: for 1,000-shingle documents a shift of the Jaccard estimate far
-below its sampling error.
-
-LSH. ``bands × rows == num_perm``; a pair with Jaccard ``s`` becomes a candidate with
-probability ``1 − (1 − s^rows)^bands`` (``MinHashParams.candidate_probability``,
-``s_curve_table``). The defaults (128 = 16 × 8, threshold 0.7) make pairs at s = 0.8 candidates
-with probability 0.95 and at 0.85 with 0.99.
-
-Why no library: datasketch (MinHash, MinHashLSH) keeps its index in one process's memory and
-hashes one shingle per Python call; datatrove's MinhashDedup* blocks are written for its own
-pipeline/reader objects and on-disk format. The staged map/shuffle/reduce over our Parquet
-tables, and the batch-vectorised hashing that makes it fast, are the point of this module.
+See docs/dedup.md.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
-import time
-import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -74,10 +31,23 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-import xxhash
 
+from skyforge.config import DedupConfig, section_defaults
 from skyforge.data.dedup.exact import DROP_SCHEMA, MISSING_DATE, first_by_date_then_id
-from skyforge.data.docs import iter_doc_batches, write_table
+from skyforge.data.dedup.signatures import (
+    META_KEY,
+    POSITION_MULT,
+    MinHashParams,
+    compute_signatures,
+    hash_column,
+    minhash_signatures,
+    print_s_curve,
+    s_curve_table,
+    shingle_hashes,
+    signature_schema,
+    tokenize,
+)
+from skyforge.data.docs import write_table
 
 __all__ = [
     "MinHashParams",
@@ -96,336 +66,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-MERSENNE_31 = np.uint64((1 << 31) - 1)
-# Odd 64-bit multipliers (from splitmix64 / xxhash's primes) weighting token positions in a
-# shingle, so that "a b c" and "c b a" hash differently.
-_POSITION_MULT = np.array(
-    [
-        0x9E3779B97F4A7C15,
-        0xC2B2AE3D27D4EB4F,
-        0x165667B19E3779F9,
-        0x85EBCA77C2B2AE63,
-        0x27D4EB2F165667C5,
-        0xBF58476D1CE4E5B9,
-        0x94D049BB133111EB,
-        0xFF51AFD7ED558CCD,
-    ],
-    dtype=np.uint64,
-)
-_SHIFT_31 = np.uint64(31)
-_META_KEY = b"skyforge.minhash"
-# Shingles whose permuted values are computed in one numpy block: 128 × 4,096 × 8 bytes = 4 MiB
-# per buffer, so the seven passes over it stay in cache (512…4,096 measured within noise).
-_CHUNK_SHINGLES = 4096
 # Buckets up to this size are verified pair by pair (≤ 496 pairs); a larger bucket (a template
 # shared by thousands of pages) is linked as a star to its first document plus a chain through
 # its members in (crawl_date, id) order, keeping the pair count linear in the bucket size.
 _MAX_ALL_PAIRS_BUCKET = 32
-
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
-# One CJK character, or a run of letters/digits that are not CJK ([^\W_] is "word char but not
-# underscore"; listing the CJK ranges inside the negated class takes them out of the run).
-_TOKEN_RE = re.compile(f"[{_CJK}]|[^\\W_{_CJK}]+")
-_ASCII_TOKEN_RE = re.compile(r"[a-z0-9]+")
-# Letters and digits whose NFKC form differs: full-width forms, compatibility ideographs,
-# Latin ligatures, super/subscripts, circled and parenthesised alphanumerics.
-_COMPAT_RE = re.compile(
-    "[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\uf900-\ufaff\ufb00-\ufb06"
-    "\u00b2\u00b3\u00b9\u2070-\u209f\u2460-\u24ff\u3200-\u33ff]"
-)
-
-
-@dataclass(frozen=True)
-class MinHashParams:
-    """Parameters of near-duplicate detection (config ``dedup.near``)."""
-
-    shingle_size: int = 5
-    """Tokens per shingle: words for English, characters for Chinese (see module docstring)."""
-    num_perm: int = 128
-    """Hash functions per signature; must equal ``bands × rows``."""
-    bands: int = 16
-    """LSH bands: one ``minhash_buckets`` job each."""
-    rows: int = 8
-    """Signature values per band."""
-    seed: int = 42
-    """Seeds the permutations (all shards must use the same one)."""
-    threshold: float = 0.7
-    """Jaccard estimate (share of equal signature values) a candidate pair must reach."""
-
-    def __post_init__(self) -> None:
-        for name in ("shingle_size", "num_perm", "bands", "rows"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"minhash param '{name}': must be at least 1")
-        if self.bands * self.rows != self.num_perm:
-            raise ValueError(
-                f"minhash params 'bands' × 'rows' must equal 'num_perm': "
-                f"{self.bands} × {self.rows} != {self.num_perm}"
-            )
-        if not 0.0 < self.threshold <= 1.0:
-            raise ValueError(f"minhash param 'threshold': must be in (0, 1], got {self.threshold}")
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> MinHashParams:
-        """Build from a config mapping; unknown keys are a ValueError naming them."""
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"unknown minhash param(s) {sorted(unknown)}; known: {sorted(known)}")
-        return cls(**d)
-
-    def candidate_probability(self, similarity: float) -> float:
-        """Probability ``1 − (1 − s^rows)^bands`` that a pair of Jaccard ``s`` shares a band."""
-        return 1.0 - (1.0 - similarity**self.rows) ** self.bands
-
-    def to_json(self) -> str:
-        """The parameters as JSON (stored in signature files' Parquet metadata)."""
-        return json.dumps(asdict(self), sort_keys=True)
-
-
-def s_curve_table(params: MinHashParams, similarities: Iterable[float] | None = None) -> str:
-    """Format the LSH S-curve: candidate probability per Jaccard similarity.
-
-    Args:
-        params: bands and rows to evaluate.
-        similarities: rows of the table; by default 0.5 … 0.95 and the threshold.
-
-    Returns:
-        A small Markdown table, the threshold row marked.
-    """
-    sims = sorted(
-        set(similarities or (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)) | {params.threshold}
-    )
-    lines = [
-        f"bands={params.bands} rows={params.rows} num_perm={params.num_perm} "
-        f"(S-curve midpoint ≈ (1/b)^(1/r) = {(1 / params.bands) ** (1 / params.rows):.3f})",
-        "| Jaccard | P(candidate) |",
-        "| --- | --- |",
-    ]
-    for s in sims:
-        mark = " ← threshold" if s == params.threshold else ""
-        lines.append(f"| {s:.2f} | {params.candidate_probability(s):.4f}{mark} |")
-    return "\n".join(lines)
-
-
-def print_s_curve(params: MinHashParams) -> None:
-    """Print ``s_curve_table(params)`` (for choosing bands × rows by eye)."""
-    print(s_curve_table(params))
-
-
-# ---------------------------------------------------------------------------------------------
-# Shingles and signatures
-# ---------------------------------------------------------------------------------------------
-
-
-def tokenize(text: str) -> list[str]:
-    """Split normalised text into tokens: single CJK characters and other letter/digit runs."""
-    if text.isascii():  # the common case, twice as fast with a plain ASCII class
-        return _ASCII_TOKEN_RE.findall(text.lower())
-    # NFKC costs ~80 ns per character on Chinese text (its full-width punctuation fails the
-    # quick check), yet only changes tokens when letters/digits have compatibility forms
-    # (full-width ＡＢＣ１２３, compatibility ideographs, ligatures): normalise only then.
-    if _COMPAT_RE.search(text):
-        text = unicodedata.normalize("NFKC", text)
-    return _TOKEN_RE.findall(text.lower())
-
-
-class _TokenHasher:
-    """xxh3-64 of token strings, memoised: web text reuses a small vocabulary."""
-
-    _MAX_ENTRIES = 2_000_000  # ≈ 200 MB of dict; cleared (not evicted) when full
-
-    def __init__(self, seed: int) -> None:
-        self.seed = seed
-        self.cache: dict[str, int] = {}
-
-    def extend(self, out: list[int], tokens: list[str]) -> None:
-        hashes = list(map(self.cache.get, tokens))
-        if None in hashes:
-            if len(self.cache) > self._MAX_ENTRIES:
-                self.cache.clear()
-            for i, h in enumerate(hashes):
-                if h is None:
-                    tok = tokens[i]
-                    h = self.cache[tok] = xxhash.xxh3_64_intdigest(tok.encode("utf-8"), self.seed)
-                    hashes[i] = h
-        out.extend(hashes)
-
-
-_HASHERS: dict[int, _TokenHasher] = {}
-
-
-def _hasher(seed: int) -> _TokenHasher:
-    if seed not in _HASHERS:
-        _HASHERS[seed] = _TokenHasher(seed)
-    return _HASHERS[seed]
-
-
-def _finalize(h: np.ndarray) -> np.ndarray:
-    """64-bit avalanche (splitmix64's finaliser), then the top 31 bits as the shingle hash."""
-    h ^= h >> np.uint64(30)
-    h *= np.uint64(0xBF58476D1CE4E5B9)
-    h ^= h >> np.uint64(27)
-    h *= np.uint64(0x94D049BB133111EB)
-    h ^= h >> np.uint64(31)
-    return h >> np.uint64(33)
-
-
-def _batch_shingles(texts: Sequence[str], params: MinHashParams) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct 31-bit shingle hashes of each text: ``(hashes, doc_index)``, sorted by doc.
-
-    Every text yields at least one shingle: one shorter than ``shingle_size`` tokens is a single
-    shingle of all its tokens, an empty one the shingle of no tokens.
-    """
-    k = params.shingle_size
-    if k > len(_POSITION_MULT):
-        mult = np.random.default_rng(k).integers(1, 2**63, size=k, dtype=np.uint64) | np.uint64(1)
-    else:
-        mult = _POSITION_MULT[:k]
-    hasher = _hasher(params.seed)
-    flat: list[int] = []
-    counts = np.empty(len(texts), dtype=np.int64)
-    for i, text in enumerate(texts):
-        toks = tokenize(text)
-        counts[i] = len(toks)
-        hasher.extend(flat, toks)
-    tok = np.array(flat, dtype=np.uint64)
-    num_docs = len(texts)
-    doc_of_tok = np.repeat(np.arange(num_docs), counts)
-    n = len(tok)
-    parts_h, parts_d = [], []
-    if n >= k:
-        windows = n - k + 1
-        h = tok[:windows] * mult[0]
-        for j in range(1, k):
-            h += tok[j : j + windows] * mult[j]
-        valid = doc_of_tok[:windows] == doc_of_tok[k - 1 :]
-        parts_h.append(h[valid])
-        parts_d.append(doc_of_tok[:windows][valid])
-    short = np.flatnonzero(counts < k)
-    if len(short):
-        offsets = np.concatenate(([0], np.cumsum(counts)))
-        h = np.zeros(len(short), dtype=np.uint64)
-        for j, d in enumerate(short):
-            seg = tok[offsets[d] : offsets[d + 1]]
-            h[j] = (seg * mult[: len(seg)]).sum(dtype=np.uint64) if len(seg) else 0
-        parts_h.append(h)
-        parts_d.append(short)
-    # One sort of (doc << 31 | hash) groups by document and puts repeated shingles side by side.
-    key = np.concatenate(parts_d).astype(np.uint64) << _SHIFT_31
-    key |= _finalize(np.concatenate(parts_h))
-    key.sort()
-    key = key[np.concatenate(([True], key[1:] != key[:-1]))]
-    return key & MERSENNE_31, (key >> _SHIFT_31).astype(np.int64)
-
-
-def _permutations(params: MinHashParams) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(params.seed)
-    a = rng.integers(1, MERSENNE_31, size=params.num_perm, dtype=np.uint64)
-    b = rng.integers(0, MERSENNE_31, size=params.num_perm, dtype=np.uint64)
-    return a, b
-
-
-def _min_hashes(
-    hashes: np.ndarray, docs: np.ndarray, num_docs: int, a: np.ndarray, b: np.ndarray
-) -> np.ndarray:
-    """Per-document minimum of ``(a·x + b)`` folded mod ``2^31 − 1`` over its shingle hashes."""
-    num_perm = len(a)
-    sig = np.full((num_docs, num_perm), np.iinfo(np.uint64).max, dtype=np.uint64)
-    # Permutations along rows, shingles along columns: numpy reduces a contiguous axis with
-    # SIMD, eight times faster than reduceat down the other axis.
-    buf = np.empty((num_perm, _CHUNK_SHINGLES), dtype=np.uint64)
-    tmp = np.empty_like(buf)
-    a_col, b_col = a[:, None], b[:, None]
-    for lo in range(0, len(hashes), _CHUNK_SHINGLES):
-        hi = min(lo + _CHUNK_SHINGLES, len(hashes))
-        v, t = buf[:, : hi - lo], tmp[:, : hi - lo]
-        np.multiply(a_col, hashes[None, lo:hi], out=v)
-        v += b_col  # < 2^62: a, b, x are all below 2^31
-        for _ in range(2):  # mod 2^31−1 (2^31 ≡ 1): fold the high bits onto the low ones
-            np.right_shift(v, _SHIFT_31, out=t)
-            v &= MERSENNE_31
-            v += t
-        d = docs[lo:hi]
-        starts = np.flatnonzero(np.concatenate(([True], d[1:] != d[:-1])))
-        mins = np.minimum.reduceat(v, starts, axis=1).T
-        rows = d[starts]
-        sig[rows] = np.minimum(sig[rows], mins)
-    return sig
-
-
-def compute_signatures(texts: Sequence[str], params: MinHashParams) -> np.ndarray:
-    """MinHash signatures of ``texts``: a ``(len(texts), num_perm)`` uint32 array.
-
-    Pure computation (no I/O); ``minhash_signatures`` calls it per record batch.
-    """
-    if not len(texts):
-        return np.empty((0, params.num_perm), dtype=np.uint32)
-    hashes, docs = _batch_shingles(texts, params)
-    a, b = _permutations(params)
-    return _min_hashes(hashes, docs, len(texts), a, b).astype(np.uint32)
-
-
-def shingle_hashes(text: str, params: MinHashParams) -> np.ndarray:
-    """The distinct shingle hashes of one text (for exact Jaccard in tests and benchmarks)."""
-    return _batch_shingles([text], params)[0]
-
-
-def signature_schema(params: MinHashParams) -> pa.Schema:
-    """Schema of a signature file: id, shard, crawl_date, then ``h000 …`` (uint32) per hash.
-
-    One column per hash value, so a band job reads its ``rows`` columns and nothing else. The
-    parameters are stored in the schema metadata and checked by ``minhash_buckets``.
-    """
-    cols = [
-        pa.field("id", pa.string(), nullable=False),
-        pa.field("shard", pa.int32(), nullable=False),
-        pa.field("crawl_date", pa.string()),
-    ] + [pa.field(_hcol(i), pa.uint32(), nullable=False) for i in range(params.num_perm)]
-    return pa.schema(cols, metadata={_META_KEY: params.to_json().encode()})
-
-
-def _hcol(i: int) -> str:
-    return f"h{i:03d}"
-
-
-def minhash_signatures(
-    docs_in: Path, shard: int, out: Path, params: MinHashParams
-) -> dict[str, Any]:
-    """Map step: write the MinHash signature of every document of one shard.
-
-    Args:
-        docs_in: this shard's documents (``DOC_SCHEMA``), after exact dedup.
-        shard: shard index written into each row.
-        out: Parquet file (``signature_schema(params)``).
-        params: shingle size, permutations and seed (identical for all shards).
-
-    Returns:
-        ``{"shard", "num_docs", "num_bytes", "seconds"}``.
-    """
-    t0 = time.perf_counter()
-    ids, dates, sigs = [], [], []
-    num_bytes = 0
-    for batch in iter_doc_batches(docs_in):
-        texts = batch.column("text").to_pylist()
-        num_bytes += pc.sum(pc.binary_length(batch.column("text"))).as_py() or 0
-        ids.append(batch.column("id"))
-        dates.append(batch.column("crawl_date"))
-        sigs.append(compute_signatures(texts, params))
-    sig = np.concatenate(sigs) if sigs else np.empty((0, params.num_perm), np.uint32)
-    cols: dict[str, Any] = {
-        "id": pa.chunked_array(ids, pa.string()),
-        "shard": pa.array(np.full(len(sig), shard, np.int32)),
-        "crawl_date": pa.chunked_array(dates, pa.string()),
-    }
-    for i in range(params.num_perm):
-        cols[_hcol(i)] = pa.array(np.ascontiguousarray(sig[:, i]))
-    write_table(out, pa.table(cols), signature_schema(params))
-    return {
-        "shard": shard,
-        "num_docs": len(sig),
-        "num_bytes": num_bytes,
-        "seconds": round(time.perf_counter() - t0, 3),
-    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -460,9 +104,9 @@ CLUSTER_SCHEMA = pa.schema(
 
 def _check_params(path: Path, params: MinHashParams) -> None:
     meta = pq.read_schema(path).metadata or {}
-    stored = meta.get(_META_KEY)
+    stored = meta.get(META_KEY)
     if stored is None:
-        raise ValueError(f"{path}: not a minhash signature file (no {_META_KEY.decode()} metadata)")
+        raise ValueError(f"{path}: not a minhash signature file (no {META_KEY.decode()} metadata)")
     got = json.loads(stored)
     for key in ("shingle_size", "num_perm", "seed"):
         if got.get(key) != getattr(params, key):
@@ -476,7 +120,7 @@ def _band_keys(values: np.ndarray) -> np.ndarray:
     """A 64-bit key per row of a ``(n, rows)`` uint32 band; equal bands give equal keys."""
     key = np.zeros(len(values), dtype=np.uint64)
     for j in range(values.shape[1]):
-        key = (key ^ values[:, j].astype(np.uint64)) * _POSITION_MULT[j % len(_POSITION_MULT)]
+        key = (key ^ values[:, j].astype(np.uint64)) * POSITION_MULT[j % len(POSITION_MULT)]
         key ^= key >> np.uint64(29)
     return key
 
@@ -522,7 +166,7 @@ def minhash_buckets(
         raise ValueError(f"minhash band {band} out of range 0..{params.bands - 1}")
     if num_partitions < 1 or not 0 <= partition < num_partitions:
         raise ValueError(f"partition {partition} of {num_partitions}: need 0 <= partition < n")
-    cols = [_hcol(band * params.rows + j) for j in range(params.rows)]
+    cols = [hash_column(band * params.rows + j) for j in range(params.rows)]
     keys, file_idx, rows = [], [], []
     for fi, path in enumerate(signature_files):
         _check_params(path, params)
@@ -611,7 +255,7 @@ def _read_candidates(
     """Second pass: id, shard, date and full signature of the candidate rows only."""
     ids, shards, dates, sigs = [], [], [], []
     file_of = cand_ref >> 40
-    all_cols = ["id", "shard", "crawl_date"] + [_hcol(i) for i in range(params.num_perm)]
+    all_cols = ["id", "shard", "crawl_date"] + [hash_column(i) for i in range(params.num_perm)]
     for fi in np.unique(file_of):
         rows = cand_ref[file_of == fi] & ((1 << 40) - 1)
         table = pq.read_table(signature_files[int(fi)], columns=all_cols).take(pa.array(rows))
@@ -619,7 +263,9 @@ def _read_candidates(
         shards.append(table.column("shard").to_numpy())
         dates.append(table.column("crawl_date").combine_chunks())
         sigs.append(
-            np.column_stack([table.column(_hcol(i)).to_numpy() for i in range(params.num_perm)])
+            np.column_stack(
+                [table.column(hash_column(i)).to_numpy() for i in range(params.num_perm)]
+            )
         )
     raw_dates = pa.concat_arrays(dates) if dates else pa.array([], pa.string())
     id_arr = pa.concat_arrays(ids) if ids else pa.array([], pa.string())
@@ -751,4 +397,4 @@ def minhash_clusters(
 
 
 if __name__ == "__main__":
-    print_s_curve(MinHashParams())
+    print_s_curve(MinHashParams.from_section(DedupConfig.from_dict(section_defaults("dedup"))))

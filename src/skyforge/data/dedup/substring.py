@@ -1,50 +1,18 @@
 """Exact-substring dedup (Index-1.9B): remove every repeated span of ≥ K bytes, wherever it sits.
 
-Document-level dedup keeps a page whose article is new but which carries site furniture repeated
-on thousands of other pages — Index-1.9B found one month drop-down menu 156,000 times. This step
-follows google-research/deduplicate-text-datasets (Lee et al., 2022, "Deduplicating Training
-Data Makes Language Models Better"): over the documents of one language group of ALL shards,
+Document dedup keeps a page whose article is new but which carries site furniture repeated on
+thousands of others (Index-1.9B found one month drop-down menu 156,000 times). As in
+google-research/deduplicate-text-datasets (Lee et al., 2022), the texts of one language group of
+ALL shards are concatenated with a ``0xFF`` separator, a suffix array (pydivsufsort) and its LCP
+array are built, every common prefix of adjacent suffixes of ≥ ``min_length_bytes`` (clipped at
+the document end) marks both occurrences, and the marked spans, shrunk to whole characters, are
+cut out. Every occurrence goes, the first included.
 
-1. concatenate the UTF-8 texts, each followed by one ``0xFF`` byte (a byte that never occurs in
-   UTF-8, so no text match runs into it);
-2. build the suffix array with pydivsufsort (libdivsufsort) and the LCP array with its Kasai;
-3. for each pair of suffixes adjacent in the suffix array, clip their common prefix at the end
-   of either document; where the clipped length is ≥ ``min_length_bytes``, both occurrences are
-   duplicated. All suffixes that start with a repeated string ``s`` are contiguous in the suffix
-   array, so marking adjacent pairs marks every occurrence of every repeated string of ≥ K
-   bytes, and nothing else;
-4. merge the marked intervals, shrink each to whole UTF-8 characters (a span never cuts a
-   character), and cut them out of their documents.
+``K`` defaults to 50 tokens' worth: 200 bytes for English, 225 for Chinese
+(``BYTES_PER_TOKEN``). Memory is ≈ 13–25 bytes per input byte, so a group larger than one node
+must be split into batches of shards. Removed spans are listed, so the bytes add up.
 
-Because matches are clipped at the document end, a span never contains a separator; this is
-also why a single shared separator byte is enough where the Google tool writes a unique one per
-document (clipping does what uniqueness does there, for one byte per document instead of six).
-
-Every occurrence is removed, the first one included, as the Google tool does: for repeated
-boilerplate such as the drop-down menu that is the point; the price is that a long passage
-quoted by two otherwise different documents disappears from both.
-
-``K`` defaults to 50 tokens' worth (the paper's threshold): English BPE averages ≈ 4 bytes per
-token and a Chinese token ≈ 1.5 characters ≈ 4.5 UTF-8 bytes (``BYTES_PER_TOKEN``), so 200 bytes
-for English and 225 for Chinese; ``default_min_length_bytes`` takes the larger over a group.
-
-Memory per input byte (N = UTF-8 bytes of the group plus one per document): the text (1 B),
-the suffix array (int32, 4 B; int64, 8 B, once N ≥ 2^31), the LCP array (same width) and
-Kasai's rank array (same width, freed on return): ≈ 13 B per byte below 2 GiB of text and
-≈ 25 B above, plus the document tables themselves (~1 B per byte in Arrow). Measured with
-``benchmarks/substring.py`` (peak RSS above the RSS before the call, generated bilingual text):
-16.4 B per input byte at 64 MB (20 at 16 MB, where fixed costs still show), and ≈ 4 MB/s per
-core, nearly all of it in libdivsufsort and Kasai. A language group larger than one node's
-memory must be split into batches of shards (repeats across batches then survive), or the
-suffix array built out of core as the Google tool does.
-
-Accounting: ``bytes_in = bytes of kept texts + bytes of spans + bytes of removal rows``: the
-spans table lists every removed span (also those of documents later removed whole), and a
-removed document's row counts only what was left of it.
-
-Why not the Google tool itself: it is a Rust binary plus scripts that work on its own flat-file
-format and whole-dataset directory layout; the part worth reusing, suffix-array construction,
-comes from pydivsufsort, and the rest is the short numpy pass below over our Parquet tables.
+See docs/dedup.md.
 """
 
 from __future__ import annotations

@@ -1,31 +1,18 @@
 """Mojibake: text that is the wrong decoding of another charset, repaired when certain.
 
-A crawl page can be decoded correctly and still carry encoding damage in its content: a CMS that
-stored UTF-8 bytes after reading them as GBK (``鏈珯鍐呭`` for ``本站内容``) or as Latin-1 /
-Windows-1252 (``CafÃ©``, ``â€œ``), often with ``?`` or U+FFFD where a byte did not decode. The
-extractor cannot see this: every byte of the page is valid in the charset it declares.
+A page can be decoded correctly and still carry encoding damage in its content: UTF-8 stored
+after being read as GBK (``鏈珯鍐呭`` for ``本站内容``) or as Windows-1252 (``CafÃ©``). The
+extractor cannot see it, since every byte is valid in the declared charset.
 
-The test used here is the definition of the damage. Text that is UTF-8 read as charset C, encoded
-back to C, gives bytes that are valid UTF-8; correct Chinese encoded to GB18030, or correct
-Western text encoded to Windows-1252, almost never does (a lead byte E0–EF must be followed by
-exactly two bytes in 80–BF, which GBK's trail bytes and Latin accents rarely are). So, per line
-with enough non-ASCII characters:
+The test is the definition of the damage: a line that is UTF-8 read as charset C, encoded back
+to C, gives valid UTF-8, which correct Chinese or Western text almost never does. A line whose
+round trip succeeds strictly and reads as text is repaired (nothing is guessed); one that fails
+but still looks like lost UTF-8 (``?``, U+FFFD runs) is damaged. A document with too much damage
+is removed (``encoding:mojibake``), lesser damaged lines are dropped and counted. ftfy does not
+undo UTF-8 read as GBK, the common Chinese case, and charset detectors judge bytes, not decoded
+text; the test is a few lines of stdlib codecs.
 
-* the round trip ``line.encode(C).decode("utf-8")`` succeeds strictly and the result reads as
-  text (printable, fewer characters, mostly CJK when undoing GBK): the line is repaired
-  (certain: nothing is guessed, every byte is accounted for);
-* it fails, but most re-encoded non-ASCII bytes still form valid UTF-8 (the damage lost some
-  bytes, e.g. as ``?``), or the line is full of U+FFFD or ``??`` runs: the line is damaged.
-
-A document whose damaged lines hold more than ``max_damaged_share`` of its non-ASCII characters
-is removed (``encoding:mojibake``); fewer damaged lines are dropped and counted; a document left
-with no text after that is removed (``encoding:empty_after_repair``). Repairs are counted per
-codec.
-
-Why not a library: ftfy fixes the Latin-1 / Windows-1252 family well but, by design, does not
-undo UTF-8 read as GBK, the common Chinese case; charset-normalizer and uchardet guess the
-charset of bytes, not whether already-decoded text is a wrong decoding. The test above is a few
-lines of stdlib codecs.
+See docs/cleaning.md.
 """
 
 from __future__ import annotations
@@ -33,10 +20,10 @@ from __future__ import annotations
 import codecs
 import re
 from collections import Counter
-from dataclasses import dataclass
-from typing import Any
 
-__all__ = ["EncodingParams", "MojibakeRepair"]
+from skyforge.config import EncodingConfig
+
+__all__ = ["MojibakeRepair"]
 
 _CJK_RE = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
@@ -54,39 +41,6 @@ def _latin1_fallback(err: UnicodeEncodeError) -> tuple[bytes, int]:
 
 
 codecs.register_error("skyforge_latin1", _latin1_fallback)
-
-
-@dataclass(frozen=True)
-class EncodingParams:
-    """Parameters of the mojibake check (config section ``encoding``)."""
-
-    enabled: bool = True
-    """Run the check (step ``encoding``, before language ID)."""
-    min_line_bytes: int = 6
-    """Lines whose re-encoded form has fewer non-ASCII bytes are not judged (too little
-    evidence); twice as many for lines with CJK characters (two GBK bytes each)."""
-    min_valid_share: float = 0.6
-    """A line whose strict round trip fails is damaged when at least this share of its
-    re-encoded non-ASCII bytes still forms valid UTF-8 (correct text: near 0; mojibake: near 1)."""
-    max_replacement_share: float = 0.05
-    """A line with more U+FFFD characters than this share of its non-ASCII ones is damaged."""
-    max_damaged_share: float = 0.3
-    """Share of a document's non-ASCII characters in damaged lines above which the document is
-    removed; up to it the damaged lines are dropped (1.0: never remove, only drop)."""
-
-    def __post_init__(self) -> None:
-        for name in ("min_valid_share", "max_replacement_share", "max_damaged_share"):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"config key 'encoding.{name}': must be in [0, 1], got {value}")
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> EncodingParams:
-        """Build from the config section; unknown keys are errors."""
-        unknown = sorted(set(d) - set(cls.__dataclass_fields__))
-        if unknown:
-            raise ValueError(f"config key 'encoding.{unknown[0]}': unknown parameter")
-        return cls(**d)
 
 
 def _reencode(line: str) -> tuple[bytes, str]:
@@ -147,7 +101,7 @@ class MojibakeRepair:
 
     step = "encoding"
 
-    def __init__(self, params: EncodingParams):
+    def __init__(self, params: EncodingConfig):
         self.p = params
 
     def line_state(self, line: str) -> tuple[str, str, str]:

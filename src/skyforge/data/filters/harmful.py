@@ -1,46 +1,30 @@
 """Content rules for harmful and spam text: adult, gambling, fraud, contact stuffing, link farms.
 
-SkyPile's first cleaning step removes pornographic, violent and gambling pages (SPEC §3, §5), and
-real Chinese crawls are full of them on numeric or random domains that no blocklist holds, with
-long lines of Chinese characters that every heuristic rule accepts. The ideas are public: C4
-(Raffel et al. 2020) dropped any page containing a word of its "bad words" list; FineWeb (Penedo
-et al. 2024) keeps C4's idea only for URLs and scores URL words with weights and a threshold
-rather than one hit; SkyPile (Skywork-13B report, §3.1) describes the removal of pornographic,
-violent and gambling content as its first step and leaves the rest to trained classifiers. One
-hit of a word is too blunt for Chinese news (a report on a gambling crackdown says 赌博 and 澳门
-many times), so here each category has a weighted term list and a document is removed only when
-its score AND the score per 1,000 characters both pass the language's thresholds and it holds
-at least two distinct terms of weight 3: promotion or explicit vocabulary (首存, 送彩金, free
-spins) weighs 3, words that news also uses (赌博, 彩票, casino) weigh 1. The term lists are our
-own, written for this module.
+SkyPile removes pornographic, violent and gambling pages first (docs/recipe.md), and real
+Chinese crawls carry them on random domains no blocklist holds, with long lines of Chinese that
+every heuristic accepts. One hit of a word (C4's rule) is too blunt for Chinese news, so each
+category has a weighted term list (our own; traditional Chinese is folded to simplified) and a
+document is removed only when its score AND its score per 1,000 characters pass the language's
+thresholds and it holds two distinct weight-3 (promotion or explicit) terms. Reasons:
+``harmful:adult``, ``harmful:gambling``, ``harmful:fraud``, ``spam:contact_stuffing`` (messenger
+or phone handles repeated over the page), ``spam:link_farm`` (mostly bare domains or URLs).
 
-Categories and removal reasons (step ``harmful``):
+Matching is one compiled regex per language shaped as the terms' prefix trie (faster here than
+``str.count`` or a flat alternation, so no Aho-Corasick dependency). Documents flagged with
+``confident_factor`` times the threshold are the harmful classifier's training positives.
 
-* ``harmful:adult``, ``harmful:gambling``, ``harmful:fraud``: weighted term lists, Chinese
-  (simplified; traditional text is folded to simplified before matching by a hand-written
-  character table) and English;
-* ``spam:contact_stuffing``: QQ / WeChat / Telegram / WhatsApp / phone handles repeated over the
-  page (a real page gives its contact once);
-* ``spam:link_farm``: most lines are bare domain names or URLs (casino domain lists, error pages
-  stuffed with links).
-
-Matching is one compiled regex per language over the lower-cased text, shaped as the terms'
-prefix trie: on the synthetic crawl's pages it matches 31 MB/s per core, against 21 MB/s for
-``str.count`` per term and 17 MB/s for one flat alternation (``benchmarks/harmful.py``), so an
-Aho-Corasick dependency is not needed. Documents flagged with a score at least
-``confident_factor`` times the threshold are the classifier's training positives
-(``harmful_model``).
+See docs/cleaning.md.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+
+from skyforge.config import HarmfulConfig
 
 __all__ = [
-    "HarmfulParams",
     "HarmfulRules",
     "TERMS",
     "CATEGORIES",
@@ -164,7 +148,7 @@ _LINK_LINE_RE = re.compile(
 
 
 def _is_running_text(line: str) -> bool:
-    # As skyforge.data.filters.heuristics: 3+ words or 5+ CJK characters (filters imports this module).
+    # As skyforge.data.filters.text.is_running_text: 3+ words or 5+ CJK characters.
     return len(line.split(None, 3)) >= 3 or len(_CJK_CHAR_RE.findall(line)) >= 5
 
 
@@ -210,65 +194,6 @@ def _compile(terms: dict[str, dict[str, int]], ascii_words: bool) -> re.Pattern[
 
 
 @dataclass(frozen=True)
-class HarmfulParams:
-    """Thresholds of the content rules (config section ``harmful``)."""
-
-    enabled: bool = True
-    """Run the rules (step ``harmful``, after the heuristic rules)."""
-    langs: tuple[str, ...] = ("zh", "en")
-    """Languages the rules judge (code is left alone)."""
-    min_score: dict[str, float] = field(default_factory=lambda: {"zh": 12.0, "en": 12.0})
-    """Per language: the weighted term count a category needs (see the module docstring)."""
-    min_density: dict[str, float] = field(default_factory=lambda: {"zh": 20.0, "en": 8.0})
-    """Per language: the category score per 1,000 characters it needs as well, so that a long
-    news article that names the topic stays (Chinese packs ~2.5× the meaning per character)."""
-    min_strong_terms: int = 2
-    """Distinct weight-3 terms (promotion or explicit vocabulary) a category needs as well: a
-    short report on a crackdown says 赌博, 博彩 and 彩票 often enough to pass both thresholds
-    above, but it does not advertise deposit bonuses."""
-    min_contacts: int = 4
-    """Contact handles (QQ, WeChat, phone ...) a page needs for ``spam:contact_stuffing``."""
-    min_contact_density: float = 3.0
-    """... and handles per 1,000 characters."""
-    min_link_lines: int = 8
-    """Bare domain / URL lines a page needs for ``spam:link_farm``."""
-    min_link_line_share: float = 0.4
-    """... and their share of the page's link and running-text lines (menu items and other short
-    lines count for neither)."""
-    confident_factor: float = 2.0
-    """A flagged page whose score is this many times the thresholds is a training positive of
-    the classifier (``harmful_model``)."""
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.min_link_line_share <= 1.0:
-            raise ValueError(
-                "config key 'harmful.min_link_line_share': must be in [0, 1], "
-                f"got {self.min_link_line_share}"
-            )
-        for key in ("min_score", "min_density"):
-            missing = [lang for lang in self.langs if lang not in getattr(self, key)]
-            if missing:
-                raise ValueError(f"config key 'harmful.{key}': no value for {missing[0]}")
-        unknown = [lang for lang in self.langs if lang not in TERMS]
-        if unknown:
-            raise ValueError(
-                f"config key 'harmful.langs': no term lists for '{unknown[0]}' "
-                f"(lists: {', '.join(TERMS)})"
-            )
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> HarmfulParams:
-        """Build from the config section; unknown keys are errors."""
-        unknown = sorted(set(d) - set(cls.__dataclass_fields__))
-        if unknown:
-            raise ValueError(f"config key 'harmful.{unknown[0]}': unknown parameter")
-        d = dict(d)
-        if "langs" in d:
-            d["langs"] = tuple(d["langs"])
-        return cls(**d)
-
-
-@dataclass(frozen=True)
 class Verdict:
     """The rules' judgement of one document."""
 
@@ -282,7 +207,17 @@ class HarmfulRules:
 
     step = "harmful"
 
-    def __init__(self, params: HarmfulParams):
+    def __init__(self, params: HarmfulConfig):
+        for key in ("min_score", "min_density"):
+            missing = [lang for lang in params.langs if lang not in getattr(params, key)]
+            if missing:
+                raise ValueError(f"config key 'harmful.{key}': no value for {missing[0]}")
+        unknown = [lang for lang in params.langs if lang not in TERMS]
+        if unknown:
+            raise ValueError(
+                f"config key 'harmful.langs': no term lists for '{unknown[0]}' "
+                f"(lists: {', '.join(TERMS)})"
+            )
         self.p = params
         self._patterns = {
             lang: _compile(TERMS[lang], ascii_words=lang == "en") for lang in params.langs

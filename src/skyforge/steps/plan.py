@@ -1,0 +1,61 @@
+"""Steps of ``rules/plan.smk``: the compute plan, and the config check people run by hand.
+
+Library imports sit inside each step: the CLI imports every step module to build its parser, and
+a job should pay only its own step's imports (torch, pandas, matplotlib...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from skyforge import config as C
+from skyforge.steps.registry import arg, step
+
+PLAN_SECTIONS = ("model", "cluster", "parallel", "train", "plan")
+
+
+@step(
+    "validate-config",
+    "validate config files (schema + layout checks)",
+    args=(
+        arg("--configfile", action="append", type=Path, required=True),
+        arg("--print", action="store_true", help="print the merged config"),
+    ),
+)
+def validate_config(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
+    """Validate config files and print the merged config with defaults filled in."""
+    data = C.load_config_files(args.configfile)
+    print(json.dumps(data, indent=2, sort_keys=True) if args.print else "config is valid")
+
+
+@step(
+    "plan",
+    "compute plan: parameters, FLOPs, memory, layouts, days",
+    sections=PLAN_SECTIONS,
+    args=(arg("--out-dir", type=Path, required=True, help="output directory"),),
+)
+def plan(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
+    """Compute the plan tables (results/plan/)."""
+    from skyforge.plan.tables import write_plan  # deferred: pandas + matplotlib
+
+    layout = C.Layout.from_dict(cfg)
+    tables = write_plan(
+        args.out_dir,
+        layout.model,
+        layout.cluster,
+        layout.parallel,
+        layout.train,
+        C.PlanConfig.from_dict(cfg["plan"]),
+    )
+    s = dict(zip(tables["summary"]["name"], tables["summary"]["value"], strict=True))
+    return {
+        "params_b": round(s["params_total"] / 1e9, 3),
+        "tokens_per_gpu_s": round(s["tokens_per_gpu_s"]),
+        "assumed_mfu": s["assumed_mfu"],
+        "train_days": round(s["train_days"], 1),
+        "memory_gib_per_gpu": round(s["memory_total_gib"], 1),
+        "fits": bool(s["fits"]),
+    }

@@ -1,0 +1,1 @@
+"""Page builders of the synthetic crawl, one module per family of page kinds."""

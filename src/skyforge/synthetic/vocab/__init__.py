@@ -1,0 +1,1 @@
+"""Word lists and templates of the synthetic crawl: data tables only, no logic."""
