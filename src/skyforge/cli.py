@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     order = [m.__name__ for m in STEP_MODULES]
     for s in sorted(REGISTRY.values(), key=lambda s: order.index(s.func.__module__)):
         p = sub.add_parser(s.name, help=s.help, description=s.func.__doc__)
-        p.set_defaults(step=s)
+        p.set_defaults(step_=s)  # "step" is an argument of apply-drop
         if s.sections:
             g = p.add_mutually_exclusive_group(required=True)
             g.add_argument(
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
     )
     try:
-        return run_step(args.step, args)
+        return run_step(args.step_, args)
     except (ValueError, FileNotFoundError) as exc:  # user errors: bad config, input or file
         print(f"skyforge {args.command}: error: {exc}", file=sys.stderr)
         return 2

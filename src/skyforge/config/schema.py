@@ -26,6 +26,7 @@ import jsonschema
 import yaml
 
 __all__ = [
+    "SCHEMA_PATH",
     "ConfigError",
     "Slice",
     "load_schema",

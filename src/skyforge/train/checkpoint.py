@@ -21,11 +21,16 @@ from __future__ import annotations
 import random
 import re
 import shutil
+import signal
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from megatron.core import dist_checkpointing
+from megatron.core import parallel_state as ps
+from megatron.core.dist_checkpointing.mapping import ShardedObject
+from megatron.core.dist_checkpointing.strategies import filesystem_async
 
 from skyforge.core.io import atomic_write_text
 
@@ -73,6 +78,7 @@ def list_checkpoints(run_dir: str | Path) -> list[Path]:
 
 
 def _rng_state() -> dict[str, Any]:
+    # deferred: looked up at call time so the CPU shim's patch (model/cpu.py) applies
     from megatron.core.tensor_parallel import get_cuda_rng_tracker
 
     state = {
@@ -87,6 +93,7 @@ def _rng_state() -> dict[str, Any]:
 
 
 def _set_rng_state(state: dict[str, Any]) -> None:
+    # deferred: looked up at call time so the CPU shim's patch (model/cpu.py) applies
     from megatron.core.tensor_parallel import get_cuda_rng_tracker
 
     random.setstate(state["random"])
@@ -100,8 +107,6 @@ def _set_rng_state(state: dict[str, Any]) -> None:
 def _sharded_state_dict(
     model: torch.nn.Module, optimizer: Any, train_state: dict[str, Any], *, is_loading: bool
 ) -> dict[str, Any]:
-    from megatron.core import parallel_state as ps
-    from megatron.core.dist_checkpointing.mapping import ShardedObject
 
     unwrapped = getattr(model, "module", model)  # DDP → GPTModel
     sd: dict[str, Any] = {"model": unwrapped.sharded_state_dict()}
@@ -142,7 +147,6 @@ def save_checkpoint(
     Returns:
         The checkpoint directory.
     """
-    from megatron.core import dist_checkpointing
 
     _start_writer_ignoring_signals()
     iteration = int(train_state["iteration"])
@@ -183,9 +187,6 @@ def _start_writer_ignoring_signals() -> None:
     global _writer_started
     if _writer_started:
         return
-    import signal
-
-    from megatron.core.dist_checkpointing.strategies import filesystem_async
 
     old = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGUSR2, signal.SIGTERM)}
     try:
@@ -213,7 +214,6 @@ def load_checkpoint(
     Raises:
         ValueError: the directory is not a checkpoint, naming it.
     """
-    from megatron.core import dist_checkpointing
 
     path = Path(path)
     if not (path / "metadata.json").is_file():

@@ -105,3 +105,20 @@ def test_stats_file_holds_what_the_step_returned(tmp_path):
     summary = (tmp_path / "plan" / "summary.csv").read_text()
     assert got["fits"] in (True, False) and got["params_b"] > 0
     assert "params_total" in summary
+
+
+def test_every_step_parses_its_own_arguments_and_keeps_its_step():
+    """A step argument named like the parser's own fields (apply-drop's --step) must not hide
+    which step runs."""
+    parser = cli.build_parser()
+    args = parser.parse_args(
+        ["apply-drop", "--step", "exact_dedup", "--docs", "d", "--drop", "x", "--shard", "0"]
+        + ["--out-docs", "o", "--out-removed", "r"]
+    )
+    assert args.step == "exact_dedup" and args.step_ is REGISTRY["apply-drop"]
+    for name, s in REGISTRY.items():
+        dests = {a.kwargs.get("dest") or a.flags[0].lstrip("-").replace("-", "_") for a in s.args}
+        reserved = {"step_", "stats", "command"}
+        if s.sections:  # the CLI adds --configfile / --config-json
+            reserved |= {"configfile", "config_json"}
+        assert not dests & reserved, name
