@@ -20,6 +20,7 @@ from skyforge.config import ConfigError, section_json, validate_config  # noqa: 
 from skyforge.data.corpora import CORPORA, SPLITS  # noqa: E402
 from skyforge.tokenize.blends import tracked_config as blend_tracked  # noqa: E402
 from skyforge.tokenize.tokenizer import tracked_config as tokenizer_tracked  # noqa: E402
+from skyforge.train.preflight import tracked_config as preflight_tracked  # noqa: E402
 from skyforge.train.spec import align_tracked_config, stage_names  # noqa: E402
 from skyforge.train.spec import tracked_config as stage_tracked  # noqa: E402
 
@@ -46,6 +47,27 @@ wildcard_constraints:
 def step_config(*sections):
     """The config sections a step depends on, as JSON for `--config-json`."""
     return section_json(config, *sections)
+
+
+# Content checks (docs/staleness.md). Snakemake compares checksums only of files up to 1 MB and
+# falls back to modification times for larger ones, so a data file regenerated with identical
+# bytes would make everything downstream stale. Its producer therefore also writes a small
+# digest file `<file>.sha256` (the step's `--digests`, declared as an output), and each consumer
+# takes the large file as ancient() with the digest file as a second input: a changed file has
+# a changed digest, an identical one has an identical digest, which Snakemake checksums.
+
+
+def digest_of(files):
+    """The digest file `<file>.sha256` of a data file (a list for a list; patterns allowed)."""
+    if isinstance(files, str):
+        return f"{files}.sha256"
+    return [f"{f}.sha256" for f in files]
+
+
+def by_content(files):
+    """A large data input compared by content: ancient(files). The rule must also take
+    digest_of(files) as an input (its producer writes them)."""
+    return ancient(files)
 
 
 def crawl_shards():
@@ -203,7 +225,23 @@ def pretrain_inputs(wildcards):
     }
     if i > 0:
         inputs["init"] = f"results/pretrain/{stages[i - 1]}/manifest.json"
+    elif preflight_enabled():
+        # Only an order (docs/preflight.md): ancient(), and no other rule asks for the table
+        # (the summary reads it when present), so a pre-flight never reruns a trained stage.
+        inputs["preflight"] = ancient("results/preflight/preflight.csv")
     return inputs
+
+
+def preflight_enabled():
+    """Whether the pre-flight check is in the DAG (preflight.enabled, auto meaning a SLURM run)."""
+    from skyforge.config import PreflightConfig
+
+    return PreflightConfig.from_dict(config["preflight"]).active(config["launch"]["executor"])
+
+
+def preflight_params_json():
+    """What the pre-flight table depends on (skyforge.train.preflight.tracked_config)."""
+    return tracked_json(preflight_tracked(config))
 
 
 def stage_params_json(stage):

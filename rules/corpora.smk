@@ -3,7 +3,8 @@
 
 rule corpus_dates:
     input:
-        group_files("results/data/harmful/{group}/{{shard}}.parquet"),
+        docs=by_content(group_files("results/data/harmful/{group}/{{shard}}.parquet")),
+        docs_sha256=digest_of(group_files("results/data/harmful/{group}/{{shard}}.parquet")),
     output:
         "results/corpora/dates/{shard}.json",
     log:
@@ -11,7 +12,7 @@ rule corpus_dates:
     conda:
         "../envs/skyforge.yaml"
     shell:
-        "python -m skyforge.cli corpus-dates --docs {input:q} --out {output:q} 2> {log:q}"
+        "python -m skyforge.cli corpus-dates --docs {input.docs:q} --out {output:q} 2> {log:q}"
 
 
 rule corpus_cutoffs:
@@ -32,10 +33,12 @@ rule corpus_cutoffs:
 
 rule corpus_split:
     input:
-        docs=group_files("results/data/harmful/{group}/{{shard}}.parquet"),
+        docs=by_content(group_files("results/data/harmful/{group}/{{shard}}.parquet")),
+        docs_sha256=digest_of(group_files("results/data/harmful/{group}/{{shard}}.parquet")),
         cutoffs="results/corpora/cutoffs.json",
     output:
-        corpus_files("{shard}"),
+        corpora=corpus_files("{shard}"),
+        corpora_sha256=digest_of(corpus_files("{shard}")),
     log:
         "logs/corpus_split/{shard}.log",
     benchmark:
@@ -44,16 +47,22 @@ rule corpus_split:
         "../envs/skyforge.yaml"
     shell:
         "python -m skyforge.cli corpus-split --docs {input.docs:q} --cutoffs {input.cutoffs:q}"
-        " --outputs {output:q} 2> {log:q}"
+        " --outputs {output.corpora:q} --digests {output.corpora:q} 2> {log:q}"
 
 
 rule funnel:
     input:
         manifest="results/crawl/manifest.json",
-        removed=removal_tables(),
-        kept=[f for files in kept_tables().values() for f in files],
-        final=all_corpus_files(),
-        repaired=shard_files("results/data/filter/{shard}.repaired.parquet"),
+        removed=by_content(removal_tables()),
+        kept=by_content([f for files in kept_tables().values() for f in files]),
+        final=by_content(all_corpus_files()),
+        repaired=by_content(shard_files("results/data/filter/{shard}.repaired.parquet")),
+        digests=digest_of(
+            removal_tables()
+            + [f for files in kept_tables().values() for f in files]
+            + all_corpus_files()
+            + shard_files("results/data/filter/{shard}.repaired.parquet")
+        ),
     output:
         csv=report(
             "results/data/funnel/funnel.csv", caption="../report/funnel.rst", category="3. Data"
@@ -78,9 +87,14 @@ rule funnel:
 
 rule score_removals:
     input:
-        ground_truth="results/crawl/ground_truth.parquet",
-        removed=removal_tables(),
-        repaired=shard_files("results/data/filter/{shard}.repaired.parquet"),
+        ground_truth=by_content("results/crawl/ground_truth.parquet"),
+        removed=by_content(removal_tables()),
+        repaired=by_content(shard_files("results/data/filter/{shard}.repaired.parquet")),
+        digests=digest_of(
+            ["results/crawl/ground_truth.parquet"]
+            + removal_tables()
+            + shard_files("results/data/filter/{shard}.repaired.parquet")
+        ),
     output:
         csv=report(
             "results/data/scores/scores.csv", caption="../report/scores.rst", category="3. Data"

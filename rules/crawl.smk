@@ -9,6 +9,8 @@ if config["crawl"]["source"] == "synthetic":
             manifest=report(
                 "results/crawl/manifest.json", caption="../report/crawl.rst", category="2. Crawl"
             ),
+            shards_sha256=digest_of(crawl_shards()),
+            ground_truth_sha256=digest_of("results/crawl/ground_truth.parquet"),
         log:
             "logs/crawl/crawl.log",
         benchmark:
@@ -20,7 +22,7 @@ if config["crawl"]["source"] == "synthetic":
             out_dir=lambda wildcards, output: os.path.dirname(output.manifest),
         shell:
             "python -m skyforge.cli synth-crawl --config-json {params.config:q} --out-dir {params.out_dir:q}"
-            " 2> {log:q}"
+            " --digests {output.shards:q} {output.ground_truth:q} 2> {log:q}"
 
 else:
 
@@ -32,6 +34,7 @@ else:
             manifest=report(
                 "results/crawl/manifest.json", caption="../report/crawl.rst", category="2. Crawl"
             ),
+            shards_sha256=digest_of(crawl_shards()),
         log:
             "logs/crawl/crawl.log",
         benchmark:
@@ -43,4 +46,4 @@ else:
             out_dir=lambda wildcards, output: os.path.dirname(output.manifest),
         shell:
             "python -m skyforge.cli shard-warc --config-json {params.config:q} --out-dir {params.out_dir:q}"
-            " 2> {log:q}"
+            " --digests {output.shards:q} 2> {log:q}"

@@ -3,9 +3,11 @@
 
 rule exact_hashes:
     input:
-        docs="results/data/filter/{shard}.parquet",
+        docs=by_content("results/data/filter/{shard}.parquet"),
+        docs_sha256=digest_of("results/data/filter/{shard}.parquet"),
     output:
-        "results/data/exact/hashes/{shard}.parquet",
+        hashes="results/data/exact/hashes/{shard}.parquet",
+        hashes_sha256=digest_of("results/data/exact/hashes/{shard}.parquet"),
     log:
         "logs/exact_hashes/{shard}.log",
     benchmark:
@@ -14,14 +16,16 @@ rule exact_hashes:
         "../envs/skyforge.yaml"
     shell:
         "python -m skyforge.cli exact-hashes --docs {input.docs:q} --shard {wildcards.shard}"
-        " --out {output:q} 2> {log:q}"
+        " --out {output.hashes:q} --digests {output.hashes:q} 2> {log:q}"
 
 
 rule exact_duplicates:
     input:
-        shard_files("results/data/exact/hashes/{shard}.parquet"),
+        hashes=by_content(shard_files("results/data/exact/hashes/{shard}.parquet")),
+        hashes_sha256=digest_of(shard_files("results/data/exact/hashes/{shard}.parquet")),
     output:
-        "results/data/exact/drop.parquet",
+        drop="results/data/exact/drop.parquet",
+        drop_sha256=digest_of("results/data/exact/drop.parquet"),
     log:
         "logs/exact_duplicates/exact_duplicates.log",
     benchmark:
@@ -29,16 +33,21 @@ rule exact_duplicates:
     conda:
         "../envs/skyforge.yaml"
     shell:
-        "python -m skyforge.cli exact-dups --hashes {input:q} --out {output:q} 2> {log:q}"
+        "python -m skyforge.cli exact-dups --hashes {input.hashes:q} --out {output.drop:q}"
+        " --digests {output.drop:q} 2> {log:q}"
 
 
 rule exact_dedup:
     input:
-        docs="results/data/filter/{shard}.parquet",
-        drop="results/data/exact/drop.parquet",
+        docs=by_content("results/data/filter/{shard}.parquet"),
+        drop=by_content("results/data/exact/drop.parquet"),
+        docs_sha256=digest_of("results/data/filter/{shard}.parquet"),
+        drop_sha256=digest_of("results/data/exact/drop.parquet"),
     output:
         docs="results/data/exact/{shard}.parquet",
         removed="results/data/exact/{shard}.removed.parquet",
+        docs_sha256=digest_of("results/data/exact/{shard}.parquet"),
+        removed_sha256=digest_of("results/data/exact/{shard}.removed.parquet"),
     log:
         "logs/exact_dedup/{shard}.log",
     benchmark:
@@ -48,14 +57,16 @@ rule exact_dedup:
     shell:
         "python -m skyforge.cli apply-drop --step exact_dedup --docs {input.docs:q}"
         " --drop {input.drop:q} --shard {wildcards.shard} --out-docs {output.docs:q}"
-        " --out-removed {output.removed:q} 2> {log:q}"
+        " --out-removed {output.removed:q} --digests {output.docs:q} {output.removed:q} 2> {log:q}"
 
 
 rule minhash_signatures:
     input:
-        docs="results/data/exact/{shard}.parquet",
+        docs=by_content("results/data/exact/{shard}.parquet"),
+        docs_sha256=digest_of("results/data/exact/{shard}.parquet"),
     output:
-        "results/data/near/signatures/{shard}.parquet",
+        signatures="results/data/near/signatures/{shard}.parquet",
+        signatures_sha256=digest_of("results/data/near/signatures/{shard}.parquet"),
     log:
         "logs/minhash_signatures/{shard}.log",
     benchmark:
@@ -66,14 +77,17 @@ rule minhash_signatures:
         config=lambda wildcards: step_config("dedup"),
     shell:
         "python -m skyforge.cli minhash-signatures --config-json {params.config:q}"
-        " --docs {input.docs:q} --shard {wildcards.shard} --out {output:q} 2> {log:q}"
+        " --docs {input.docs:q} --shard {wildcards.shard} --out {output.signatures:q}"
+        " --digests {output.signatures:q} 2> {log:q}"
 
 
 rule minhash_buckets:
     input:
-        shard_files("results/data/near/signatures/{shard}.parquet"),
+        signatures=by_content(shard_files("results/data/near/signatures/{shard}.parquet")),
+        signatures_sha256=digest_of(shard_files("results/data/near/signatures/{shard}.parquet")),
     output:
-        "results/data/near/pairs/band-{band}.parquet",
+        pairs="results/data/near/pairs/band-{band}.parquet",
+        pairs_sha256=digest_of("results/data/near/pairs/band-{band}.parquet"),
     log:
         "logs/minhash_buckets/band-{band}.log",
     benchmark:
@@ -84,15 +98,18 @@ rule minhash_buckets:
         config=lambda wildcards: step_config("dedup"),
     shell:
         "python -m skyforge.cli minhash-buckets --config-json {params.config:q} --band {wildcards.band}"
-        " --signatures {input:q} --out {output:q} 2> {log:q}"
+        " --signatures {input.signatures:q} --out {output.pairs:q} --digests {output.pairs:q}"
+        " 2> {log:q}"
 
 
 rule minhash_clusters:
     input:
-        band_files("results/data/near/pairs/band-{band}.parquet"),
+        pairs=by_content(band_files("results/data/near/pairs/band-{band}.parquet")),
+        pairs_sha256=digest_of(band_files("results/data/near/pairs/band-{band}.parquet")),
     output:
         drop="results/data/near/drop.parquet",
         clusters="results/data/near/clusters.parquet",
+        drop_sha256=digest_of("results/data/near/drop.parquet"),
     log:
         "logs/minhash_clusters/minhash_clusters.log",
     benchmark:
@@ -102,17 +119,22 @@ rule minhash_clusters:
     params:
         config=lambda wildcards: step_config("dedup"),
     shell:
-        "python -m skyforge.cli minhash-clusters --config-json {params.config:q} --pairs {input:q}"
-        " --out {output.drop:q} --out-clusters {output.clusters:q} 2> {log:q}"
+        "python -m skyforge.cli minhash-clusters --config-json {params.config:q}"
+        " --pairs {input.pairs:q} --out {output.drop:q} --out-clusters {output.clusters:q}"
+        " --digests {output.drop:q} 2> {log:q}"
 
 
 rule near_dedup:
     input:
-        docs="results/data/exact/{shard}.parquet",
-        drop="results/data/near/drop.parquet",
+        docs=by_content("results/data/exact/{shard}.parquet"),
+        drop=by_content("results/data/near/drop.parquet"),
+        docs_sha256=digest_of("results/data/exact/{shard}.parquet"),
+        drop_sha256=digest_of("results/data/near/drop.parquet"),
     output:
         docs="results/data/near/{shard}.parquet",
         removed="results/data/near/{shard}.removed.parquet",
+        docs_sha256=digest_of("results/data/near/{shard}.parquet"),
+        removed_sha256=digest_of("results/data/near/{shard}.removed.parquet"),
     log:
         "logs/near_dedup/{shard}.log",
     benchmark:
@@ -122,16 +144,21 @@ rule near_dedup:
     shell:
         "python -m skyforge.cli apply-drop --step near_dedup --docs {input.docs:q}"
         " --drop {input.drop:q} --shard {wildcards.shard} --out-docs {output.docs:q}"
-        " --out-removed {output.removed:q} 2> {log:q}"
+        " --out-removed {output.removed:q} --digests {output.docs:q} {output.removed:q} 2> {log:q}"
 
 
 rule substring_dedup:
     input:
-        shard_files("results/data/near/{shard}.parquet"),
+        docs=by_content(shard_files("results/data/near/{shard}.parquet")),
+        docs_sha256=digest_of(shard_files("results/data/near/{shard}.parquet")),
     output:
         docs=shard_files("results/data/substring/{{group}}/{shard}.parquet"),
         removed=shard_files("results/data/substring/{{group}}/{shard}.removed.parquet"),
         spans="results/data/substring/{group}/spans.parquet",
+        docs_sha256=digest_of(shard_files("results/data/substring/{{group}}/{shard}.parquet")),
+        removed_sha256=digest_of(
+            shard_files("results/data/substring/{{group}}/{shard}.removed.parquet")
+        ),
     log:
         "logs/substring_dedup/{group}.log",
     benchmark:
@@ -143,6 +170,6 @@ rule substring_dedup:
         shards=lambda wildcards: " ".join(str(int(s)) for s in shard_ids()),
     shell:
         "python -m skyforge.cli substring-dedup --config-json {params.config:q}"
-        " --group {wildcards.group} --shards {params.shards} --docs {input:q}"
+        " --group {wildcards.group} --shards {params.shards} --docs {input.docs:q}"
         " --out-docs {output.docs:q} --out-removed {output.removed:q} --out-spans {output.spans:q}"
-        " 2> {log:q}"
+        " --digests {output.docs:q} {output.removed:q} 2> {log:q}"

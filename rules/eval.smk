@@ -5,7 +5,8 @@ any folders in eval.models), so a model or a domain is added in the config, not 
 
 rule eval_domains:
     input:
-        heldout=corpus_split_files("heldout"),
+        heldout=by_content(corpus_split_files("heldout")),
+        heldout_sha256=digest_of(corpus_split_files("heldout")),
     output:
         expand("results/eval/domains/{corpus}.jsonl", corpus=CORPORA),
     log:

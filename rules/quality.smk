@@ -3,7 +3,8 @@
 
 rule reference_set:
     output:
-        "results/data/quality_model/reference.parquet",
+        reference="results/data/quality_model/reference.parquet",
+        reference_sha256=digest_of("results/data/quality_model/reference.parquet"),
     log:
         "logs/reference_set/reference_set.log",
     benchmark:
@@ -13,14 +14,20 @@ rule reference_set:
     params:
         config=lambda wildcards: step_config("quality_model", "crawl"),
     shell:
-        "python -m skyforge.cli reference-set --config-json {params.config:q} --out {output:q}"
-        " 2> {log:q}"
+        "python -m skyforge.cli reference-set --config-json {params.config:q}"
+        " --out {output.reference:q} --digests {output.reference:q} 2> {log:q}"
 
 
 rule train_quality_model:
     input:
-        positives="results/data/quality_model/reference.parquet",
-        negatives=group_files(shard_files("results/data/substring/{group}/{shard}.parquet")),
+        positives=by_content("results/data/quality_model/reference.parquet"),
+        negatives=by_content(
+            group_files(shard_files("results/data/substring/{group}/{shard}.parquet"))
+        ),
+        positives_sha256=digest_of("results/data/quality_model/reference.parquet"),
+        negatives_sha256=digest_of(
+            group_files(shard_files("results/data/substring/{group}/{shard}.parquet"))
+        ),
     output:
         model="results/data/quality_model/model.bin",
         metrics=report(
@@ -29,6 +36,7 @@ rule train_quality_model:
             category="3. Data",
         ),
         markdown="results/data/quality_model/metrics.md",
+        model_sha256=digest_of("results/data/quality_model/model.bin"),
     log:
         "logs/train_quality_model/train_quality_model.log",
     benchmark:
@@ -41,16 +49,20 @@ rule train_quality_model:
     shell:
         "python -m skyforge.cli train-quality --config-json {params.config:q}"
         " --positives {input.positives:q} --negatives {input.negatives:q}"
-        " --out-dir {params.out_dir:q} 2> {log:q}"
+        " --out-dir {params.out_dir:q} --digests {output.model:q} 2> {log:q}"
 
 
 rule quality:
     input:
-        docs="results/data/substring/{group}/{shard}.parquet",
-        model="results/data/quality_model/model.bin",
+        docs=by_content("results/data/substring/{group}/{shard}.parquet"),
+        model=by_content("results/data/quality_model/model.bin"),
+        docs_sha256=digest_of("results/data/substring/{group}/{shard}.parquet"),
+        model_sha256=digest_of("results/data/quality_model/model.bin"),
     output:
         docs="results/data/quality/{group}/{shard}.parquet",
         removed="results/data/quality/{group}/{shard}.removed.parquet",
+        docs_sha256=digest_of("results/data/quality/{group}/{shard}.parquet"),
+        removed_sha256=digest_of("results/data/quality/{group}/{shard}.removed.parquet"),
     log:
         "logs/quality/{group}/{shard}.log",
     benchmark:
@@ -63,12 +75,13 @@ rule quality:
     shell:
         "python -m skyforge.cli quality --config-json {params.config:q} --docs {input.docs:q}"
         " --model-dir {params.model_dir:q} --shard {wildcards.shard} --out-docs {output.docs:q}"
-        " --out-removed {output.removed:q} 2> {log:q}"
+        " --out-removed {output.removed:q} --digests {output.docs:q} {output.removed:q} 2> {log:q}"
 
 
 rule harmful_planted:
     output:
-        "results/data/harmful_model/planted.parquet",
+        planted="results/data/harmful_model/planted.parquet",
+        planted_sha256=digest_of("results/data/harmful_model/planted.parquet"),
     log:
         "logs/harmful_planted/harmful_planted.log",
     conda:
@@ -76,15 +89,22 @@ rule harmful_planted:
     params:
         config=lambda wildcards: step_config("harmful_model", "crawl"),
     shell:
-        "python -m skyforge.cli harmful-planted --config-json {params.config:q} --out {output:q}"
-        " 2> {log:q}"
+        "python -m skyforge.cli harmful-planted --config-json {params.config:q}"
+        " --out {output.planted:q} --digests {output.planted:q} 2> {log:q}"
 
 
 rule train_harmful_model:
     input:
-        flagged=shard_files("results/data/filter/{shard}.flagged.parquet"),
-        planted="results/data/harmful_model/planted.parquet",
-        negatives=group_files(shard_files("results/data/quality/{group}/{shard}.parquet")),
+        flagged=by_content(shard_files("results/data/filter/{shard}.flagged.parquet")),
+        planted=by_content("results/data/harmful_model/planted.parquet"),
+        negatives=by_content(
+            group_files(shard_files("results/data/quality/{group}/{shard}.parquet"))
+        ),
+        flagged_sha256=digest_of(shard_files("results/data/filter/{shard}.flagged.parquet")),
+        planted_sha256=digest_of("results/data/harmful_model/planted.parquet"),
+        negatives_sha256=digest_of(
+            group_files(shard_files("results/data/quality/{group}/{shard}.parquet"))
+        ),
     output:
         models=expand(
             "results/data/harmful_model/model-{fold}.bin",
@@ -96,6 +116,12 @@ rule train_harmful_model:
             category="3. Data",
         ),
         markdown="results/data/harmful_model/metrics.md",
+        models_sha256=digest_of(
+            expand(
+                "results/data/harmful_model/model-{fold}.bin",
+                fold=range(config["harmful_model"]["num_folds"]),
+            )
+        ),
     log:
         "logs/train_harmful_model/train_harmful_model.log",
     benchmark:
@@ -108,16 +134,21 @@ rule train_harmful_model:
     shell:
         "python -m skyforge.cli train-harmful --config-json {params.config:q}"
         " --flagged {input.flagged:q} --planted {input.planted:q}"
-        " --negatives {input.negatives:q} --out-dir {params.out_dir:q} 2> {log:q}"
+        " --negatives {input.negatives:q} --out-dir {params.out_dir:q}"
+        " --digests {output.models:q} 2> {log:q}"
 
 
 rule harmful:
     input:
-        docs="results/data/quality/{group}/{shard}.parquet",
-        models=rules.train_harmful_model.output.models,
+        docs=by_content("results/data/quality/{group}/{shard}.parquet"),
+        models=by_content(rules.train_harmful_model.output.models),
+        docs_sha256=digest_of("results/data/quality/{group}/{shard}.parquet"),
+        models_sha256=rules.train_harmful_model.output.models_sha256,
     output:
         docs="results/data/harmful/{group}/{shard}.parquet",
         removed="results/data/harmful/{group}/{shard}.removed.parquet",
+        docs_sha256=digest_of("results/data/harmful/{group}/{shard}.parquet"),
+        removed_sha256=digest_of("results/data/harmful/{group}/{shard}.removed.parquet"),
     log:
         "logs/harmful/{group}/{shard}.log",
     benchmark:
@@ -130,4 +161,4 @@ rule harmful:
     shell:
         "python -m skyforge.cli harmful --config-json {params.config:q} --docs {input.docs:q}"
         " --model-dir {params.model_dir:q} --shard {wildcards.shard} --out-docs {output.docs:q}"
-        " --out-removed {output.removed:q} 2> {log:q}"
+        " --out-removed {output.removed:q} --digests {output.docs:q} {output.removed:q} 2> {log:q}"

@@ -3,8 +3,9 @@
 
 rule train_tokenizer:
     input:
-        train=corpus_split_files("train"),
-        heldout=corpus_split_files("heldout"),
+        train=by_content(corpus_split_files("train")),
+        heldout=by_content(corpus_split_files("heldout")),
+        digests=digest_of(corpus_split_files("train") + corpus_split_files("heldout")),
     output:
         tokenizer="results/tokenizer/tokenizer.json",
         hf_config="results/tokenizer/tokenizer_config.json",
@@ -33,7 +34,8 @@ rule train_tokenizer:
 
 rule pack_shard:
     input:
-        docs="results/corpora/{corpus}/{split}/{shard}.parquet",
+        docs=by_content("results/corpora/{corpus}/{split}/{shard}.parquet"),
+        docs_sha256=digest_of("results/corpora/{corpus}/{split}/{shard}.parquet"),
         tokenizer="results/tokenizer/tokenizer.json",
     output:
         bin="results/packs/{corpus}/{split}/{shard}.bin",
@@ -55,8 +57,10 @@ rule pack_shard:
 
 rule merge_packs:
     input:
-        shard_files("results/packs/{{corpus}}/{{split}}/{shard}.bin"),
-        shard_files("results/packs/{{corpus}}/{{split}}/{shard}.idx"),
+        # The shards' count files hold the .bin/.idx digests (skyforge.tokenize.packs).
+        bins=by_content(shard_files("results/packs/{{corpus}}/{{split}}/{shard}.bin")),
+        idxs=by_content(shard_files("results/packs/{{corpus}}/{{split}}/{shard}.idx")),
+        stats=shard_files("results/packs/{{corpus}}/{{split}}/{shard}.json"),
     output:
         bin="results/packs/{corpus}/{split}.bin",
         idx="results/packs/{corpus}/{split}.idx",

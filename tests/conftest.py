@@ -1,5 +1,6 @@
 """Shared test helpers: the repository root, a subprocess runner with a hard timeout, and the
-`slurm_cluster` fixture that brings up the real one-node SLURM of slurm/local-cluster.sh.
+`slurm_cluster` fixture that brings up the real multi-node SLURM of slurm/local-cluster.sh
+(`SLURM_NODES`: node1..nodeN, N from SKYFORGE_SLURM_NODES, default 2).
 
 Tests marked `slurm` take `slurm_cluster`. When the cluster cannot start (not root, no apt-get,
 a daemon that fails) they are skipped with the script's own explanation, or fail instead when
@@ -22,6 +23,10 @@ LOCAL_CLUSTER_SCRIPT = REPO_ROOT / "slurm" / "local-cluster.sh"
 # that needs more than this is broken, not slow.
 CLUSTER_START_TIMEOUT_S = 300
 CLUSTER_STOP_TIMEOUT_S = 120
+
+# The local cluster's nodes: each one a network + UTS namespace whose hostname is its name.
+SLURM_NODE_COUNT = int(os.environ.get("SKYFORGE_SLURM_NODES", "2"))
+SLURM_NODES = [f"node{i}" for i in range(1, SLURM_NODE_COUNT + 1)]
 
 
 def describe(proc: subprocess.CompletedProcess) -> str:
@@ -83,19 +88,23 @@ def _cluster_unavailable(reason: str) -> None:
 
 @pytest.fixture(scope="session")
 def slurm_cluster() -> Iterator[None]:
-    """A running local SLURM cluster (slurm/local-cluster.sh) for the whole session.
+    """A running local SLURM cluster (slurm/local-cluster.sh) with the nodes ``SLURM_NODES``
+    for the whole session.
 
-    Stops it at the end only if this fixture started it; a cluster that was already up is left
-    running.
+    `start --nodes N` is a no-op when that cluster is already up and restarts one with another
+    node count. Stops it at the end only if this fixture started it; a cluster that was already
+    up (with any node count) is left running.
     """
     if os.geteuid() != 0:
         _cluster_unavailable("slurm/local-cluster.sh needs root (it starts daemons, uses apt-get)")
     status = run(["bash", LOCAL_CLUSTER_SCRIPT, "status"], timeout=60)
     already_running = status.returncode == 0
-    if not already_running:
-        start = run(["bash", LOCAL_CLUSTER_SCRIPT, "start"], timeout=CLUSTER_START_TIMEOUT_S)
-        if start.returncode != 0:
-            _cluster_unavailable(f"`local-cluster.sh start` failed\n{describe(start)}")
+    start = run(
+        ["bash", LOCAL_CLUSTER_SCRIPT, "start", "--nodes", str(SLURM_NODE_COUNT)],
+        timeout=CLUSTER_START_TIMEOUT_S,
+    )
+    if start.returncode != 0:
+        _cluster_unavailable(f"`local-cluster.sh start` failed\n{describe(start)}")
     yield
     if not already_running:
         stop = run(["bash", LOCAL_CLUSTER_SCRIPT, "stop"], timeout=CLUSTER_STOP_TIMEOUT_S)

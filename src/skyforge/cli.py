@@ -14,7 +14,7 @@ import logging
 import sys
 from pathlib import Path
 
-from skyforge.steps import align, clean, corpora, crawl, dedup, pretrain, quality, report
+from skyforge.steps import align, clean, corpora, crawl, dedup, preflight, pretrain, quality, report
 from skyforge.steps import eval as eval_steps
 from skyforge.steps import plan as plan_steps
 from skyforge.steps import tokenize as tokenize_steps
@@ -29,6 +29,7 @@ STEP_MODULES = (
     quality,
     corpora,
     tokenize_steps,
+    preflight,
     pretrain,
     align,
     eval_steps,
@@ -55,6 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
             )
             g.add_argument("--config-json", help=f"the sections {', '.join(s.sections)} as JSON")
         p.add_argument("--stats", type=Path, help="write the step's statistics here (JSON)")
+        p.add_argument(
+            "--digests",
+            nargs="+",
+            type=Path,
+            help="after the step, write <file>.sha256 beside each of these outputs (what "
+            "Snakemake compares instead of a large file's time; docs/staleness.md)",
+        )
         for a in s.args:
             p.add_argument(*a.flags, **a.kwargs)
     return parser

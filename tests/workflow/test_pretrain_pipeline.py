@@ -143,3 +143,53 @@ def test_rerun_does_not_retrain(run_dir):
         if line.strip().startswith(("wildcards: stage=", "wildcards: blend="))
     }
     assert planned == {"stage2_4"}, out[-3000:]
+
+
+def _snakemake(run_dir, *args):
+    proc = run(
+        [sys.executable, "-m", "snakemake", "-s", REPO_ROOT / "Snakefile", "--cores", "2", *args],
+        timeout=300,
+        cwd=run_dir,
+    )
+    assert proc.returncode == 0, describe(proc)
+    return proc.stdout + proc.stderr
+
+
+def test_identical_shard_submits_no_training_job(run_dir):
+    """A data shard regenerated with identical bytes makes nothing stale, a GPU rule run again
+    with the same spec and input digests submits nothing, and a changed shard replans the whole
+    chain (docs/staleness.md)."""
+    from skyforge.core.digest import write_digest
+
+    shard_rel = "results/data/extract/00000.parquet"  # 1.2 MB: beyond Snakemake's checksums
+    shard, digest = run_dir / shard_rel, run_dir / f"{shard_rel}.sha256"
+    before = shard.read_bytes(), digest.read_bytes()
+    manifest_rel = "results/pretrain/stage2_3/manifest.json"
+    manifest = run_dir / manifest_rel
+    written = manifest.read_bytes()
+    job_record = manifest.with_name("job.json")
+    job_id = json.loads(job_record.read_text())["job_id"]
+    folder = run_dir / "logs/pretrain/stage2_3.submitit"
+    entries = sorted(p.name for p in folder.iterdir())
+
+    # The data job is killed and rerun: the same bytes, and (by content) nothing is stale.
+    _snakemake(run_dir, "--forcerun", shard_rel, "--until", shard_rel)
+    assert (shard.read_bytes(), digest.read_bytes()) == before
+    # A pretraining rule runs again anyway: it completes without submitting anything.
+    _snakemake(run_dir, "--forcerun", manifest_rel, "--", manifest_rel)
+    assert json.loads(job_record.read_text())["job_id"] == job_id
+    assert sorted(p.name for p in folder.iterdir()) == entries
+    assert manifest.read_bytes() == written
+    log = (run_dir / "logs/pretrain/stage2_3.log").read_text()
+    assert f"job {job_id} (local) completed earlier" in log and "nothing submitted" in log
+    assert _planned_rules(_dry_run(run_dir)) <= {"plan", "summary"}
+
+    # A changed shard (its producer writes other bytes and their digest) replans the chain.
+    try:
+        shard.write_bytes(before[0] + b"\0")
+        write_digest(shard)
+        planned = _planned_rules(_dry_run(run_dir))
+        assert {"filter", "train_tokenizer", "pretrain", "sft", "dpo"} <= planned, planned
+    finally:
+        shard.write_bytes(before[0])
+        digest.write_bytes(before[1])

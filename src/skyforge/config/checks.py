@@ -35,6 +35,7 @@ from skyforge.config.sections import (
     MonitoringConfig,
     ParallelConfig,
     PlanConfig,
+    PreflightConfig,
     QualityModelConfig,
     SftConfig,
     TokenizerConfig,
@@ -97,6 +98,7 @@ class SkyforgeConfig:
     monitoring: MonitoringConfig
     checkpoints: CheckpointsConfig
     launch: LaunchConfig
+    preflight: PreflightConfig
     sft: SftConfig
     dpo: DpoConfig
     generate: GenerateConfig
@@ -126,6 +128,7 @@ class SkyforgeConfig:
             monitoring=MonitoringConfig.from_dict(d["monitoring"]),
             checkpoints=CheckpointsConfig.from_dict(d["checkpoints"]),
             launch=LaunchConfig.from_dict(d["launch"]),
+            preflight=PreflightConfig.from_dict(d["preflight"]),
             sft=SftConfig.from_dict(d["sft"]),
             dpo=DpoConfig.from_dict(d["dpo"]),
             generate=GenerateConfig.from_dict(d["generate"]),

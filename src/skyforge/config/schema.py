@@ -135,20 +135,28 @@ def _coerce_strings(validator: Any, data: dict[str, Any]) -> list[Any]:
     Two common inputs carry numbers as strings: `snakemake --config key='{nested: 1}'` (Snakemake
     parses nested values with YAML's BaseLoader, so every leaf is a string) and YAML 1.1 floats
     written without an exponent sign (PyYAML reads ``2.0e12`` as a string). Where the schema
-    wants a number and the string is one, it is read as one; anything else is still an error.
+    wants a number and the string is one, it is read as one (likewise a boolean, or an enum member
+    that is not a string); anything else is still an error.
     """
     for _ in range(1000):  # one coercion per pass; bounded for safety
         errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), e.path))
         for err in errors:
-            if err.validator == "type" and isinstance(err.instance, str) and err.absolute_path:
+            if not (isinstance(err.instance, str) and err.absolute_path):
+                continue
+            if err.validator == "type":
                 ok, value = _coerce_scalar(err.instance, err.validator_value)
-                if ok:
-                    parent = data
-                    *head, last = list(err.absolute_path)
-                    for part in head:
-                        parent = parent[part]
-                    parent[last] = value
-                    break
+            elif err.validator == "enum":  # an enum of mixed types: {enabled: true} read as "true"
+                ok, value = _coerce_scalar(err.instance, ["boolean", "integer", "number", "null"])
+                ok = ok and any(type(v) is type(value) and v == value for v in err.validator_value)
+            else:
+                ok = False
+            if ok:
+                parent = data
+                *head, last = list(err.absolute_path)
+                for part in head:
+                    parent = parent[part]
+                parent[last] = value
+                break
         else:
             return errors
     return errors

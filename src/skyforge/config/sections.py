@@ -9,7 +9,7 @@ one from a few keys plus the schema's defaults (tests, benchmarks).
 The sections with checks or derived values of their own (crawl, model, cluster, parallel,
 train, plan) take every key as well; ``with_defaults`` fills the rest from the schema.
 Checks across sections live in :mod:`skyforge.config.checks`. The module is long (~640 lines)
-only because the schema has 24 sections, one short class each.
+only because the schema has 25 sections, one short class each.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ __all__ = [
     "MonitoringConfig",
     "ParallelConfig",
     "PlanConfig",
+    "PreflightConfig",
     "QualityModelConfig",
     "RUNTIME_MODEL_KEYS",
     "ReversePlanConfig",
@@ -577,6 +578,25 @@ class LaunchConfig(Section):
     max_num_timeout: int
     poll_interval_s: float
     slurm_additional_parameters: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PreflightConfig(Section):
+    """The ``preflight`` section."""
+
+    SECTION: ClassVar[str] = "preflight"
+    enabled: bool | str
+    min_fraction_of_plan: float
+    min_cross_node_busbw_gbps: float
+    min_intra_node_busbw_gbps: float
+    warmup_steps: int
+    steps: int
+    repetitions: int
+
+    def active(self, executor: str) -> bool:
+        """Whether the pre-flight runs: ``enabled``, where ``auto`` means a SLURM run
+        (``launch.executor``)."""
+        return executor == "slurm" if self.enabled == "auto" else bool(self.enabled)
 
 
 @dataclass(frozen=True)

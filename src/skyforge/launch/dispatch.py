@@ -8,8 +8,9 @@ calls the entry point named by a string (``skyforge.train.loop:train_stage``) on
 
 A 512-GPU job must never be submitted twice, yet Snakemake may be restarted while it runs for
 days: :func:`dispatch` writes a JSON job record beside the rule's output right after submitting,
-and on the next call re-attaches to a pending or running job, reuses a completed one's result,
-or submits anew (resuming from the last checkpoint) when it failed or vanished. A timeout or
+and on the next call re-attaches to a pending or running job, reuses a completed one's result
+(always, or only when its spec and the content digests of its inputs are unchanged), or submits
+anew (resuming from the last checkpoint) when it failed or vanished. A timeout or
 preemption is submitit's business: :class:`TrainingJob` is ``Checkpointable`` and is requeued.
 Executors: ``slurm``, ``local`` (subprocesses, one node) and ``debug`` (in process); states are
 recorded under SLURM's names.
@@ -26,6 +27,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +112,8 @@ def dispatch(
     tasks_per_node: int | None = None,
     entry: str = DEFAULT_ENTRY,
     reuse_completed: bool = True,
+    inputs: Mapping[str, str] | None = None,
+    reuse: Callable[[dict[str, Any], dict[str, Any]], bool] | None = None,
 ) -> dict[str, Any]:
     """Run one training job to its end and return rank 0's result (the manifest).
 
@@ -130,7 +134,12 @@ def dispatch(
         entry: the ``"module:function"`` every rank calls with ``spec_path``.
         reuse_completed: False submits anew when the recorded job already COMPLETED (the rule
             runs again because its output is gone or stale, so the old result is not wanted;
-            running jobs are still re-attached).
+            running jobs are still re-attached), unless ``inputs`` says that nothing changed.
+        inputs: content digests of the job's inputs (name → SHA-256), recorded with the job.
+            A recorded job that COMPLETED with the same spec file and exactly these digests is
+            reused even with ``reuse_completed=False``: nothing is submitted.
+        reuse: called with such a job's result and record before it is reused; False submits
+            anew (e.g. the rule's output cannot be restored, or a checkpoint is gone).
 
     Returns:
         The value the entry point returned on global rank 0.
@@ -155,7 +164,9 @@ def dispatch(
     previous: list[dict[str, Any]] = []
     if job_record.exists():
         record = read_job_record(job_record)
-        outcome = _resume_recorded(record, digest, job_record, launch, reuse_completed)
+        outcome = _resume_recorded(
+            record, digest, job_record, launch, reuse_completed, inputs=inputs, reuse=reuse
+        )
         if outcome is not None:
             return outcome
         previous = [
@@ -186,6 +197,8 @@ def dispatch(
         "state": "SUBMITTED",
         "previous_jobs": previous,
     }
+    if inputs is not None:
+        record["inputs"] = dict(sorted(inputs.items()))
     if launch.executor == "local":
         record["pid"] = int(job.job_id)  # the local job id is the controller's pid
     # Written before the long wait: a dispatcher killed from here on re-attaches next time.
@@ -209,6 +222,9 @@ def _resume_recorded(
     job_record: Path,
     launch: LaunchConfig,
     reuse_completed: bool = True,
+    *,
+    inputs: Mapping[str, str] | None = None,
+    reuse: Callable[[dict[str, Any], dict[str, Any]], bool] | None = None,
 ) -> dict[str, Any] | None:
     """Re-attach to the recorded job or return its result; None means: submit a new job."""
     job_id = record["job_id"]
@@ -243,10 +259,26 @@ def _resume_recorded(
         return _finish(job, record, job_record, launch.poll_interval_s)
     completed = state == "COMPLETED" or (state == "UNKNOWN" and all_tasks_succeeded(job))
     if completed and not reuse_completed:
-        log.info(
-            "job %s completed earlier, but its output is wanted again: submitting anew", job_id
-        )
         record["state"] = "COMPLETED"
+        why = _unchanged(record, digest, inputs)
+        if why is None and all_tasks_succeeded(job):
+            try:
+                result = job.results()[0]
+            except (submitit_utils.FailedJobError, submitit_utils.UncompletedJobError):
+                result = None
+            if isinstance(result, dict) and (reuse is None or reuse(result, record)):
+                log.info(
+                    "job %s (%s) completed earlier with the same spec and input digests: "
+                    "reusing its result, nothing submitted",
+                    job_id,
+                    record["executor"],
+                )
+                write_record(job_record, {**record, "reused_at": utc_now()})
+                return result
+            why = "its result cannot be reused"
+        elif why is None:
+            why = "its result files are gone"
+        log.info("job %s completed earlier, but %s: submitting anew", job_id, why)
         return None
     if completed:
         log.info("job %s already completed: taking its result", job_id)
@@ -258,6 +290,24 @@ def _resume_recorded(
         state,
     )
     record["state"] = state
+    return None
+
+
+def _unchanged(
+    record: Mapping[str, Any], digest: str | None, inputs: Mapping[str, str] | None
+) -> str | None:
+    """None when the recorded job ran this very spec on these very inputs, else why not."""
+    if inputs is None:
+        return "no input digests were given"
+    if digest is None or record.get("spec_sha256") != digest:
+        return "its spec differs"
+    recorded = record.get("inputs")
+    if not isinstance(recorded, dict):
+        return "its record has no input digests"
+    if recorded != dict(inputs):
+        changed = sorted(k for k in set(recorded) | set(inputs) if recorded.get(k) != inputs.get(k))
+        more = f" (+{len(changed) - 3} more)" if len(changed) > 3 else ""
+        return f"its inputs changed: {', '.join(changed[:3])}{more}"
     return None
 
 

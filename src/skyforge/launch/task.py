@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import logging
 import os
@@ -47,9 +48,14 @@ class TrainingJob(submitit.helpers.Checkpointable):
 
     def __call__(self) -> Any:
         _configure_task_logging()
+        # MASTER_ADDR/PORT inherited from the submitting shell (or left by a requeued attempt in
+        # the same process tree) must not win over this job's own allocation: submitit would
+        # take an inherited MASTER_PORT as it is.
+        for name in ("MASTER_ADDR", "MASTER_PORT"):
+            os.environ.pop(name, None)
         dist_env = submitit.helpers.TorchDistributedEnvironment()
-        # overwrite: variables inherited from the submitting shell (or left by a requeued
-        # attempt in the same process tree) must not win over this job's own layout.
+        job_env = submitit.JobEnvironment()
+        dist_env.master_addr, dist_env.master_port = rendezvous(job_env.hostnames, job_env.job_id)
         dist_env.export(set_cuda_visible_devices=False, overwrite=True)
         log.info(
             "rank %d of %d (local rank %d of %d), master %s:%d, CUDA_VISIBLE_DEVICES=%r; "
@@ -79,6 +85,29 @@ class TrainingJob(submitit.helpers.Checkpointable):
             self.spec_path,
         )
         return submitit.helpers.DelayedSubmission(TrainingJob(self.spec_path, self.entry))
+
+
+# The rendezvous port range (submitit's own): clear of the well-known ports.
+MIN_MASTER_PORT, MAX_MASTER_PORT = 20000, 60000
+
+
+def rendezvous(hostnames: list[str], job_id: str) -> tuple[str, int]:
+    """The address and port every rank of a job agrees on, from the allocation alone.
+
+    The address is the allocation's first node (``SLURM_JOB_NODELIST`` expanded, in SLURM's
+    order; ``localhost`` only for the one-node local executor); the port is derived from the
+    job id (stable across a requeue of the same job, different for concurrent jobs), so no
+    rank has to tell the others anything.
+
+    Raises:
+        RuntimeError: an allocation with no node names (a broken SLURM environment).
+    """
+    if not hostnames or not hostnames[0]:
+        raise RuntimeError(f"job {job_id}: the allocation lists no node (SLURM_JOB_NODELIST)")
+    base_id = str(job_id).split("_")[0]  # an array task shares its job's allocation scheme
+    digest = hashlib.sha256(base_id.encode()).digest()
+    span = MAX_MASTER_PORT - MIN_MASTER_PORT + 1
+    return hostnames[0], MIN_MASTER_PORT + int.from_bytes(digest[:4], "big") % span
 
 
 def _split_entry(entry: str) -> tuple[str, str]:

@@ -62,6 +62,15 @@ GPUS: dict[str, GpuSpec] = {
 }
 
 
+def gpu_for_device(device_name: str) -> GpuSpec | None:
+    """The table's entry for a CUDA device name (``NVIDIA A800-SXM4-80GB`` → A800-80G), matched
+    by model number; None for a device the table does not hold (figures unknown)."""
+    for key, gpu in GPUS.items():
+        if key.split("-")[0].lower() in device_name.lower():
+            return gpu
+    return None
+
+
 # ---------------------------------------------------------------------------------------------
 # Parameters and FLOPs
 # ---------------------------------------------------------------------------------------------

@@ -1,11 +1,12 @@
 """``results/summary.md``: the one page a person reads first, built from the run's artifacts.
 
 Every figure on the page is read from an artifact the DAG wrote (never typed in): the crawl
-manifest, the funnel, the removal scores, the tokenizer and pack counts, the pretraining, SFT and
-DPO manifests, and the eval tables. Each section links to the detailed table it summarises, by a
-path relative to ``results/`` so the links work in a file browser, on a Git forge and in the
-Snakemake report's download of the file. An artifact that is missing (a target not built, e.g.
-with a smaller config) is said to be missing, not skipped silently.
+manifest, the funnel, the removal scores, the tokenizer and pack counts, the pre-flight table, the
+pretraining, SFT and DPO manifests, and the eval tables. Each section links to the detailed table
+it summarises, by a path relative to ``results/`` so the links work in a file browser, on a Git
+forge and in the Snakemake report's download of the file. An artifact that is missing (a target
+not built, e.g. with a smaller config) is said to be missing, not skipped silently; the
+pre-flight section alone is left out when the run had no pre-flight (``preflight.enabled``).
 """
 
 from __future__ import annotations
@@ -81,6 +82,33 @@ def _data(results: Path) -> list[str]:
             "- Packed training tokens: "
             + ", ".join(f"{c} {n:,}" for c, n in tokens.items())
             + f" (total {sum(tokens.values()):,}). {_link(results, 'blends/summary.md')}"
+        )
+    return lines + [""]
+
+
+def _preflight(results: Path) -> list[str]:
+    """The pre-flight table (results/preflight/preflight.csv) when the run had one, else nothing."""
+    table = _read_csv(results / "preflight/preflight.csv")
+    if table is None:
+        return []
+
+    def cell(x: Any) -> str:
+        return "" if pd.isna(x) else x if isinstance(x, str) else _fmt(float(x))
+
+    lines = [
+        "## Pre-flight",
+        "",
+        "Measured on the first stage's own job before it started: all-reduce bus bandwidth at "
+        "the gradient buckets' sizes and tokens/s per GPU beside the plan. "
+        + _link(results, "preflight/preflight.md"),
+        "",
+        "| check | scope | message (MiB) | measured | plan | unit | status |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in table.itertuples(index=False):
+        lines.append(
+            f"| {r.check} | {r.scope} | {cell(r.message_mib)} | {cell(r.measured)} | "
+            f"{cell(r.plan)} | {cell(r.unit)} | {r.status} |"
         )
     return lines + [""]
 
@@ -203,7 +231,7 @@ def write_summary(
         "detailed tables. The plan: " + _link(results, "plan/plan.md") + ".",
         "",
     ]
-    lines += _data(results) + _training(results, stages) + _eval(results)
+    lines += _data(results) + _preflight(results) + _training(results, stages) + _eval(results)
     text = "\n".join(lines)
     atomic_write_text(out, text)
     return text

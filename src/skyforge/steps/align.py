@@ -95,6 +95,7 @@ def chat_data(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
 )
 def sft(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
     """Fine-tune the final pretraining checkpoint on conversations (submitit job)."""
+    from skyforge.train.inputs import with_input_digests
     from skyforge.train.objectives.sft import prepare
     from skyforge.train.spec import TrainingOptions
 
@@ -135,7 +136,9 @@ def sft(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
     for split, summary in stats["skipped"].items():
         log.warning("sft %s: %s", split, json.dumps(summary))
     spec_path = Path(spec.run_dir).with_name(f"{spec.stage}.spec.json")
-    return _run(spec, spec_path, run, layout, args.name, args)["final_metrics"]
+    spec = with_input_digests(spec)
+    result = _run(spec, spec_path, run, layout, args.name, args, inputs=spec.input_digests)
+    return result["final_metrics"]
 
 
 @step(
@@ -146,6 +149,7 @@ def sft(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
 )
 def dpo_reference_logprobs(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
     """Summed log-probs of every pair's chosen and rejected response under the SFT model."""
+    from skyforge.train.inputs import input_digests
     from skyforge.train.objectives.dpo import ReferenceSpec
 
     run = run_sections(args)
@@ -165,7 +169,8 @@ def dpo_reference_logprobs(args: argparse.Namespace, cfg: dict[str, Any]) -> dic
     )
     spec_path = (checkpoint_dir / "dpo_reference.spec.json").resolve()
     entry = "skyforge.train.reference:reference_logprobs_job"
-    return _run(spec, spec_path, run, layout, "dpo-reference", args, entry=entry)
+    inputs = input_digests([spec.sft_manifest, spec.tokenizer, *spec.files.values()])
+    return _run(spec, spec_path, run, layout, "dpo-reference", args, entry=entry, inputs=inputs)
 
 
 @step(
@@ -176,6 +181,7 @@ def dpo_reference_logprobs(args: argparse.Namespace, cfg: dict[str, Any]) -> dic
 )
 def dpo(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
     """Train DPO from the SFT model against the precomputed reference log-probs."""
+    from skyforge.train.inputs import with_input_digests
     from skyforge.train.objectives.dpo import prepare
     from skyforge.train.spec import TrainingOptions
 
@@ -204,7 +210,9 @@ def dpo(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
         spec.run_dir,
     )
     spec_path = Path(spec.run_dir).with_name(f"{spec.stage}.spec.json")
-    return _run(spec, spec_path, run, layout, "dpo", args)["final_metrics"]
+    spec = with_input_digests(spec)
+    result = _run(spec, spec_path, run, layout, "dpo", args, inputs=spec.input_digests)
+    return result["final_metrics"]
 
 
 @step(

@@ -46,7 +46,9 @@ def _benchmarks(models: dict[str, Path], data: dict[str, Path], out_dir: Path, b
 def _run_training(spec: Any, name: str, cfg: dict, run: dict, args: argparse.Namespace) -> None:
     """Run an eval training job (leaky control, ablation) like a pretraining stage."""
     from skyforge.launch.jobs import run_job
+    from skyforge.train.inputs import with_input_digests
 
+    spec = with_input_digests(spec)
     run_job(
         Path(spec.run_dir).with_name(f"{name}.spec.json"),
         spec.to_json(),
@@ -55,6 +57,7 @@ def _run_training(spec: Any, name: str, cfg: dict, run: dict, args: argparse.Nam
         job_name=f"{cfg['model']['name']}-{name}",
         job_folder=args.job_folder,
         output=args.out,
+        inputs=spec.input_digests,
     )
 
 

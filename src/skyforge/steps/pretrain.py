@@ -39,6 +39,7 @@ def pretrain(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
     """Train one stage (stage1_<i>, stage2_<i> or decay) through submitit; wait for it."""
     from skyforge.launch.dispatch import launch_config
     from skyforge.launch.jobs import run_job
+    from skyforge.train.inputs import with_input_digests
     from skyforge.train.spec import TrainingOptions, build_stage_spec
 
     run = run_sections(args)
@@ -56,6 +57,7 @@ def pretrain(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
         manifest=args.manifest,
         init_manifest=args.init_manifest,
     )
+    spec = with_input_digests(spec)
     cluster = layout.cluster
     log.info(
         "pretrain %s: %s, %d steps × %d tokens, %d × %d %s, executor %s, run dir %s",
@@ -77,6 +79,7 @@ def pretrain(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
         job_name=f"{layout.model.name}-{spec.stage}",
         job_folder=args.job_folder,
         output=args.manifest,
+        inputs=spec.input_digests,
     )
     return result["final_metrics"]
 

@@ -2,9 +2,11 @@
 
 A step is a function ``func(args, cfg) -> stats`` registered with :func:`step`: its name (the
 sub-command), the config sections it reads (validated and passed as ``cfg``), and its arguments.
-The CLI gives every step ``--stats`` (the returned statistics as JSON) and, when it reads config
-sections, ``--configfile``/``--config-json``. Snakemake passes ``--config-json`` with only the
-sections a rule depends on, so a config change reruns only the steps that read it.
+The CLI gives every step ``--stats`` (the returned statistics as JSON), ``--digests`` (the
+SHA-256 digest file of each named output, written after the step; docs/staleness.md) and, when
+it reads config sections, ``--configfile``/``--config-json``. Snakemake passes
+``--config-json`` with only the sections a rule depends on, so a config change reruns only the
+steps that read it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from skyforge import config as C
+from skyforge.core.digest import write_digest
 from skyforge.core.io import atomic_write_text
 
 log = logging.getLogger("skyforge")
@@ -87,9 +90,12 @@ def load_sections(args: argparse.Namespace, sections: tuple[str, ...]) -> dict[s
 
 
 def run_step(s: Step, args: argparse.Namespace) -> int:
-    """Run one step; write its statistics to ``--stats`` and log them on one line."""
+    """Run one step; write its statistics to ``--stats`` and log them on one line, and the
+    digest file of every ``--digests`` output."""
     cfg = load_sections(args, s.sections) if s.sections else {}
     stats = s.func(args, cfg)
+    for output in getattr(args, "digests", None) or []:
+        write_digest(output)
     if stats is not None:
         if args.stats:
             text = json.dumps(stats, indent=1, sort_keys=True, default=str)

@@ -34,6 +34,7 @@ __all__ = [
     "DECAY_KEYS",
     "build_blends",
     "build_stage_blend",
+    "pack_prefixes",
     "tracked_config",
     "stage_shares",
 ]
@@ -455,3 +456,12 @@ def read_pack_stats(stats_files: list[Path]) -> tuple[dict[str, dict], dict[str,
         elif counts.get("docs", 0) > 0:
             heldout[corpus] = prefix
     return train, heldout
+
+
+def pack_prefixes(blend: Mapping[str, Any]) -> list[str]:
+    """Every pack a stage's blend (as written by :func:`build_blends`) names: the train packs
+    and the validation and test packs, each once, in order."""
+    names = list(blend.get("blend", [[]])[0])
+    for split in ("validation", "test"):
+        names += list((blend.get(split) or {}).values())
+    return list(dict.fromkeys(names))

@@ -6,7 +6,8 @@ document is ONE entry with EOD (``</s>``) appended, so the dataset's reset of po
 attention mask at EOD separates documents; ids are uint16 below 65,500, else int32.
 
 What this module adds around the builder, since no library does it for Parquet shards: atomic
-output (a temporary folder, ``.bin`` then ``.idx`` renamed, ``<prefix>.json`` last), encoding on
+output (a temporary folder, ``.bin`` then ``.idx`` renamed, ``<prefix>.json`` last, with the
+SHA-256 of both files so that nothing downstream hashes them again), encoding on
 a fixed-size Rust thread pool overlapped with the Python side, bad text (non-UTF-8 bytes, lone
 surrogates) turned into U+FFFD and counted, long documents encoded whole, and valid empty packs
 for empty shards.
@@ -31,6 +32,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from skyforge.core.digest import file_digest, sha256_file
 from skyforge.core.io import atomic_write_text
 from skyforge.tokenize.tokenizer import clean_text, load_tokenizer, set_num_threads
 
@@ -135,7 +137,8 @@ def pack_texts(
     Returns:
         ``docs``, ``tokens`` (EOD included), ``chars`` and ``bytes`` of the cleaned text,
         ``num_replaced_chars`` and ``docs_repaired`` (invalid UTF-8 / surrogates), ``dtype``,
-        ``threads`` and ``seconds``.
+        ``files`` (SHA-256 and size of the .bin and .idx), ``threads`` and ``seconds`` (the
+        last two are not written to ``<prefix>.json``).
     """
     start = time.perf_counter()
     out_prefix = Path(out_prefix)
@@ -179,11 +182,9 @@ def pack_texts(
             if pending is not None:
                 write(builder, pending.result())
             builder.finalize(str(tmp_idx))
-    stats.update(
-        dtype=np.dtype(dtype).name, threads=threads, seconds=round(time.perf_counter() - start, 3)
-    )
-    atomic_write_text(Path(f"{out_prefix}.json"), json.dumps(stats, indent=2) + "\n")
-    return stats
+    stats["dtype"] = np.dtype(dtype).name
+    _write_stats(out_prefix, stats)
+    return {**stats, "threads": threads, "seconds": round(time.perf_counter() - start, 3)}
 
 
 def tokenize_shard(
@@ -260,7 +261,49 @@ def merge_packs(prefixes: list[Path], out_prefix: Path) -> dict:
         "tokens": sum(c["tokens"] for c in inputs.values()),
         "dtype": np.dtype(dtype).name,
         "inputs": inputs,
-        "seconds": round(time.perf_counter() - start, 3),
     }
+    _write_stats(out_prefix, stats)
+    return {**stats, "seconds": round(time.perf_counter() - start, 3)}
+
+
+def _write_stats(out_prefix: Path, stats: dict[str, Any]) -> None:
+    """Write ``<prefix>.json``: the counts and the SHA-256 and size of the .bin and .idx.
+
+    Written last, and only with what the pack's bytes determine (no timings, no thread
+    counts): a pack rebuilt with identical bytes gets an identical count file, which Snakemake
+    checksums, so nothing downstream of it becomes stale (docs/staleness.md).
+    """
+    files = {}
+    for kind, path in zip(("bin", "idx"), _paths(out_prefix), strict=True):
+        files[kind] = {"sha256": sha256_file(path), "size": path.stat().st_size}
+    stats["files"] = files
     atomic_write_text(Path(f"{out_prefix}.json"), json.dumps(stats, indent=2) + "\n")
-    return stats
+
+
+def pack_digests(prefix: Path) -> dict[str, str]:
+    """Path → SHA-256 of a pack's .bin and .idx: from its count file when that records them, is
+    not older than either file and their sizes match; otherwise hashed (and cached) now."""
+    prefix = Path(prefix)
+    paths = dict(zip(("bin", "idx"), _paths(prefix), strict=True))
+    stats_path = Path(f"{prefix}.json")
+    recorded: dict[str, Any] = {}
+    try:
+        stats_mtime = stats_path.stat().st_mtime_ns
+        recorded = json.loads(stats_path.read_text(encoding="utf-8")).get("files") or {}
+    except (OSError, ValueError, AttributeError):
+        stats_mtime = None
+    out = {}
+    for kind, path in paths.items():
+        entry = recorded.get(kind) if isinstance(recorded, dict) else None
+        st = path.stat()  # a missing pack file raises FileNotFoundError, naming it
+        if (
+            isinstance(entry, dict)
+            and stats_mtime is not None
+            and stats_mtime >= st.st_mtime_ns
+            and entry.get("size") == st.st_size
+            and isinstance(entry.get("sha256"), str)
+        ):
+            out[str(path)] = entry["sha256"]
+        else:
+            out[str(path)] = file_digest(path)
+    return out

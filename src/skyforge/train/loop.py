@@ -38,7 +38,7 @@ from megatron.core.pipeline_parallel import get_forward_backward_func
 from skyforge.core.io import atomic_write_text, workdir_relative
 from skyforge.model.attention import resolve_backend
 from skyforge.model.gpt import kernel_options
-from skyforge.plan.planner import GPUS, flops_per_token
+from skyforge.plan.planner import flops_per_token, gpu_for_device
 from skyforge.tokenize.tokenizer import load_tokenizer
 from skyforge.train import checkpoint as ckpt
 from skyforge.train.distributed import build_training, initialize_distributed
@@ -48,7 +48,7 @@ from skyforge.train.objectives.base import micro_batches
 from skyforge.train.schedules import lr_at
 from skyforge.train.spec import StageSpec, load_manifest
 
-__all__ = ["train_stage"]
+__all__ = ["forward_backward", "rank_process", "train_stage", "train_step"]
 
 log = logging.getLogger("skyforge.train")
 
@@ -121,10 +121,8 @@ def _peak_flops() -> tuple[str, float | None]:
     if not torch.cuda.is_available():
         return "cpu", None
     name = torch.cuda.get_device_name()
-    for key, gpu in GPUS.items():
-        if key.split("-")[0].lower() in name.lower():
-            return name, gpu.peak_bf16_tflops * 1e12
-    return name, None
+    gpu = gpu_for_device(name)
+    return name, gpu.peak_bf16_tflops * 1e12 if gpu else None
 
 
 def train_stage(
@@ -145,6 +143,17 @@ def train_stage(
         The manifest (global rank 0), None on the other ranks or when stopped early.
     """
     spec = StageSpec.load(spec_path)
+    with rank_process(spec) as device:
+        return _Stage(spec, device, stop_at_step=stop_at_step).run()
+
+
+@contextlib.contextmanager
+def rank_process(spec: StageSpec) -> Iterator[torch.device]:
+    """This rank set up for ``spec``'s job: the working directory, logging, CPU threads, the
+    process group and megatron's parallel groups (torn down on leaving). Yields the device.
+
+    The loop runs in it, and so does the pre-flight check (:mod:`skyforge.train.preflight`), so
+    both measure the same process set-up."""
     os.chdir(spec.workdir)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -158,10 +167,68 @@ def train_stage(
     tp, pp = spec.parallel["tensor"], spec.parallel["pipeline"]
     device = initialize_distributed(tp, pp, spec.seed)
     try:
-        return _Stage(spec, device, stop_at_step=stop_at_step).run()
+        yield device
     finally:
         ps.destroy_model_parallel()
         torch.distributed.destroy_process_group()
+
+
+def forward_backward(
+    model: Any,
+    objective: Any,
+    batches: Iterator[dict],
+    *,
+    num_micro: int,
+    seq_length: int,
+    micro_batch_size: int,
+    forward_only: bool,
+) -> list[dict]:
+    """``num_micro`` micro-batches through megatron's schedule (1F1B when pipelined); the
+    objective's loss-function outputs of this rank (empty but on the last pipeline stage)."""
+    return get_forward_backward_func()(
+        forward_step_func=objective.forward_step,
+        data_iterator=batches,
+        model=[model],
+        num_microbatches=num_micro,
+        seq_length=seq_length,
+        micro_batch_size=micro_batch_size * objective.rows_per_sample,
+        decoder_seq_length=seq_length,
+        forward_only=forward_only,
+    )
+
+
+def train_step(
+    model: Any,
+    optimizer: Any,
+    objective: Any,
+    batches: Iterator[dict],
+    *,
+    num_micro: int,
+    seq_length: int,
+    micro_batch_size: int,
+    lr: float,
+) -> tuple[bool, list[dict], float | None]:
+    """One optimizer step at learning rate ``lr`` on ``num_micro`` micro-batches.
+
+    Returns:
+        (whether the optimizer stepped — False on inf/nan gradients, the loss-function outputs
+        of this rank, the gradient norm).
+    """
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    optimizer.zero_grad()
+    model.zero_grad_buffer()
+    losses = forward_backward(
+        model,
+        objective,
+        batches,
+        num_micro=num_micro,
+        seq_length=seq_length,
+        micro_batch_size=micro_batch_size,
+        forward_only=False,
+    )
+    ok, grad_norm, _ = optimizer.step()
+    return ok, losses, grad_norm
 
 
 class _Stage:
@@ -232,15 +299,13 @@ class _Stage:
         )
 
     def _forward_backward(self, batches: Iterator[dict], num_micro: int, forward_only: bool):
-        mbs, seq = self.spec.parallel["micro_batch_size"], self.spec.model["seq_length"]
-        return get_forward_backward_func()(
-            forward_step_func=self.objective.forward_step,
-            data_iterator=batches,
-            model=[self.model],
-            num_microbatches=num_micro,
-            seq_length=seq,
-            micro_batch_size=mbs * self.objective.rows_per_sample,
-            decoder_seq_length=seq,
+        return forward_backward(
+            self.model,
+            self.objective,
+            batches,
+            num_micro=num_micro,
+            seq_length=self.spec.model["seq_length"],
+            micro_batch_size=self.spec.parallel["micro_batch_size"],
             forward_only=forward_only,
         )
 
@@ -353,13 +418,16 @@ class _Stage:
         train_loss = float("nan")
         while iteration < spec.train_steps:
             lr = lr_at(iteration, **spec.schedule)
-            for group in self.optimizer.param_groups:
-                group["lr"] = lr
-            self.optimizer.zero_grad()
-            self.model.zero_grad_buffer()
-            batches = self._batches(self.train_ds, consumed, self.num_micro)
-            losses = self._forward_backward(batches, self.num_micro, forward_only=False)
-            ok, grad_norm, _ = self.optimizer.step()
+            ok, losses, grad_norm = train_step(
+                self.model,
+                self.optimizer,
+                self.objective,
+                self._batches(self.train_ds, consumed, self.num_micro),
+                num_micro=self.num_micro,
+                seq_length=spec.model["seq_length"],
+                micro_batch_size=spec.parallel["micro_batch_size"],
+                lr=lr,
+            )
             if not ok:
                 raise RuntimeError(f"{spec.stage}: optimizer step {iteration} failed (inf/nan)")
             iteration += 1

@@ -131,6 +131,10 @@ class StageSpec:
     """The SFT/DPO settings and data files (see :func:`build_align_spec`)."""
     load_optimizer: bool = True
     """Load the starting checkpoint's optimizer state (Index-1.9B: it helps SFT)."""
+    input_digests: dict[str, str] = field(default_factory=dict)
+    """SHA-256 of every file the job reads (working-directory-relative path → digest; see
+    :mod:`skyforge.train.inputs`), recorded in the manifest and the job record. Not part of the
+    config hash: a rerun with identical inputs reuses the completed job (docs/staleness.md)."""
 
     @property
     def tokens_per_step(self) -> int:

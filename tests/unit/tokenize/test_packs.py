@@ -15,6 +15,7 @@ from skyforge.data.corpora import CORPUS_SCHEMA
 from skyforge.tokenize import tokenizer as tokenizer_module
 from skyforge.tokenize.packs import (
     merge_packs,
+    pack_digests,
     pack_texts,
     read_pack_counts,
     tokenize_shard,
@@ -244,3 +245,39 @@ def test_merge_rejects_missing_and_mixed_packs(tmp_path, tokenizer_path):
 def test_missing_shard(tmp_path, tokenizer_path):
     with pytest.raises(ValueError, match="nope.parquet"):
         tokenize_shard(tmp_path / "nope.parquet", tokenizer_path, tmp_path / "x")
+
+
+def test_count_files_record_the_pack_digests_and_nothing_that_varies(
+    tmp_path, tokenizer_path, monkeypatch
+):
+    import hashlib
+    import os
+
+    monkeypatch.chdir(tmp_path)  # the digest cache lives under the working directory
+    texts = _texts(40, 7)
+    shard = write_shard(tmp_path / "in" / "0.parquet", texts)
+    a, b = tmp_path / "a" / "0", tmp_path / "b" / "0"
+    tokenize_shard(shard, tokenizer_path, a, num_threads=1)
+    stats = tokenize_shard(shard, tokenizer_path, b, num_threads=2)
+    assert "seconds" in stats and "threads" in stats  # returned (logged), not written
+    # Rebuilt with identical bytes: an identical count file (Snakemake's checksum agrees).
+    assert Path(f"{a}.json").read_bytes() == Path(f"{b}.json").read_bytes()
+    recorded = json.loads(Path(f"{a}.json").read_text())
+    assert "seconds" not in recorded and "threads" not in recorded
+    for kind in ("bin", "idx"):
+        data = Path(f"{a}.{kind}").read_bytes()
+        assert recorded["files"][kind] == {
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "size": len(data),
+        }
+    merged = tmp_path / "m" / "main-en"
+    merge_packs([a], merged)
+    merged_stats = json.loads(Path(f"{merged}.json").read_text())
+    assert "seconds" not in merged_stats
+    digests = pack_digests(merged)
+    assert digests[f"{merged}.bin"] == merged_stats["files"]["bin"]["sha256"]
+    # A .bin changed after its count file was written: hashed, not taken from the count file.
+    Path(f"{merged}.bin").write_bytes(b"changed")
+    st = Path(f"{merged}.json").stat()
+    os.utime(f"{merged}.bin", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    assert pack_digests(merged)[f"{merged}.bin"] == hashlib.sha256(b"changed").hexdigest()
