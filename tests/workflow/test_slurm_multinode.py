@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import re
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 import pytest
-from conftest import SLURM_NODE_COUNT
+from conftest import LOCAL_CLUSTER_SCRIPT, SLURM_NODE_COUNT
 
 from skyforge.launch.dispatch import LaunchConfig, dispatch, read_job_record
 from skyforge.launch.task import rendezvous
@@ -47,7 +49,15 @@ JOB_TIMEOUT_S = 420
 RANK_RE = re.compile(r"rank (\d+) of (\d+) \(local rank \d+ of \d+\), master (\S+):(\d+)")
 
 
-def _spec(root: Path, name: str, tokenizer: Path, pipeline: int, data: int) -> Path:
+def _spec(
+    root: Path,
+    name: str,
+    tokenizer: Path,
+    pipeline: int,
+    data: int,
+    eval_interval: int = 4,
+    save: int = 8,
+) -> Path:
     base = root / name
     model, parallel, train = tiny_configs(data=data)
     parallel = type(parallel).with_defaults(
@@ -59,7 +69,9 @@ def _spec(root: Path, name: str, tokenizer: Path, pipeline: int, data: int) -> P
         parallel=parallel,
         train=train,
         options=TrainingOptions(
-            save_interval_steps=8, eval_interval_steps=4, checkpoint_dir=str(base / "checkpoints")
+            save_interval_steps=save,
+            eval_interval_steps=eval_interval,
+            checkpoint_dir=str(base / "checkpoints"),
         ),
         accelerator="cpu",
         decay=None,
@@ -175,3 +187,105 @@ def test_training_across_nodes_matches_one_node(
         diff = max(abs(got[name][s] - want[name][s]) for s in want[name])
         assert diff <= TOLERANCE, f"{name} differs by up to {diff} between 2 nodes and 1"
     assert manifest["final_metrics"] == pytest.approx(reference["final_metrics"], abs=TOLERANCE)
+
+
+# --- a node dies under the running job -------------------------------------------------------
+
+
+def _slurm_out(*cmd: str) -> str:
+    proc = subprocess.run(
+        ["timeout", "-s", "KILL", "60", *cmd], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, f"$ {' '.join(cmd)}: exit {proc.returncode}\n{proc.stderr}"
+    return proc.stdout
+
+
+def _wait(what: str, probe, timeout_s: float, job=None, step_s: float = 0.2):
+    deadline = time.monotonic() + timeout_s
+    while not (value := probe()):
+        if job is not None and not job.is_alive():
+            raise AssertionError(f"dispatch ended before {what}: {job.error or job.manifest}")
+        assert time.monotonic() < deadline, f"timed out after {timeout_s} s waiting for {what}"
+        time.sleep(step_s)
+    return value
+
+
+class _Dispatch(threading.Thread):
+    def __init__(self, spec: Path) -> None:
+        super().__init__(daemon=True, name="dispatch-node-failure")
+        self.spec, self.manifest, self.error = spec, None, None
+
+    def run(self) -> None:
+        try:
+            self.manifest = _run(self.spec, SLURM, NODES, TASKS_PER_NODE, "skyforge-test-nodefail")
+        except BaseException as error:  # handed to the test thread
+            self.error = error
+
+
+@pytest.mark.skipif(SLURM_NODE_COUNT < NODES, reason="needs a local cluster of 2 nodes or more")
+def test_node_failure_requeues_and_resumes_exactly(
+    slurm_cluster: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """node2's slurmd and the job's tasks on it are killed mid-run: SLURM marks the node down,
+    ends the run NODE_FAIL and requeues the job under the same id (JobRequeue=1); the rerun,
+    once node2 is back, resumes from the last checkpoint and the curve equals an uninterrupted
+    run of the same spec."""
+    workspace = make_workspace(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    # Validation at every step slows the steps enough that the kill lands mid-run.
+    spec = _spec(tmp_path, "slurm", workspace["tokenizer"], 2, 2, eval_interval=1, save=4)
+    reference = _spec(tmp_path, "local", workspace["tokenizer"], 2, 2, eval_interval=1, save=4)
+    job = _Dispatch(spec)
+    job.start()
+    record = spec.parent / "job.json"
+    try:
+        job_id = _wait("the job record", lambda: record.is_file(), 60, job) and str(
+            read_job_record(record)["job_id"]
+        )
+        latest = spec.parent / "checkpoints" / STAGE / "checkpoints" / "latest"
+        _wait("the first checkpoint", latest.is_file, 240, job, step_s=0.05)
+        _slurm_out("bash", str(LOCAL_CLUSTER_SCRIPT), "fail-node", "node2")
+        _wait(
+            "SLURM to requeue the job",
+            lambda: "Restarts=1" in _slurm_out("scontrol", "show", "job", "-o", job_id),
+            120,
+            job,
+            step_s=0.5,
+        )
+        _slurm_out("bash", str(LOCAL_CLUSTER_SCRIPT), "start-node", "node2")
+        job.join(JOB_TIMEOUT_S)
+        assert not job.is_alive(), f"still waiting for job {job_id} after the requeue"
+    finally:
+        subprocess.run(["bash", str(LOCAL_CLUSTER_SCRIPT), "start-node", "node2"], check=False)
+        if job.is_alive():
+            subprocess.run(["timeout", "-s", "KILL", "30", "scancel", job_id], check=False)
+            job.join(60)
+    if job.error is not None:
+        raise job.error
+    manifest = job.manifest
+    assert manifest["iteration"] == NUM_STEPS
+    final = read_job_record(record)
+    assert final["job_id"] == job_id and final["previous_jobs"] == [], final
+    states = _wait(
+        "sacct to record both runs",
+        lambda: (
+            (s := _slurm_out("sacct", "-X", "-D", "-n", "-P", "-o", "State", "-j", job_id).split())[
+                -1:
+            ]
+            == ["COMPLETED"]
+            and s
+        ),
+        60,
+        step_s=1.0,
+    )
+    assert states == ["NODE_FAIL", "COMPLETED"], states
+    log0 = (spec.parent / "submitit" / f"{job_id}_0_log.err").read_text(encoding="utf-8")
+    assert re.search(rf"{STAGE}: resumed from \S+ \(step \d+\)", log0), log0[-3000:]
+
+    expected = _run(reference, LOCAL, 1, 4, "skyforge-test-nodefail-reference")
+    got = _curves(tmp_path / "slurm" / "checkpoints" / STAGE)["train/loss"]
+    want = _curves(tmp_path / "local" / "checkpoints" / STAGE)["train/loss"]
+    assert sorted(got) == sorted(want) == list(range(1, NUM_STEPS + 1))
+    diff = max(abs(got[s] - want[s]) for s in want)
+    assert diff <= TOLERANCE, f"train/loss differs by up to {diff} after the node failure"
+    assert manifest["final_metrics"] == pytest.approx(expected["final_metrics"], abs=TOLERANCE)
