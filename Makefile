@@ -25,7 +25,7 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES)
 
-## The tests: the import contracts (pyproject.toml), then pytest (starts a real one-node SLURM
+## The tests: the import contracts (pyproject.toml), then pytest (starts a real 2-node SLURM
 ## when run as root; see slurm/local-cluster.sh).
 test: $(STAMP)
 	$(BIN)/lint-imports

@@ -577,6 +577,7 @@ class LaunchConfig(Section):
     signal_delay_s: int
     max_num_timeout: int
     poll_interval_s: float
+    unavailable_timeout_min: float
     slurm_additional_parameters: dict[str, Any]
 
 

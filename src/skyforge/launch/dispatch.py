@@ -37,6 +37,7 @@ from submitit.core import utils as submitit_utils
 from skyforge.config import LaunchConfig
 from skyforge.core.io import workdir_relative
 from skyforge.launch.executors import executor_for, launch_config
+from skyforge.launch.partition import blocked_reason, check_partition, partition_nodes
 from skyforge.launch.records import (
     all_results_exist,
     all_tasks_succeeded,
@@ -174,6 +175,12 @@ def dispatch(
             {k: record.get(k) for k in ("job_id", "executor", "submitted_at", "state")},
         ]
 
+    if launch.executor == "slurm":
+        # Before submitting: a job the partition can never run would pend forever.
+        partition, members = partition_nodes(launch.slurm_partition)
+        check_partition(
+            partition, members, num_nodes=nodes, gpus_per_node=gpus_per_node, job_name=job_name
+        )
     executor = executor_for(
         launch,
         nodes=nodes,
@@ -213,7 +220,7 @@ def dispatch(
         job_record,
         executor.folder,
     )
-    return _finish(job, record, job_record, launch.poll_interval_s)
+    return _finish(job, record, job_record, launch)
 
 
 def _resume_recorded(
@@ -256,7 +263,7 @@ def _resume_recorded(
             state,
             record["submitted_at"],
         )
-        return _finish(job, record, job_record, launch.poll_interval_s)
+        return _finish(job, record, job_record, launch)
     completed = state == "COMPLETED" or (state == "UNKNOWN" and all_tasks_succeeded(job))
     if completed and not reuse_completed:
         record["state"] = "COMPLETED"
@@ -282,7 +289,7 @@ def _resume_recorded(
         return None
     if completed:
         log.info("job %s already completed: taking its result", job_id)
-        return _finish(job, record, job_record, launch.poll_interval_s, state="COMPLETED")
+        return _finish(job, record, job_record, launch, state="COMPLETED")
     log.warning(
         "job %s ended %s: submitting a new job, which resumes from the last checkpoint of the "
         "run directory",
@@ -315,7 +322,7 @@ def _finish(
     job: submitit.Job[Any],
     record: dict[str, Any],
     job_record: Path,
-    poll_interval_s: float,
+    launch: LaunchConfig,
     state: str | None = None,
 ) -> dict[str, Any]:
     """Wait for the job, record how it ended, return rank 0's result or raise."""
@@ -324,10 +331,11 @@ def _finish(
             result, state = _run_debug(job), "COMPLETED"
         else:
             if state is None:
-                state = _wait(job, poll_interval_s)
+                state = _wait(job, launch)
             result = _rank0_result(job, state)
-    except RuntimeError:
-        write_record(job_record, {**record, "state": state or "FAILED", "ended_at": utc_now()})
+    except RuntimeError as error:
+        ended = state or getattr(error, "state", "FAILED")
+        write_record(job_record, {**record, "state": ended, "ended_at": utc_now()})
         raise
     write_record(job_record, {**record, "state": "COMPLETED", "ended_at": utc_now()})
     if not isinstance(result, dict):
@@ -338,10 +346,19 @@ def _finish(
     return result
 
 
-def _wait(job: submitit.Job[Any], poll_interval_s: float) -> str:
-    """Poll until the job leaves the active states; return the state it ended in."""
+def _wait(job: submitit.Job[Any], launch: LaunchConfig) -> str:
+    """Poll until the job leaves the active states; return the state it ended in.
+
+    Every wait has a bound: a SLURM job pending on nodes that are down, drained or missing
+    (:func:`skyforge.launch.partition.blocked_reason`) for ``launch.unavailable_timeout_min`` is
+    cancelled and raises; a queue behind other jobs is waited for however long.
+
+    Raises:
+        RuntimeError: one line naming the job, its state and the reason, for a blocked job.
+    """
     start = time.monotonic()
     last_state, last_line, unknown_since = None, start, None
+    blocked_since: float | None = None
     while True:
         try:
             state = job_state(job)
@@ -363,7 +380,46 @@ def _wait(job: submitit.Job[Any], poll_interval_s: float) -> str:
             return state
         else:
             unknown_since = None
-        time.sleep(poll_interval_s)
+        reason = _blocked(job) if state == "PENDING" else None
+        if reason is None:
+            blocked_since = None
+        else:
+            if blocked_since is None:
+                blocked_since = now
+                log.warning("job %s: PENDING, blocked: %s", job.job_id, reason)
+            if now - blocked_since >= launch.unavailable_timeout_min * 60:
+                _cancel(job)
+                raise NodesUnavailableError(
+                    f"job {job.job_id} PENDING for {_duration(now - blocked_since)} on nodes "
+                    f"that never came up ({reason}): cancelled it after "
+                    f"launch.unavailable_timeout_min = {launch.unavailable_timeout_min:g}; "
+                    "bring the nodes back (sinfo -R) and rerun"
+                )
+        time.sleep(launch.poll_interval_s)
+
+
+class NodesUnavailableError(RuntimeError):
+    """A job cancelled after pending on nodes that never came up (see :func:`_wait`)."""
+
+    state = "CANCELLED"
+
+
+def _blocked(job: submitit.Job[Any]) -> str | None:
+    """The reason a pending SLURM job cannot start without an operator (None otherwise)."""
+    if not isinstance(job, submitit.SlurmJob):
+        return None
+    try:
+        return blocked_reason(job.job_id)
+    except RuntimeError as error:  # slurmctld restarting: not a verdict on the nodes
+        log.warning("job %s: %s", job.job_id, error)
+        return None
+
+
+def _cancel(job: submitit.Job[Any]) -> None:
+    try:
+        job.cancel(check=True)
+    except Exception as error:  # noqa: BLE001 - the one-line error that follows matters more
+        log.warning("job %s: scancel failed: %s", job.job_id, error)
 
 
 def _rank0_result(job: submitit.Job[Any], state: str) -> Any:

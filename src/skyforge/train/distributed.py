@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import datetime
 import os
+import secrets
+import socket
 import tempfile
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -32,7 +35,7 @@ from skyforge.model.cpu import apply_cpu_shim
 from skyforge.model.gpt import build_model, kernel_options
 from skyforge.train.spec import StageSpec
 
-__all__ = ["build_training", "initialize_distributed", "params_dtype"]
+__all__ = ["build_training", "check_shared_directory", "initialize_distributed", "params_dtype"]
 
 
 def initialize_distributed(tensor: int, pipeline: int, seed: int) -> torch.device:
@@ -64,6 +67,47 @@ def initialize_distributed(tensor: int, pipeline: int, seed: int) -> torch.devic
     model_parallel_cuda_manual_seed(seed)
     torch.manual_seed(seed)
     return torch.device("cuda", torch.cuda.current_device()) if on_gpu else torch.device("cpu")
+
+
+def check_shared_directory(directory: str | os.PathLike[str], what: str) -> None:
+    """Fail on every rank, before any training step, when ``directory`` is not one directory
+    for all nodes (a node-local path such as /tmp, or a filesystem mounted on some nodes only).
+
+    Rank 0 writes a file with a random token into the directory; every rank then reads it back
+    and the answers are gathered, so that all ranks raise the same one-line error naming the
+    nodes that see something else (a check on one rank alone would leave the others waiting in
+    the next collective until the process-group timeout). A checkpoint written there by rank 0
+    and read after a requeue by a rank on another node would otherwise be missing or stale.
+
+    Call it on every rank of an initialised process group; the directory must exist on rank 0.
+
+    Raises:
+        RuntimeError: naming ``what``, the directory and the nodes that do not share it.
+    """
+    directory = Path(directory)
+    # Rank 0's token and its name of the directory (the one the message gives).
+    sent = [secrets.token_hex(16), str(directory)] if torch.distributed.get_rank() == 0 else [0, 0]
+    torch.distributed.broadcast_object_list(sent, src=0)
+    token, named = sent
+    probe = directory / f".shared-check-{token}"
+    if torch.distributed.get_rank() == 0:
+        probe.write_text(token, encoding="utf-8")
+    torch.distributed.barrier()
+    try:
+        seen = probe.read_text(encoding="utf-8") == token
+    except OSError:
+        seen = False
+    answers: list[Any] = [None] * torch.distributed.get_world_size()
+    torch.distributed.all_gather_object(answers, (socket.gethostname(), seen))
+    if torch.distributed.get_rank() == 0:
+        probe.unlink(missing_ok=True)
+    blind = sorted({host for host, ok in answers if not ok})
+    if blind:
+        raise RuntimeError(
+            f"{what} {named} is not shared by all nodes: {', '.join(blind)} cannot read "
+            f"the file rank 0 wrote there on {answers[0][0]}; put it on a filesystem every "
+            "node mounts at the same path"
+        )
 
 
 def params_dtype() -> torch.dtype:

@@ -41,7 +41,11 @@ from skyforge.model.gpt import kernel_options
 from skyforge.plan.planner import flops_per_token, gpu_for_device
 from skyforge.tokenize.tokenizer import load_tokenizer
 from skyforge.train import checkpoint as ckpt
-from skyforge.train.distributed import build_training, initialize_distributed
+from skyforge.train.distributed import (
+    build_training,
+    check_shared_directory,
+    initialize_distributed,
+)
 from skyforge.train.metrics import MetricsWriter
 from skyforge.train.objectives import objective_for
 from skyforge.train.objectives.base import micro_batches
@@ -340,6 +344,9 @@ class _Stage:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             atomic_write_text(spec_file, self.spec.to_json())
         torch.distributed.barrier()
+        # Checkpoints are written by some ranks and read after a requeue by ranks on other
+        # nodes: one directory for all of them, checked before the first step.
+        check_shared_directory(self.run_dir, "config key 'checkpoints.dir': run directory")
 
     # -- validation --------------------------------------------------------------------------
 
