@@ -256,7 +256,9 @@ EOF
     done
     cat >>"${CONF_DIR}/slurm.conf" <<EOF
 # DefMemPerCPU: without a default each job takes the whole node's memory and jobs serialise.
-PartitionName=cpu Nodes=${node_list} Default=YES MaxTime=INFINITE State=UP DefMemPerCPU=1000
+# LLN (least loaded node): one-core jobs go to the emptiest node instead of filling node1
+# first, so that a handful of CPU rules spread over the nodes as a busy cluster's would.
+PartitionName=cpu Nodes=${node_list} Default=YES MaxTime=INFINITE State=UP DefMemPerCPU=1000 LLN=YES
 EOF
 
     # Fake GPUs: gres.conf needs CHARACTER devices (regular files log errors, no files at all

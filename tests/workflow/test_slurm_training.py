@@ -1,12 +1,12 @@
 """A real training job on the real local SLURM cluster: preempted, requeued, resumed, exact.
 
 `dispatch` submits the tiny stage-1 session of :mod:`skyforge.synthetic.fixtures` (24 steps,
-two gloo ranks) as one submitit job. Once its first checkpoint exists the test sends USR2 to
-every task, as SLURM does before a time limit or a preemption. The training saves a checkpoint
-at the end of the step, submitit requeues the job under the same id, and the second run resumes
-from that checkpoint. The loss curve must then be the one of an uninterrupted run of the same
-spec on the same data-parallel size (the local executor): the resume path is exact, not merely
-close.
+two gloo ranks, on two nodes of the local cluster when it has them) as one submitit job. Once
+its first checkpoint exists the test sends USR2 to every task, as SLURM does before a time
+limit or a preemption. The training saves a checkpoint at the end of the step, submitit
+requeues the job under the same id, and the second run resumes from that checkpoint. The loss
+curve must then be the one of an uninterrupted run of the same spec on the same data-parallel
+size (the local executor): the resume path is exact, not merely close.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from conftest import SLURM_NODE_COUNT
 
 from skyforge.launch.dispatch import LaunchConfig, dispatch, read_job_record
 from skyforge.synthetic.fixtures import make_workspace, tiny_configs
@@ -33,6 +34,9 @@ T = TypeVar("T")
 STAGE = "stage1_0"
 NUM_STEPS = 24  # tiny_configs(): stage-1 session 0 is 24 steps of 8 samples × 32 tokens
 NUM_TASKS = 2  # data-parallel size 2 in both runs, so their losses compare bitwise
+# On a cluster of several nodes the two ranks go to two nodes (one each): the signal, the stop
+# checkpoint and the requeue then cross nodes, as a preemption of a multi-node job does.
+NUM_NODES = min(2, SLURM_NODE_COUNT)
 
 # Partition and account of slurm/local-cluster.sh and slurm/config.yaml. The limit is far above
 # the job's ~20 s per run, and submitit takes a USR2 for a preemption (not a timeout, which
@@ -174,13 +178,15 @@ def _write_spec(root: Path, name: str, tokenizer: Path) -> dict[str, Path]:
     return paths
 
 
-def _dispatch_thread(paths: dict[str, Path], launch: LaunchConfig, job_name: str) -> _Dispatch:
+def _dispatch_thread(
+    paths: dict[str, Path], launch: LaunchConfig, job_name: str, nodes: int = 1
+) -> _Dispatch:
     return _Dispatch(
         spec_path=paths["spec"],
         launch=launch,
-        nodes=1,
+        nodes=nodes,
         gpus_per_node=0,
-        tasks_per_node=NUM_TASKS,
+        tasks_per_node=NUM_TASKS // nodes,
         folder=paths["folder"],
         job_record=paths["record"],
         job_name=job_name,
@@ -214,7 +220,7 @@ def test_preempted_training_job_is_requeued_and_resumes_exactly(
     preempted = _write_spec(tmp_path, "slurm", workspace["tokenizer"])
     reference = _write_spec(tmp_path, "local", workspace["tokenizer"])
 
-    job = _dispatch_thread(preempted, SLURM, job_name=f"skyforge-test-{STAGE}")
+    job = _dispatch_thread(preempted, SLURM, job_name=f"skyforge-test-{STAGE}", nodes=NUM_NODES)
     job_id: str | None = None
     job.start()
     try:
@@ -232,6 +238,7 @@ def test_preempted_training_job_is_requeued_and_resumes_exactly(
         fields = _job_fields(job_id)
         assert fields["JobState"] == "RUNNING", fields
         assert fields["NumTasks"] == str(NUM_TASKS), fields
+        assert fields["NumNodes"] == str(NUM_NODES), fields
         # What SLURM sends every task of the steps before a time limit or a preemption (and
         # what submitit's job._interrupt() sends): not to the batch shell, which USR2 kills.
         _slurm("scancel", "--signal=USR2", job_id)

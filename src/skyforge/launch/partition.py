@@ -42,7 +42,9 @@ BLOCKING_REASONS = (
     "BadConstraints",
     "JobHeldAdmin",
     "launch failed requeued held",
-    "Nodes_required_for_job_are_DOWN",
+    # The long form squeue prints once the scheduler has looked at the job (seen here for a
+    # job whose nodes were drained after it was submitted).
+    "Nodes required for job are DOWN",
 )
 # Node states (sinfo %T, lower case, a trailing * means not responding) in which a node takes
 # no job until an operator or the node itself brings it back.
@@ -181,14 +183,13 @@ def blocked_reason(job_id: str) -> str | None:
     if not out:
         return None
     state, count, partition, reason = out.splitlines()[0].split("|", 3)
-    if state != "PENDING":
+    if state != "PENDING" or not (reason.startswith(BLOCKING_REASONS) or reason == "Resources"):
         return None
-    if reason.startswith(BLOCKING_REASONS):
-        return reason
-    if reason == "Resources" and count.isdigit():
-        nodes = parse_sinfo(_run(["sinfo", "-N", "-h", "-p", partition, "-o", "%N|%G|%T"]))
-        usable = [n for n in nodes if n.usable]
-        if len(usable) < int(count):
-            down = ", ".join(f"{n.name} {n.state}" for n in nodes if not n.usable)
-            return f"Resources: {len(usable)} of the {count} nodes it needs are up ({down})"
-    return None
+    nodes = parse_sinfo(_run(["sinfo", "-N", "-h", "-p", partition, "-o", "%N|%G|%T"]))
+    usable = [n for n in nodes if n.usable]
+    down = ", ".join(f"{n.name} {n.state}" for n in nodes if not n.usable)
+    if reason == "Resources":
+        if count.isdigit() and len(usable) < int(count):
+            return f"Resources: {len(usable)} of the {count} nodes it needs are up; {down}"
+        return None  # a queue
+    return f"{reason}; {down}" if down else reason

@@ -165,9 +165,13 @@ def rank_process(spec: StageSpec) -> Iterator[torch.device]:
     # megatron-core logs every index it builds or loads at INFO: one screen per stage.
     logging.getLogger("megatron.core").setLevel(logging.WARNING)
     if not torch.cuda.is_available():
-        # Each rank gets its share of the cores; oversubscribed ranks thrash.
-        per_rank = max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
-        torch.set_num_threads(per_rank)
+        # Each rank gets its share of the cores: under SLURM the cores its task was given
+        # (launch.cpus_per_task), else the node's cores over its ranks; oversubscribed ranks
+        # thrash.
+        allotted = os.environ.get("SLURM_CPUS_PER_TASK", "")
+        local_ranks = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+        per_rank = int(allotted) if allotted.isdigit() else (os.cpu_count() or 1) // local_ranks
+        torch.set_num_threads(max(1, per_rank))
     tp, pp = spec.parallel["tensor"], spec.parallel["pipeline"]
     device = initialize_distributed(tp, pp, spec.seed)
     try:
