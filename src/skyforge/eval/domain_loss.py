@@ -37,6 +37,7 @@ __all__ = [
     "score_texts",
     "domain_loss_table",
     "load_causal_lm",
+    "load_reference_tokenizer",
     "window_plan",
 ]
 
@@ -103,6 +104,31 @@ def load_causal_lm(folder: str | Path, dtype: torch.dtype = torch.float32) -> tu
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise EvalInputError(f"model folder '{folder}': not a causal LM ({first})") from None
     return model.eval(), tokenizer
+
+
+def load_reference_tokenizer(path: str | Path) -> Any:
+    """The reference tokenizer of the loss table, from a ``transformers`` tokenizer folder or
+    from a bare ``tokenizer.json`` (what HF ``tokenizers`` saves; ``AutoTokenizer`` reads only
+    folders and names on the Hub).
+
+    Raises:
+        EvalInputError: one line naming ``eval.reference_tokenizer`` and the path, when it is
+            neither or does not load.
+    """
+    # deferred: heavy import (transformers), only for this path
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+    path = Path(path)
+    key = f"config key 'eval.reference_tokenizer': '{path}'"
+    try:
+        if path.is_dir():
+            return AutoTokenizer.from_pretrained(path)
+        if path.is_file():
+            return PreTrainedTokenizerFast(tokenizer_file=str(path))
+    except Exception as exc:  # noqa: BLE001 - transformers raises many kinds; one line for all
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise EvalInputError(f"{key} does not load as a tokenizer ({first})") from None
+    raise EvalInputError(f"{key} is neither a tokenizer folder nor a tokenizer.json file")
 
 
 def model_context(model: Any) -> int:
@@ -292,10 +318,7 @@ def domain_loss_table(
     Returns:
         The long table (one row per model × domain, plus an ``Average`` row per model).
     """
-    # deferred: heavy import (transformers), only for this path
-    from transformers import AutoTokenizer
-
-    ref = AutoTokenizer.from_pretrained(reference_tokenizer)
+    ref = load_reference_tokenizer(reference_tokenizer)
     docs: dict[str, list[str] | str] = {}
     for domain, path in domains.items():
         try:

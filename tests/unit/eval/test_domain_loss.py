@@ -16,7 +16,9 @@ import torch
 from skyforge.eval.domain_loss import (
     EvalInputError,
     domain_loss_table,
+    load_reference_tokenizer,
     read_domain_file,
+    reference_counts,
     score_texts,
     window_plan,
 )
@@ -185,3 +187,30 @@ def test_unencodable_text_and_bad_rows_name_file_and_row(tmp_path):
     with pytest.raises(EvalInputError, match="row 1: not a JSON object"):
         read_domain_file(path, 100)
     assert Path(path).exists()
+
+
+def test_reference_tokenizer_is_a_folder_or_a_tokenizer_json(tiny_lm, tmp_path):
+    """The reference may be given as the folder or as its bare tokenizer.json (what HF
+    `tokenizers` writes); both count the same tokens. Anything else is one line naming the key."""
+    _, _, _, tok_dir = tiny_lm
+    texts = _texts(6)
+    from_folder = reference_counts(load_reference_tokenizer(tok_dir), texts)
+    from_file = reference_counts(load_reference_tokenizer(tok_dir / "tokenizer.json"), texts)
+    assert from_file == from_folder and sum(from_folder) > 0
+
+    missing = tmp_path / "nowhere"
+    with pytest.raises(EvalInputError) as error:
+        load_reference_tokenizer(missing)
+    assert str(error.value) == (
+        f"config key 'eval.reference_tokenizer': '{missing}' is neither a tokenizer folder nor "
+        "a tokenizer.json file"
+    )
+    broken = tmp_path / "tokenizer.json"
+    broken.write_text("{not json", encoding="utf-8")
+    with pytest.raises(EvalInputError) as error:
+        load_reference_tokenizer(broken)
+    message = str(error.value)
+    assert message.startswith(
+        f"config key 'eval.reference_tokenizer': '{broken}' does not load as a tokenizer ("
+    )
+    assert "\n" not in message
