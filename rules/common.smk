@@ -18,6 +18,8 @@ os.environ.update(
 
 from skyforge.config import ConfigError, section_json, validate_config  # noqa: E402
 from skyforge.data.corpora import CORPORA, SPLITS  # noqa: E402
+from skyforge.data.crawl import is_listing  # noqa: E402
+from skyforge.data.remote import is_url  # noqa: E402
 from skyforge.tokenize.blends import tracked_config as blend_tracked  # noqa: E402
 from skyforge.tokenize.tokenizer import tracked_config as tokenizer_tracked  # noqa: E402
 from skyforge.train.preflight import tracked_config as preflight_tracked  # noqa: E402
@@ -77,8 +79,12 @@ def crawl_shards():
 
 
 def warc_inputs():
-    """The real WARC files matched by crawl.warc_glob (source: warc)."""
+    """The real WARC files matched by crawl.warc_glob (source: warc). URLs and listings are no
+    files of the DAG: the crawl reads them as streams, and the tracked crawl config reruns it
+    when they change."""
     pattern = config["crawl"]["warc_glob"]
+    if is_url(pattern) or is_listing(pattern):
+        return []
     paths = sorted(glob.glob(pattern))
     if not paths:
         raise WorkflowError(f"config key 'crawl.warc_glob': '{pattern}' matches no file")

@@ -157,6 +157,7 @@ class CrawlConfig(_Typed):
     PATH: ClassVar[tuple[str, ...]] = ("crawl",)
     source: str
     warc_glob: str | None
+    warc_base_url: str | None
     num_shards: int
     synthetic: SyntheticCrawlConfig
 

@@ -13,6 +13,11 @@ truncated record, a bad Content-Length, a broken gzip member, trailing garbage o
 no WARC at all, and reading resumes where warcio can resynchronise. The length check is ours:
 warcio 1.8.1 returns a truncated final record without complaint.
 
+Inputs may also be URLs (``https://``, ``s3://``) or a Common Crawl ``warc.paths.gz`` listing:
+they are read as streams that resume where a dropped connection stopped
+(:mod:`skyforge.data.remote`); a file that cannot be read to its end fails the run with one line
+naming the URL, never a short shard.
+
 See docs/cleaning.md.
 """
 
@@ -38,10 +43,13 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeaders
 
+from skyforge.data.remote import input_name, input_size, is_url, open_input, read_listing
+
 __all__ = [
     "RawRecord",
     "CorruptRecord",
     "expand_warc_glob",
+    "is_listing",
     "iter_records",
     "shard_name",
     "shard_warcs",
@@ -62,7 +70,7 @@ def shard_name(index: int) -> str:
 class RawRecord:
     """One WARC record as read: parsed WARC headers and the raw block bytes."""
 
-    path: Path
+    path: Path | str
     offset: int
     """Byte offset of the record (of its gzip member for ``.gz``) in ``path``."""
     headers: StatusAndHeaders
@@ -82,7 +90,7 @@ class RawRecord:
 class CorruptRecord:
     """A record (or a whole file) that could not be read; ``kind`` says which."""
 
-    path: Path
+    path: Path | str
     offset: int
     error: str
     kind: str = "corrupt"
@@ -111,7 +119,7 @@ def _sniff(path: Path) -> tuple[str | None, bytes]:
     header, so a text file would come out as a "corrupt record"; looking for the two magic
     prefixes first tells "not an archive at all" apart from "damaged archive".
     """
-    with open(path, "rb") as fh:
+    with open_input(path) as fh:
         head = fh.read(4096)
     if head[:2] == b"\x1f\x8b":
         try:
@@ -183,7 +191,7 @@ def _scan(fh: Any, path: Path, *, is_arc: bool, skip: int, check_size: int | Non
         headers = record.rec_headers
         if is_arc:
             # warcio gives ARC records random ids; derive them so re-sharding is repeatable.
-            rid = uuid.uuid5(uuid.NAMESPACE_URL, f"{path.name}#{start}")
+            rid = uuid.uuid5(uuid.NAMESPACE_URL, f"{input_name(path)}#{start}")
             headers.replace_header("WARC-Record-ID", f"<urn:uuid:{rid}>")
             # An ARC length also counts the version lines warcio moved into the headers.
             headers.replace_header("Content-Length", str(len(block)))
@@ -206,9 +214,9 @@ def iter_records(path: Path) -> Iterator[RawRecord | CorruptRecord]:
     Yields:
         ``RawRecord`` for each good record, ``CorruptRecord`` for each damaged one.
     """
-    path = Path(path)
+    path = path if is_url(path) else Path(path)
     try:
-        size = path.stat().st_size
+        size = input_size(path)
         fmt, head = _sniff(path)
         if fmt is None:
             why = "empty file" if size == 0 else f"starts with {_one_line(repr(head[:40]))}"
@@ -216,7 +224,7 @@ def iter_records(path: Path) -> Iterator[RawRecord | CorruptRecord]:
             return
         is_arc = fmt == "arc"
         done = 0
-        with open(path, "rb") as fh:
+        with open_input(path) as fh:
             try:
                 for item in _scan(fh, path, is_arc=is_arc, skip=0, check_size=size):
                     done += 1
@@ -229,7 +237,7 @@ def iter_records(path: Path) -> Iterator[RawRecord | CorruptRecord]:
             "as a decompressed stream, offsets below are in that stream",
             path,
         )
-        with gzip.open(path, "rb") as fh:
+        with open_input(path) as raw, gzip.GzipFile(fileobj=raw, mode="rb") as fh:
             yield from _scan(fh, path, is_arc=is_arc, skip=done, check_size=None)
     except OSError as exc:
         yield CorruptRecord(path, 0, _one_line(f"{type(exc).__name__}: {exc}"))
@@ -269,9 +277,9 @@ def shard_warcs(paths: list[Path], num_shards: int, out_dir: Path) -> dict[str, 
         raise ValueError("shard_warcs: no input WARC files given (the path list is empty)")
     if num_shards < 1:
         raise ValueError(f"config key 'crawl.num_shards': must be at least 1, got {num_shards}")
-    paths = sorted(Path(p) for p in paths)
+    paths = sorted((p if is_url(p) else Path(p) for p in paths), key=str)
     for p in paths:
-        if not p.is_file():
+        if not is_url(p) and not p.is_file():
             raise ValueError(f"WARC file '{p}': not found (or not a regular file)")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -351,14 +359,24 @@ def shard_warcs(paths: list[Path], num_shards: int, out_dir: Path) -> dict[str, 
     return summary
 
 
-def warc_paths(pattern: str | None) -> list[Path]:
-    """The real WARC files matched by ``crawl.warc_glob``, sorted.
+def is_listing(pattern: str) -> bool:
+    """Whether ``crawl.warc_glob`` names a listing of inputs (Common Crawl's warc.paths.gz)."""
+    return input_name(pattern).endswith((".paths", ".paths.gz"))
+
+
+def warc_paths(pattern: str | None, base_url: str | None = None) -> list[Path | str]:
+    """The WARC inputs named by ``crawl.warc_glob``: local files matched by a glob, one URL, or
+    the entries of a listing (local or remote; relative entries joined to ``base_url``).
 
     Raises:
         ValueError: the key is unset or matches no file (one line naming the key).
     """
     if not pattern:
         raise ValueError("config key 'crawl.warc_glob': required when crawl.source is warc")
+    if is_listing(pattern):
+        return sorted(read_listing(pattern, base_url))
+    if is_url(pattern):
+        return [pattern]
     paths = sorted(Path(p) for p in glob.glob(pattern))
     if not paths:
         raise ValueError(f"config key 'crawl.warc_glob': '{pattern}' matches no file")

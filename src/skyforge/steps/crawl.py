@@ -42,6 +42,7 @@ def shard_warc(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
     from skyforge.data.crawl import shard_warcs, warc_paths
 
     crawl = C.CrawlConfig.from_dict(cfg["crawl"])
-    summary = shard_warcs(warc_paths(crawl.warc_glob), crawl.num_shards, args.out_dir)
+    paths = warc_paths(crawl.warc_glob, crawl.warc_base_url)
+    summary = shard_warcs(paths, crawl.num_shards, args.out_dir)
     _write_manifest(args.out_dir / "manifest.json", {"source": "warc", **summary})
     return summary
