@@ -24,6 +24,8 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -31,8 +33,22 @@ import torch.nn.functional as F
 from megatron.core.models.gpt import GPTModel
 
 from skyforge.config import ModelConfig
+from skyforge.model.checkpoint_reader import CheckpointReader, Slice
+from skyforge.model.safetensors_stream import (
+    DEFAULT_SHARD_BYTES,
+    PlannedTensor,
+    plan_shards,
+    write_shards,
+)
 
-__all__ = ["export_hf", "llama_state_dict"]
+__all__ = [
+    "HFTensor",
+    "export_checkpoint",
+    "export_hf",
+    "hf_tensors",
+    "llama_config",
+    "llama_state_dict",
+]
 
 TOKENIZER_FILES = (
     "tokenizer.json",
@@ -55,6 +71,58 @@ def _split_qkv(qkv: torch.Tensor, cfg: ModelConfig) -> tuple[torch.Tensor, ...]:
     return tuple(t.reshape(-1, cfg.hidden_size) for t in (q, k, v))
 
 
+@dataclass(frozen=True)
+class HFTensor:
+    """One tensor of the HF folder: its name and shape, and where it comes from (the megatron
+    module parameter and the piece of it: ``q``/``k``/``v`` of the fused QKV, ``gate``/``up`` of
+    fc1, ``unit_rows`` for Norm-Head, or ``whole``)."""
+
+    name: str
+    shape: tuple[int, ...]
+    source: str
+    piece: str = "whole"
+
+
+def hf_tensors(cfg: ModelConfig) -> list[HFTensor]:
+    """Every tensor of the LlamaForCausalLM folder in writing order (the pieces of one megatron
+    tensor next to each other, so a streaming writer reads each source once)."""
+    h, f, v = cfg.hidden_size, cfg.ffn_hidden_size, cfg.vocab_size
+    kv, q = cfg.kv_groups * cfg.head_dim, cfg.num_attention_heads * cfg.head_dim
+    out = [HFTensor("model.embed_tokens.weight", (v, h), "embedding.word_embeddings.weight")]
+    for i in range(cfg.num_layers):
+        m, p = f"decoder.layers.{i}.", f"model.layers.{i}."
+        qkv, fc1 = m + "self_attention.linear_qkv.weight", m + "mlp.linear_fc1.weight"
+        proj = m + "self_attention.linear_proj.weight"
+        out += [
+            HFTensor(p + "input_layernorm.weight", (h,), m + "input_layernorm.weight"),
+            HFTensor(p + "self_attn.q_proj.weight", (q, h), qkv, "q"),
+            HFTensor(p + "self_attn.k_proj.weight", (kv, h), qkv, "k"),
+            HFTensor(p + "self_attn.v_proj.weight", (kv, h), qkv, "v"),
+            HFTensor(p + "self_attn.o_proj.weight", (h, h), proj),
+            HFTensor(p + "post_attention_layernorm.weight", (h,), m + "pre_mlp_layernorm.weight"),
+            HFTensor(p + "mlp.gate_proj.weight", (f, h), fc1, "gate"),
+            HFTensor(p + "mlp.up_proj.weight", (f, h), fc1, "up"),
+            HFTensor(p + "mlp.down_proj.weight", (h, f), m + "mlp.linear_fc2.weight"),
+        ]
+    head_piece = "unit_rows" if cfg.norm_head else "whole"
+    out += [
+        HFTensor("model.norm.weight", (h,), "decoder.final_layernorm.weight"),
+        HFTensor("lm_head.weight", (v, h), "output_layer.weight", head_piece),
+    ]
+    return out
+
+
+def hf_piece(t: HFTensor, source: torch.Tensor, cfg: ModelConfig) -> torch.Tensor:
+    """The HF tensor ``t`` cut from its megatron source tensor."""
+    if t.piece in ("q", "k", "v"):
+        return _split_qkv(source, cfg)["qkv".index(t.piece)]
+    if t.piece in ("gate", "up"):
+        return torch.chunk(source, 2, dim=0)[("gate", "up").index(t.piece)]
+    if t.piece == "unit_rows":
+        return F.normalize(source, dim=1)
+    return source
+
+
 def llama_state_dict(model: GPTModel, cfg: ModelConfig) -> dict[str, torch.Tensor]:
     """The model's weights under LlamaForCausalLM's parameter names.
 
@@ -66,28 +134,32 @@ def llama_state_dict(model: GPTModel, cfg: ModelConfig) -> dict[str, torch.Tenso
         HF name → tensor (detached, on CPU, in the model's dtype).
     """
     src = {k: v.detach().cpu() for k, v in model.state_dict().items() if "_extra_state" not in k}
-    out = {
-        "model.embed_tokens.weight": src["embedding.word_embeddings.weight"],
-        "model.norm.weight": src["decoder.final_layernorm.weight"],
-    }
-    head = src["output_layer.weight"]
-    out["lm_head.weight"] = F.normalize(head, dim=1) if cfg.norm_head else head
-    for i in range(cfg.num_layers):
-        m, h = f"decoder.layers.{i}.", f"model.layers.{i}."
-        q, k, v = _split_qkv(src[m + "self_attention.linear_qkv.weight"], cfg)
-        gate, up = torch.chunk(src[m + "mlp.linear_fc1.weight"], 2, dim=0)
-        out |= {
-            h + "input_layernorm.weight": src[m + "input_layernorm.weight"],
-            h + "self_attn.q_proj.weight": q,
-            h + "self_attn.k_proj.weight": k,
-            h + "self_attn.v_proj.weight": v,
-            h + "self_attn.o_proj.weight": src[m + "self_attention.linear_proj.weight"],
-            h + "post_attention_layernorm.weight": src[m + "pre_mlp_layernorm.weight"],
-            h + "mlp.gate_proj.weight": gate,
-            h + "mlp.up_proj.weight": up,
-            h + "mlp.down_proj.weight": src[m + "mlp.linear_fc2.weight"],
-        }
-    return {k: v.contiguous() for k, v in out.items()}
+    return {t.name: hf_piece(t, src[t.source], cfg).contiguous() for t in hf_tensors(cfg)}
+
+
+def llama_config(cfg: ModelConfig, *, rotary_base: float, norm_eps: float, dtype: torch.dtype):
+    """The ``transformers`` LlamaConfig of the exported model."""
+    # deferred: heavy import (transformers), only for this path
+    from transformers import LlamaConfig
+
+    return LlamaConfig(
+        vocab_size=cfg.vocab_size,
+        hidden_size=cfg.hidden_size,
+        intermediate_size=cfg.ffn_hidden_size,
+        num_hidden_layers=cfg.num_layers,
+        num_attention_heads=cfg.num_attention_heads,
+        num_key_value_heads=cfg.kv_groups,
+        head_dim=cfg.head_dim,
+        max_position_embeddings=cfg.seq_length,
+        rms_norm_eps=norm_eps,
+        # transformers 5 reads the RoPE base from rope_parameters (no top-level rope_theta).
+        rope_parameters={"rope_type": "default", "rope_theta": float(rotary_base)},
+        hidden_act="silu",
+        tie_word_embeddings=False,
+        attention_bias=False,
+        mlp_bias=False,
+        dtype=dtype,
+    )
 
 
 def _add_chat_template(path: Path, template: str) -> None:
@@ -108,6 +180,71 @@ def _check_supported(model: GPTModel) -> None:
     assert not model.share_embeddings_and_output_weights
 
 
+def _tokenizer_files(tokenizer_dir: Path | None) -> list[Path]:
+    if tokenizer_dir is None:
+        return []
+    files = [Path(tokenizer_dir) / n for n in TOKENIZER_FILES]
+    files = [p for p in files if p.is_file()]
+    if not files:
+        raise ValueError(f"tokenizer_dir {tokenizer_dir}: none of {TOKENIZER_FILES} found")
+    return files
+
+
+def _write_folder(
+    out_dir: Path,
+    cfg: ModelConfig,
+    source: Callable[[str], torch.Tensor],
+    *,
+    rotary_base: float,
+    norm_eps: float,
+    tokenizer_dir: Path | None,
+    dtype: torch.dtype,
+    chat_template: str | None,
+    max_shard_bytes: int,
+    verify: Callable[[Path], None] | None,
+) -> Path:
+    """Write the folder into a temporary sibling, tensor by tensor, verify it, rename it."""
+    # deferred: heavy import (transformers), only for this path
+    from transformers import GenerationConfig
+
+    out_dir = Path(out_dir)
+    tokenizer_files = _tokenizer_files(tokenizer_dir)
+    config = llama_config(cfg, rotary_base=rotary_base, norm_eps=norm_eps, dtype=dtype)
+    planned = {t.name: t for t in hf_tensors(cfg)}
+    shards = plan_shards(
+        [PlannedTensor(t.name, t.shape, dtype) for t in planned.values()], max_shard_bytes
+    )
+    cache: dict[str, torch.Tensor] = {}  # the last megatron tensor read (its pieces are adjacent)
+
+    def produce(p: PlannedTensor) -> torch.Tensor:
+        t = planned[p.name]
+        if t.source not in cache:
+            cache.clear()  # drop the previous source before reading the next one
+            cache[t.source] = source(t.source)
+        return hf_piece(t, cache[t.source], cfg).to(dtype)
+
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        config.save_pretrained(tmp)
+        GenerationConfig.from_model_config(config).save_pretrained(tmp)
+        write_shards(tmp, shards, produce)
+        cache.clear()
+        for path in tokenizer_files:
+            shutil.copy2(path, tmp / path.name)
+        if chat_template is not None:
+            _add_chat_template(tmp / "tokenizer_config.json", chat_template)
+        if verify is not None:
+            verify(tmp)
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir
+
+
 def export_hf(
     model: GPTModel,
     cfg: ModelConfig,
@@ -116,8 +253,10 @@ def export_hf(
     tokenizer_dir: Path | None = None,
     dtype: torch.dtype = torch.float32,
     chat_template: str | None = None,
+    max_shard_bytes: int = DEFAULT_SHARD_BYTES,
 ) -> Path:
-    """Write the model as a LlamaForCausalLM folder (config.json, model.safetensors, tokenizer).
+    """Write an in-memory model as a LlamaForCausalLM folder (config.json, safetensors,
+    tokenizer). :func:`export_checkpoint` does the same from a checkpoint without the model.
 
     The folder is built in a temporary sibling directory and renamed into place, so ``out_dir``
     either does not exist or is complete; an existing ``out_dir`` is replaced.
@@ -129,6 +268,7 @@ def export_hf(
         tokenizer_dir: A folder whose tokenizer files (:data:`TOKENIZER_FILES`) are copied.
         dtype: Dtype of the saved weights.
         chat_template: Jinja chat template written into the copied ``tokenizer_config.json``.
+        max_shard_bytes: Largest safetensors file (more files and an index beyond it).
 
     Returns:
         ``out_dir``.
@@ -136,55 +276,64 @@ def export_hf(
     Raises:
         ValueError: If ``tokenizer_dir`` holds none of the tokenizer files.
     """
-    # deferred: heavy import (transformers), only for this path
-    from transformers import LlamaConfig, LlamaForCausalLM
-
     _check_supported(model)
-    out_dir = Path(out_dir)
-    tokenizer_files = []
-    if tokenizer_dir is not None:
-        tokenizer_files = [Path(tokenizer_dir) / n for n in TOKENIZER_FILES]
-        tokenizer_files = [p for p in tokenizer_files if p.is_file()]
-        if not tokenizer_files:
-            raise ValueError(f"tokenizer_dir {tokenizer_dir}: none of {TOKENIZER_FILES} found")
-
-    tc = model.config
-    config = LlamaConfig(
-        vocab_size=cfg.vocab_size,
-        hidden_size=cfg.hidden_size,
-        intermediate_size=cfg.ffn_hidden_size,
-        num_hidden_layers=cfg.num_layers,
-        num_attention_heads=cfg.num_attention_heads,
-        num_key_value_heads=cfg.kv_groups,
-        head_dim=cfg.head_dim,
-        max_position_embeddings=cfg.seq_length,
-        rms_norm_eps=tc.layernorm_epsilon,
-        # transformers 5 reads the RoPE base from rope_parameters (no top-level rope_theta).
-        rope_parameters={"rope_type": "default", "rope_theta": float(model.rotary_base)},
-        hidden_act="silu",
-        tie_word_embeddings=False,
-        attention_bias=False,
-        mlp_bias=False,
+    state = {
+        k: v.detach().cpu()
+        for k, v in model.state_dict().items()
+        if isinstance(v, torch.Tensor) and "_extra_state" not in k
+    }
+    return _write_folder(
+        Path(out_dir),
+        cfg,
+        state.__getitem__,
+        rotary_base=float(model.rotary_base),
+        norm_eps=model.config.layernorm_epsilon,
+        tokenizer_dir=tokenizer_dir,
         dtype=dtype,
+        chat_template=chat_template,
+        max_shard_bytes=max_shard_bytes,
+        verify=None,
     )
-    weights = {k: v.to(dtype) for k, v in llama_state_dict(model, cfg).items()}
-    # The meta device skips HF's random init, which the loaded weights would overwrite anyway.
-    with torch.device("meta"):
-        hf = LlamaForCausalLM(config)
-    hf.load_state_dict(weights, strict=True, assign=True)  # strict: every name must match
 
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
-        hf.save_pretrained(tmp, safe_serialization=True)
-        for path in tokenizer_files:
-            shutil.copy2(path, tmp / path.name)
-        if chat_template is not None:
-            _add_chat_template(tmp / "tokenizer_config.json", chat_template)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
+
+def export_checkpoint(
+    reader: CheckpointReader,
+    layout: dict[str, Slice],
+    cfg: ModelConfig,
+    out_dir: Path,
+    *,
+    rotary_base: float,
+    norm_eps: float,
+    tokenizer_dir: Path | None = None,
+    dtype: torch.dtype = torch.float32,
+    chat_template: str | None = None,
+    max_shard_bytes: int = DEFAULT_SHARD_BYTES,
+    verify: Callable[[Path], None] | None = None,
+) -> Path:
+    """Stream a checkpoint into a LlamaForCausalLM folder, one megatron tensor at a time.
+
+    Peak host memory beyond the process: the largest megatron tensor twice (read, then its
+    converted piece), never the model (:func:`skyforge.plan.inference.export_host_peak_bytes`).
+
+    Args:
+        reader: The checkpoint.
+        layout: Module parameter name → where it is stored (:func:`module_layout` of the model's
+            sharded state dict).
+        cfg, out_dir, tokenizer_dir, dtype, chat_template, max_shard_bytes: as in
+            :func:`export_hf`.
+        rotary_base, norm_eps: The model's RoPE base and RMSNorm epsilon.
+        verify: Called with the finished temporary folder before it is renamed into place; an
+            exception there leaves no folder behind.
+    """
+    return _write_folder(
+        Path(out_dir),
+        cfg,
+        lambda key: reader.read(layout[key]),
+        rotary_base=rotary_base,
+        norm_eps=norm_eps,
+        tokenizer_dir=tokenizer_dir,
+        dtype=dtype,
+        chat_template=chat_template,
+        max_shard_bytes=max_shard_bytes,
+        verify=verify,
+    )

@@ -233,6 +233,37 @@ def build_model(
     return model
 
 
+def build_model_on_meta(cfg: ModelConfig, **kwargs: Any) -> GPTModel:
+    """:func:`build_model` with every parameter on the meta device (no memory), for reading its
+    checkpoint layout and for :func:`skyforge.model.on_demand.weights_on_demand`.
+
+    megatron-core allocates weights on ``torch.cuda.current_device()`` (the CPU under the shim),
+    which a ``torch.device("meta")`` block does not override, so the call is redirected to meta
+    while the model is built. The RoPE frequencies are then rebuilt for real: they are computed
+    once at construction, not loaded.
+    """
+    # deferred: heavy import (megatron), only for this path
+    from megatron.core.models.common.embeddings.rotary_pos_embedding import RotaryEmbedding
+
+    current = torch.cuda.current_device
+    torch.cuda.current_device = lambda: torch.device("meta")
+    try:
+        with torch.device("meta"):
+            model = build_model(cfg, **kwargs)
+    finally:
+        torch.cuda.current_device = current
+    c = model.config
+    model.rotary_pos_emb = RotaryEmbedding(
+        kv_channels=c.kv_channels,
+        rotary_percent=1.0,
+        rotary_interleaved=c.rotary_interleaved,
+        seq_len_interpolation_factor=None,
+        rotary_base=model.rotary_base,
+        use_cpu_initialization=c.use_cpu_initialization,
+    )
+    return model
+
+
 def count_parameters(model: torch.nn.Module) -> int:
     """Number of parameters of this rank's model (its pipeline stage and tensor shard)."""
     return sum(p.numel() for p in model.parameters())
