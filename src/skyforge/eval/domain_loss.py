@@ -30,6 +30,7 @@ import pandas as pd
 import torch
 
 from skyforge.core.tables import save_figure, write_table
+from skyforge.model.device import inference_device, inference_dtype
 
 __all__ = [
     "DocScore",
@@ -85,8 +86,13 @@ def read_domain_file(path: str | Path, max_chars: int) -> list[str]:
     return texts
 
 
-def load_causal_lm(folder: str | Path, dtype: torch.dtype = torch.float32) -> tuple[Any, Any]:
-    """Model and tokenizer of a ``transformers`` causal-LM folder.
+def load_causal_lm(
+    folder: str | Path,
+    dtype: torch.dtype | None = None,
+    device: torch.device | str | None = None,
+) -> tuple[Any, Any]:
+    """Model and tokenizer of a ``transformers`` causal-LM folder, on ``device`` (default: the
+    node's GPU in bf16, else the CPU in fp32: :mod:`skyforge.model.device`).
 
     Raises:
         EvalInputError: the folder is missing or not a causal LM (naming it).
@@ -94,12 +100,14 @@ def load_causal_lm(folder: str | Path, dtype: torch.dtype = torch.float32) -> tu
     # deferred: heavy import (transformers), only for this path
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    device = torch.device(device) if device is not None else inference_device()
+    dtype = dtype or inference_dtype(device)
     folder = Path(folder)
     if not (folder / "config.json").is_file():
         raise EvalInputError(f"model folder '{folder}': no config.json")
     try:
         tokenizer = AutoTokenizer.from_pretrained(folder)
-        model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype)
+        model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype).to(device)
     except (ValueError, OSError, KeyError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise EvalInputError(f"model folder '{folder}': not a causal LM ({first})") from None
@@ -196,7 +204,7 @@ def score_texts(
     context: int | None = None,
     batch_tokens: int = 4096,
     padding_side: str = "right",
-    device: torch.device | str = "cpu",
+    device: torch.device | str | None = None,
     where: str = "texts",
 ) -> list[DocScore]:
     """Summed NLL of every document (the convention: docs/eval.md#domain-loss).
@@ -207,7 +215,7 @@ def score_texts(
         context: window length in tokens (default: the model's context).
         batch_tokens: padded tokens per forward pass (speed only).
         padding_side: ``right`` or ``left`` (results agree; tests check it).
-        device: where the model runs.
+        device: where the model runs (default: where its weights are).
         where: names the input in error messages (a file).
 
     Raises:
@@ -215,6 +223,7 @@ def score_texts(
     """
     context = context or model_context(model)
     ids = _encode(tokenizer, texts, where)
+    device = device or next(model.parameters()).device
     windows = [
         (doc, s, e, first)
         for doc, toks in enumerate(ids)
@@ -308,7 +317,7 @@ def domain_loss_table(
     *,
     max_chars: int = 1365,
     batch_tokens: int = 4096,
-    device: str = "cpu",
+    device: str | None = None,
 ) -> pd.DataFrame:
     """Score every model on every domain; write ``domain_loss.csv``, ``.md`` and ``.png``.
 
@@ -330,8 +339,7 @@ def domain_loss_table(
     cells: list[Cell] = []
     for name, folder in models.items():
         try:
-            model, tokenizer = load_causal_lm(folder)
-            model.to(device)
+            model, tokenizer = load_causal_lm(folder, device=device)
         except EvalInputError as exc:
             log.error("model %s: %s", name, exc)
             cells += [Cell(name, d, status=f"failed: {exc}") for d in domains]

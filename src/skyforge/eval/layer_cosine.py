@@ -70,10 +70,11 @@ def layer_cosines(model, tokenizer, texts: list[str], *, batch_size: int = 8) ->
                 for r, x in enumerate(chunk):
                     inp[r, : len(x)] = torch.tensor(x)
                     mask[r, : len(x)] = True
-                model(input_ids=inp, attention_mask=mask.long())
+                device = next(model.parameters()).device
+                model(input_ids=inp.to(device), attention_mask=mask.long().to(device))
                 for i, (h_in, h_out) in captured.items():
                     cos = torch.nn.functional.cosine_similarity(h_in.float(), h_out.float(), dim=-1)
-                    sums[i] += float(cos[mask].double().sum())
+                    sums[i] += float(cos[mask.to(device)].double().sum())
                 count += int(mask.sum())
     finally:
         for h in handles:

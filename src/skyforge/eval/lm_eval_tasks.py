@@ -231,15 +231,18 @@ def run_task(lm: Any, configs: list[dict], limit: int | None, max_gen_tokens: in
 def load_lm(folder: Path, batch_size: int):
     """lm-eval's HF wrapper on a local folder (absolute, so no Hub lookup is ever tried)."""
     # deferred: heavy import (torch), only for this path
-    import torch
     from lm_eval.models.huggingface import HFLM
 
+    from skyforge.model.device import inference_device, inference_dtype
+
     _check_causal_lm(folder)
+    device = inference_device()
     return HFLM(
         pretrained=str(folder.resolve()),
         backend="causal",
-        device="cuda" if torch.cuda.is_available() else "cpu",
+        device=str(device),
         batch_size=batch_size,
-        dtype="auto",
+        # bf16 on a GPU (a 13 B model in 27.7 GB), the saved fp32 on the CPU
+        dtype=str(inference_dtype(device)).removeprefix("torch."),
         trust_remote_code=False,
     )

@@ -24,6 +24,7 @@ import torch
 
 from skyforge.config import GenerateConfig
 from skyforge.core.io import atomic_write_text
+from skyforge.model.device import inference_device, inference_dtype
 
 __all__ = ["generate_replies", "load_chat_model"]
 
@@ -60,8 +61,10 @@ def load_chat_model(
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     if not tokenizer.chat_template:
         raise ValueError(f"model folder '{model_dir}': its tokenizer has no chat_template")
-    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
-    return model, tokenizer
+    # The node's GPU in bf16 when the job was given one, else the CPU in fp32.
+    device = inference_device()
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=inference_dtype(device))
+    return model.to(device).eval(), tokenizer
 
 
 def generate_replies(
@@ -80,6 +83,7 @@ def generate_replies(
     for messages in conversations:
         prompt = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
         ids = tokenizer(prompt, add_special_tokens=False, return_tensors="pt")["input_ids"]
+        ids = ids.to(model.device)
         kwargs: dict[str, Any] = dict(
             max_new_tokens=options.max_new_tokens,
             eos_token_id=stop_ids,
