@@ -75,6 +75,112 @@ log = logging.getLogger(__name__)
 
 
 # ---------------------------------------------------------------------------------------------
+# Cells: (model, task) pairs, in this process or spread over the node's GPUs
+# ---------------------------------------------------------------------------------------------
+
+Cell = tuple[str, dict[str, Any] | None]  # ("ok", lm-eval's result) or (one-line reason, None)
+TaskSpec = tuple[str, Path, int]  # task, its directory, shots: what a worker rebuilds it from
+
+
+def _model_cells(
+    name: str,
+    folder: Path,
+    specs: list[TaskSpec],
+    limit: int | None,
+    batch_size: int,
+    max_gen_tokens: int,
+    configs: dict[str, list[dict]] | None = None,
+) -> tuple[str | None, dict[str, Cell]]:
+    """Every given task of one model: load it once, run the tasks.
+
+    Returns:
+        (the model's load error or None, task → cell). ``configs`` are the tasks already built
+        in this process; a worker process rebuilds them from ``specs`` (lm-eval's task configs
+        hold closures, which do not pickle).
+    """
+    if configs is None:
+        configs = {
+            task: build_task_configs(task, path, load_benchmark(task, path), shots, max_gen_tokens)
+            for task, path, shots in specs
+        }
+    try:
+        lm = load_lm(Path(folder), batch_size)
+    except Exception as e:  # noqa: BLE001 (any load error becomes the row's reason)
+        reason = one_line(e)
+        log.error("benchmarks: model %s (%s) failed to load: %s", name, folder, reason)
+        return reason, {}
+    cells: dict[str, Cell] = {}
+    for task, task_configs in configs.items():
+        try:
+            with quiet_lm_eval():
+                cells[task] = ("ok", run_task(lm, task_configs, limit, max_gen_tokens))
+        except Exception as e:  # noqa: BLE001 (one failed cell must not lose the table)
+            reason = one_line(e)
+            log.error("benchmarks: model %s, task %s failed: %s", name, task, reason)
+            cells[task] = (reason, None)
+    del lm
+    gc.collect()
+    return None, cells
+
+
+def _take_gpu(slots: Any) -> None:
+    """Pool initializer: this worker sees one GPU of the node (before CUDA starts)."""
+    os.environ["CUDA_VISIBLE_DEVICES"] = str(slots.get())
+
+
+def _run_cells(
+    models: dict[str, Path],
+    specs: list[TaskSpec],
+    configs: dict[str, list[dict]],
+    limit: int | None,
+    batch_size: int,
+    max_gen_tokens: int,
+    workers: int | None,
+) -> dict[str, tuple[str | None, dict[str, Cell]]]:
+    """Model → (load error, task → cell). One process evaluates one model's tasks at a time; on
+    a node with G GPUs, G worker processes (one GPU each, CUDA_VISIBLE_DEVICES) take the
+    (model, task) pairs from a queue, so a node's 8 GPUs score 8 cells at once. Each worker
+    loads the model of its cell (a 13 B model in bf16: 27.7 GB, one GPU), which costs a load
+    per cell and keeps the cells independent; lm-eval's own data parallelism (accelerate
+    launch) would need a launcher around the Snakemake job instead.
+    """
+    # deferred: heavy import (torch), only for this path
+    import torch
+
+    if workers is None:
+        workers = torch.cuda.device_count() if torch.cuda.is_available() else 1
+    pairs = [(m, spec) for m in models for spec in specs]
+    if workers <= 1 or len(pairs) <= 1:
+        return {
+            name: _model_cells(name, folder, specs, limit, batch_size, max_gen_tokens, configs)
+            for name, folder in models.items()
+        }
+    # deferred: only a multi-GPU node (or a test) reaches this
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = mp.get_context("spawn")  # a fresh interpreter: CUDA starts after the pinning
+    slots = ctx.Manager().Queue()
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    gpus = visible.split(",") if visible else [str(i) for i in range(workers)]
+    workers = min(workers, len(pairs))
+    for i in range(workers):
+        slots.put(gpus[i % len(gpus)])
+    log.info("benchmarks: %d cells on %d worker processes, one GPU each", len(pairs), workers)
+    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_take_gpu, initargs=(slots,))
+    with pool:
+        futures = [
+            (m, pool.submit(_model_cells, m, models[m], [spec], limit, batch_size, max_gen_tokens))
+            for m, spec in pairs
+        ]
+        out: dict[str, tuple[str | None, dict[str, Cell]]] = {m: (None, {}) for m in models}
+        for m, future in futures:
+            error, cells = future.result()
+            out[m] = (out[m][0] or error, out[m][1] | cells)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
 # The table
 # ---------------------------------------------------------------------------------------------
 
@@ -88,6 +194,7 @@ def evaluate_benchmarks(
     limit: int | None = None,
     batch_size: int = 8,
     max_gen_tokens: int = 64,
+    workers: int | None = None,
 ) -> pd.DataFrame:
     """Runs every task in ``data`` for every model with lm-eval and writes the table.
 
@@ -110,6 +217,8 @@ def evaluate_benchmarks(
             scored split; None scores all.
         batch_size: lm-eval's batch size.
         max_gen_tokens: GSM8K's generation budget in tokens; must be below the model's context.
+        workers: processes running (model, task) cells side by side, each on its own GPU
+            (:func:`_run_cells`); default: the node's GPU count, or 1 on a CPU node.
 
     Returns:
         The table written to ``benchmarks.csv``.
@@ -145,37 +254,29 @@ def evaluate_benchmarks(
             task_errors[task] = one_line(e)
             log.error("benchmarks: task %s failed for every model: %s", task, task_errors[task])
 
+    specs = [(t, Path(data[t]), int(num_fewshot.get(t, 0))) for t in configs]
+    results = _run_cells(models, specs, configs, limit, batch_size, max_gen_tokens, workers)
     rows, all_items = [], []
-    for model_name, folder in models.items():
+    for model_name in models:
         row: dict[str, Any] = {"model": model_name}
         for task in tasks:
             row |= {task: math.nan, f"{task}_n": 0, f"{task}_truncated": 0}
             if task in task_errors:
                 row[f"{task}_status"] = f"failed: {task_errors[task]}"
-        try:
-            lm = load_lm(Path(folder), batch_size)
-        except Exception as e:  # noqa: BLE001 (any load error becomes the row's reason)
-            reason = one_line(e)
-            log.error("benchmarks: model %s (%s) failed to load: %s", model_name, folder, reason)
-            for task in tasks:  # the whole row, bad task files or not: the model is the cause
-                row[f"{task}_status"] = f"failed: {reason}"
+        load_error, cells = results[model_name]
+        if load_error is not None:  # the whole row, bad task files or not: the model is the cause
+            row |= {f"{task}_status": f"failed: {load_error}" for task in tasks}
             rows.append(row)
             continue
-        for task, task_configs in configs.items():
-            try:
-                with quiet_lm_eval():
-                    out = run_task(lm, task_configs, limit, max_gen_tokens)
-            except Exception as e:  # noqa: BLE001 (one failed cell must not lose the table)
-                reason = one_line(e)
-                log.error("benchmarks: model %s, task %s failed: %s", model_name, task, reason)
-                row[f"{task}_status"] = f"failed: {reason}"
+        for task in configs:
+            status, out = cells[task]
+            if status != "ok":
+                row[f"{task}_status"] = f"failed: {status}"
                 continue
             row |= {task: out["score"], f"{task}_n": out["n"]}
             row |= {f"{task}_truncated": out["truncated"], f"{task}_status": "ok"}
             all_items += [{"model": model_name, "task": task, **it} for it in out["items"]]
         rows.append(row)
-        del lm
-        gc.collect()
 
     # The baseline is a property of the format (4 options; a free number), so it stands even
     # where the task's files failed; its _n is the number of items the models were given.

@@ -16,6 +16,7 @@ import shutil
 from decimal import Decimal
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 
@@ -419,3 +420,18 @@ def test_truncated_items_are_counted(tmp_path, synthetic, tiny_model):
         assert row[f"{task}_status"] == "ok" and row[f"{task}_truncated"] == sum(expected) > 0
     md = (tmp_path / "out" / "benchmarks.md").read_text(encoding="utf-8")
     assert f"short / MMLU: {row['mmlu_truncated']}" in md
+
+
+def test_cells_spread_over_worker_processes_give_the_same_table(tmp_path, synthetic, tiny_model):
+    """The multi-GPU path (one worker process per GPU, one (model, task) cell each) run on CPU
+    with 2 workers: the same scores and per-item records as the one-process path."""
+    root, _ = synthetic
+    kwargs = dict(num_fewshot={"mmlu": 1, "gsm8k": 0}, limit=2, max_gen_tokens=4)
+    data = {"mmlu": root / "mmlu", "gsm8k": root / "gsm8k"}
+    models = {"a": tiny_model, "b": tiny_model}
+    one = evaluate_benchmarks(models, data, tmp_path / "one", workers=1, **kwargs)
+    two = evaluate_benchmarks(models, data, tmp_path / "two", workers=2, **kwargs)
+    pd.testing.assert_frame_equal(one, two)
+    assert set(one["mmlu_status"]) == {"ok"} and set(one["gsm8k_status"]) == {"ok"}
+    items = [(tmp_path / d / "benchmarks_items.jsonl").read_text() for d in ("one", "two")]
+    assert items[0] == items[1] and items[0].count("\n") > 0
