@@ -647,6 +647,7 @@ class GenerateConfig(Section):
     temperature: float
     top_p: float
     seed: int
+    batch_size: int
 
 
 @dataclass(frozen=True)
