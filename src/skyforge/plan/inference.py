@@ -3,17 +3,19 @@ tables and generation. Pure arithmetic over the model's shape, like :mod:`skyfor
 (which prices training); :mod:`skyforge.plan.resources` turns these bytes into SLURM requests.
 
 Export (host memory, streaming; :mod:`skyforge.train.hf_stage`):
-    peak = base + max(T × stored + T × out, 2 × T × out) + logits
+    peak = base + T × (stored + out + 4) + logits
     where ``T`` is the largest single megatron tensor (vocab × hidden for the embedding / LM
-    head, 2·ffn × hidden for the fused fc1, (hidden + 2·kv) × hidden for the fused QKV). Each
-    tensor is read alone, straight into its buffer (T × stored), cut into its HF pieces in the
-    export dtype (at most T × out more) and appended to the safetensors file at once: no file
-    and no layer is buffered. The logit check runs both models with each weight loaded just
-    before the module that uses it and dropped after (the HF side reads a weight through the
-    file's mmap, then copies it: 2 × T × out), plus the check prompt's fp32 logits (both sides:
-    2 × tokens × vocab × 4). Measured on the 13 B layer shape at 2 layers (vocab 65,536, fp32,
-    ``tests/unit/model/test_export_stream.py``): 1.81 GB peak RSS for a 4.45 GB model, under
-    this formula's 2.8 GB with the measured 0.39 GB base.
+    head, 2·ffn × hidden for the fused fc1, (hidden + 2·kv) × hidden for the fused QKV), and
+    ``stored`` / ``out`` the bytes per element in the checkpoint and in the export. Each tensor
+    is read alone, straight into its buffer (T × stored), cut into its HF pieces in the export
+    dtype (at most T × out more) and appended to the safetensors file at once: no file and no
+    layer is buffered. The logit check runs both models in fp32 with each weight loaded just
+    before the module that uses it and dropped after: the stored weight, its fp32 copy, and on
+    the HF side the file pages its mmap touched (T × (stored + 4 + out) at most), plus the check
+    prompt's fp32 logits (both sides: 2 × tokens × vocab × 4). Nothing grows with the depth.
+    Measured on the 13 B layer shape (vocab 65,536; ``tests/unit/model/test_export_stream.py``),
+    saved in bf16 as a GPU run saves it: 2.40 GB peak RSS at 2 layers, the same at 1 layer,
+    under this formula's 3.5 GB; the full 52-layer model is 27.7 GB in bf16.
 
 Inference (device memory, one model, bf16 on a GPU, fp32 on CPU):
     weights = params × dtype_bytes
@@ -74,8 +76,7 @@ def export_host_peak_bytes(
     """
     unit = export_unit_params(model)
     logits = 2 * check_tokens * model.vocab_size * 4  # both sides' fp32 logits
-    weights = max(unit * (stored_bytes + out_dtype_bytes), 2 * unit * out_dtype_bytes)
-    return int(base_bytes + weights + logits)
+    return int(base_bytes + unit * (stored_bytes + out_dtype_bytes + 4) + logits)
 
 
 def inference_bytes(

@@ -146,7 +146,18 @@ def export_checkpoint_dir(
         s = tokens.shape[1]
         causal = torch.triu(torch.ones(1, 1, s, s, dtype=torch.bool, device=device), diagonal=1)
         positions = torch.arange(s, device=device).unsqueeze(0)
-        with torch.no_grad(), weights_on_demand(model, lambda k: reader.read(layout[k]), device):
+        # Saved in the dtype the weights were trained in: fp32 from a CPU run (the default), bf16
+        # from a GPU run (a 13 B model: 27.7 GB instead of 55 GB). Megatron keeps its norm
+        # weights in fp32 either way; they are rounded to that dtype too, and megatron's side of
+        # the check reads every weight rounded the same way, so that the check sees the layout
+        # (a swapped or misplaced tensor), not the rounding (fp32 compute on both sides).
+        dtype = reader.stored(layout["embedding.word_embeddings.weight"].key).properties.dtype
+        report["dtype"] = str(dtype).removeprefix("torch.")
+
+        def rounded(key: str) -> torch.Tensor:
+            return reader.read(layout[key]).to(dtype)
+
+        with torch.no_grad(), weights_on_demand(model, rounded, device):
             ours = model(tokens, positions, causal).float()
 
         def verify(folder: Path) -> None:
@@ -165,6 +176,7 @@ def export_checkpoint_dir(
             layout,
             cfg,
             Path(out_dir),
+            dtype=dtype,
             rotary_base=float(model.rotary_base),
             norm_eps=model.config.layernorm_epsilon,
             tokenizer_dir=None if tokenizer_dir is None else Path(tokenizer_dir),

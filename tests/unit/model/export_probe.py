@@ -1,7 +1,9 @@
-"""Subprocess side of test_export_stream.py: ``make CKPT`` saves a randomly initialised model of
-the shape given as JSON in SKYFORGE_PROBE_MODEL; ``export CKPT OUT`` streams it into an HF folder
-and prints the process's peak RSS (bytes) and the export report as one JSON line. Separate
-processes, so that the export's peak is not the maker's."""
+"""Subprocess side of test_export_stream.py, one step per process so that each peak RSS is its
+own: ``make CKPT`` saves a randomly initialised bf16 model (as a GPU run saves it) of the shape
+given as JSON in SKYFORGE_PROBE_MODEL; ``export CKPT OUT SHARD TOKENIZER`` streams it into an HF
+folder; ``eval OUT DOCS`` scores the documents of a JSON list with the eval path (the domain
+loss's loader and scorer, and the layer cosine). Each prints one JSON line: the peak RSS in
+bytes and what the step returned."""
 
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ def make(ckpt: Path) -> None:
     from skyforge.train.distributed import initialize_distributed
 
     initialize_distributed(1, 1, 0)
-    model = build_model(_cfg())
+    model = build_model(_cfg(), params_dtype=torch.bfloat16)
     with torch.no_grad():  # norms away from 1: a swapped norm would show in the logits
         for name, p in model.named_parameters():
             if "norm" in name:
@@ -37,18 +39,50 @@ def make(ckpt: Path) -> None:
     ps.destroy_model_parallel()
 
 
-def export(ckpt: Path, out: Path, max_shard_bytes: int) -> None:
+def _done(result: object) -> None:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"peak_rss": peak, "result": result}))
+
+
+def export(ckpt: Path, out: Path, max_shard_bytes: int, tokenizer_dir: Path) -> None:
     from skyforge.train.hf_stage import export_checkpoint_dir
 
-    report = export_checkpoint_dir(
-        ckpt, _cfg(), out, tokenizer_dir=None, max_shard_bytes=max_shard_bytes
+    _done(
+        export_checkpoint_dir(
+            ckpt, _cfg(), out, tokenizer_dir=tokenizer_dir, max_shard_bytes=max_shard_bytes
+        )
     )
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(json.dumps({"peak_rss": peak, "report": report}))
+
+
+def evaluate(folder: Path, docs: Path) -> None:
+    import time
+
+    from skyforge.eval.domain_loss import load_causal_lm, score_texts
+    from skyforge.eval.layer_cosine import layer_cosines
+
+    texts = json.loads(docs.read_text(encoding="utf-8"))
+    start = time.perf_counter()
+    model, tokenizer = load_causal_lm(folder)
+    loaded = time.perf_counter()
+    scores = score_texts(model, tokenizer, texts, batch_tokens=512)
+    cosines = layer_cosines(model, tokenizer, texts)
+    _done(
+        {
+            "dtype": str(next(model.parameters()).dtype),
+            "nll_per_token": sum(s.nll for s in scores) / sum(s.num_predicted for s in scores),
+            "tokens": sum(s.num_tokens for s in scores),
+            "layer_cosines": [float(c) for c in cosines],
+            "load_s": loaded - start,
+            "eval_s": time.perf_counter() - loaded,
+        }
+    )
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "make":
-        make(Path(sys.argv[2]))
+    step, *args = sys.argv[1:]
+    if step == "make":
+        make(Path(args[0]))
+    elif step == "export":
+        export(Path(args[0]), Path(args[1]), int(args[2]), Path(args[3]))
     else:
-        export(Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4]))
+        evaluate(Path(args[0]), Path(args[1]))
