@@ -1,4 +1,4 @@
-"""Steps of ``rules/dedup.smk``: exact, near (MinHash LSH) and substring (suffix array) dedup.
+"""Steps of ``rules/dedup.smk``: exact, near (MinHash LSH) and substring (K-byte windows) dedup.
 
 Library imports sit inside each step (see :mod:`skyforge.steps.plan`).
 """
@@ -104,7 +104,7 @@ def minhash_clusters(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str,
 
 @step(
     "substring-dedup",
-    "suffix-array substring dedup of a group",
+    "exact substring dedup of a group (hash-partitioned windows)",
     sections=("dedup",),
     args=(
         arg("--group", required=True),
@@ -116,7 +116,8 @@ def minhash_clusters(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str,
     ),
 )
 def substring_dedup(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
-    """Suffix-array removal of repeated substrings in one language group of all shards."""
+    """Removal of repeated substrings in one language group of all shards (hash-partitioned
+    K-byte windows, within ``dedup.substring.memory_budget_gb``)."""
     from skyforge.data.dedup.substring import default_min_length_bytes
     from skyforge.data.dedup.substring import substring_dedup as dedup
 
@@ -130,4 +131,5 @@ def substring_dedup(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, 
         args.out_spans,
         min_length_bytes=sub["min_length_bytes"] or default_min_length_bytes(langs),
         langs=langs,
+        memory_budget_bytes=int(sub["memory_budget_gb"] * 1024**3),
     )

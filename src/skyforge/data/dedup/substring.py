@@ -44,6 +44,7 @@ __all__ = [
     "SEPARATOR",
     "default_min_length_bytes",
     "duplicate_spans",
+    "merge_and_snap",
     "substring_dedup",
 ]
 
@@ -116,6 +117,19 @@ def duplicate_spans(
     starts = np.concatenate((p[keep], q[keep]))
     ends = starts + np.concatenate((length[keep], length[keep]))
     del p, q, length, end_p, end_q, keep
+    return merge_and_snap(buf, starts, ends)
+
+
+def merge_and_snap(
+    buf: np.ndarray, starts: np.ndarray, ends: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Merge overlapping or touching byte ranges of ``buf`` and snap each merged span inwards to
+    UTF-8 character boundaries (continuation bytes are 0b10xxxxxx; at most 3 of them).
+
+    Returns:
+        ``(starts, ends)`` sorted by start; spans that vanish when snapped are dropped.
+    """
+    empty = np.empty(0, np.int64), np.empty(0, np.int64)
     if not len(starts):
         return empty
     order = np.argsort(starts, kind="stable")
@@ -126,7 +140,6 @@ def duplicate_spans(
     first = np.flatnonzero(new)
     last = np.append(first[1:] - 1, len(starts) - 1)
     starts, ends = starts[first], reach[last]
-    # Snap inwards to character boundaries: continuation bytes are 0b10xxxxxx; at most 3.
     cont = np.zeros(len(buf) + 1, dtype=bool)
     cont[:-1] = (buf & 0xC0) == 0x80
     for _ in range(3):
@@ -161,6 +174,13 @@ def _concat(tables: Sequence[pa.Table]) -> tuple[np.ndarray, np.ndarray, np.ndar
     return buf, doc_starts, doc_ends
 
 
+def _group_table(path: Path, lang_set: pa.Array) -> tuple[pa.Table, int]:
+    """The shard's documents of the group, and how many rows belong to other groups."""
+    table = read_docs(path)
+    mask = pc.fill_null(pc.is_in(table.column("lang"), value_set=lang_set), False)
+    return table.filter(mask), table.num_rows - (pc.sum(mask).as_py() or 0)
+
+
 def substring_dedup(
     docs_in: Sequence[Path],
     shards: Sequence[int],
@@ -171,8 +191,22 @@ def substring_dedup(
     min_length_bytes: int,
     langs: Sequence[str],
     min_chars_after: int = 20,
+    memory_budget_bytes: int | None = None,
+    method: str = "windows",
 ) -> dict[str, Any]:
     """Remove repeated substrings of ≥ ``min_length_bytes`` from one language group of all shards.
+
+    ``method="windows"`` (the default) finds the repeated K-byte windows in hash partitions
+    (:mod:`skyforge.data.dedup.substring_windows`): it holds one shard's text at a time, and the
+    partitions' kept windows fit ``memory_budget_bytes`` (its number of partitions is derived
+    from the group's size); the spans equal the suffix array's. ``method="suffix_array"`` builds
+    today's in-memory suffix array over the whole group (≈ 13–25 bytes per input byte); it is
+    kept as the reference the tests compare with.
+
+    Memory of the windows method: one shard's text and its buffer (≈ 2 × shard bytes), the
+    hashing blocks (``72 × block``), the kept windows of one partition (``36 × group bytes /
+    partitions``) and the repeated windows found so far (12 bytes each: the duplicated share of
+    the group, not the group).
 
     Args:
         docs_in: document tables (``DOC_SCHEMA``), one per shard.
@@ -187,15 +221,21 @@ def substring_dedup(
         min_chars_after: an edited document with fewer characters left (leading and trailing
             whitespace stripped) is removed: what survives is a title or a date line, not a
             document. Unedited documents are never removed here, however short.
+        memory_budget_bytes: the kept windows' budget (None: one partition).
+        method: ``windows`` or ``suffix_array``.
 
     Returns:
         Counts and bytes: ``num_in``, ``num_kept``, ``num_removed``, ``num_edited``,
         ``num_spans``, ``num_other_lang`` (rows outside the group, not written), ``bytes_in``,
-        ``bytes_kept``, ``bytes_spans``, ``bytes_removed_docs``, ``seconds``.
+        ``bytes_kept``, ``bytes_spans``, ``bytes_removed_docs``, ``partitions``, ``seconds``.
 
     Raises:
-        ValueError: list lengths differ, no languages, or ``min_length_bytes`` < 1.
+        ValueError: list lengths differ, no languages, ``min_length_bytes`` < 1, an unknown
+            method, or a budget below one hashing block.
     """
+    # deferred: the windowed finder imports this module's merge_and_snap
+    from skyforge.data.dedup import substring_windows as W
+
     t0 = time.perf_counter()
     if not (len(docs_in) == len(shards) == len(out_docs) == len(out_removed)):
         raise ValueError(
@@ -205,39 +245,93 @@ def substring_dedup(
         raise ValueError("substring_dedup: 'langs' must name at least one language")
     if min_length_bytes < 1:
         raise ValueError(f"substring_dedup: 'min_length_bytes' must be ≥ 1, got {min_length_bytes}")
+    if method not in ("windows", "suffix_array"):
+        raise ValueError(f"substring_dedup: unknown method {method!r}")
     lang_set = pa.array(sorted(set(langs)), pa.string())
-    tables, num_other = [], 0
-    for path in docs_in:
-        table = read_docs(path)
-        mask = pc.fill_null(pc.is_in(table.column("lang"), value_set=lang_set), False)
-        num_other += table.num_rows - (pc.sum(mask).as_py() or 0)
-        tables.append(table.filter(mask))
-    buf, doc_starts, doc_ends = _concat(tables)
-    span_starts, span_ends = duplicate_spans(buf, doc_starts, doc_ends, min_length_bytes)
-    span_doc = np.searchsorted(doc_starts, span_starts, side="right") - 1
+
+    def shard_buffers():
+        for path, shard in zip(docs_in, shards, strict=True):
+            table, _ = _group_table(path, lang_set)
+            yield (shard, *_concat([table]))
+
+    # Spans per shard, as (starts, ends) relative to that shard's own buffer.
+    spans_of: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    partitions = 1
+    if method == "suffix_array":
+        tables = [_group_table(path, lang_set)[0] for path in docs_in]
+        buf, doc_starts, doc_ends = _concat(tables)
+        g_starts, g_ends = duplicate_spans(buf, doc_starts, doc_ends, min_length_bytes)
+        del buf
+        base = 0
+        for table, shard in zip(tables, shards, strict=True):
+            n = table.num_rows
+            lo_doc = doc_starts[base] if n else 0
+            hi = doc_ends[base + n - 1] + 1 if n else lo_doc
+            lo, up = np.searchsorted(g_starts, [lo_doc, hi])
+            spans_of[shard] = (g_starts[lo:up] - lo_doc, g_ends[lo:up] - lo_doc)
+            base += n
+        del tables
+    else:
+        group_bytes = 0
+        for path in docs_in:
+            table, _ = _group_table(path, lang_set)
+            group_bytes += int(pc.sum(pc.binary_length(table.column("text"))).as_py() or 0)
+        if memory_budget_bytes is not None:
+            partitions = W.partitions_for_budget(group_bytes, memory_budget_bytes)
+        repeated = []
+        for r in range(partitions):
+            repeated.append(
+                W.repeated_windows(
+                    shard_buffers(), min_length_bytes, partition=r, partitions=partitions
+                )
+            )
+            log.info(
+                "substring dedup %s: partition %d/%d, %d repeated windows",
+                "+".join(sorted(set(langs))),
+                r + 1,
+                partitions,
+                len(repeated[-1][0]),
+            )
+        for shard, buf, _starts, _ends in shard_buffers():
+            windows = W.shard_windows(repeated, shard)
+            spans_of[shard] = W.merge_windows(buf, windows, min_length_bytes, already_sorted=True)
 
     totals = dict.fromkeys(
-        ("num_in", "num_kept", "num_removed", "num_edited", "bytes_kept", "bytes_removed_docs"), 0
+        (
+            "num_in",
+            "num_kept",
+            "num_removed",
+            "num_edited",
+            "num_spans",
+            "num_other_lang",
+            "bytes_in",
+            "bytes_kept",
+            "bytes_spans",
+            "bytes_removed_docs",
+        ),
+        0,
     )
     span_tables = []
-    base = 0
-    for table, shard, path_docs, path_removed in zip(
-        tables, shards, out_docs, out_removed, strict=True
+    for path, shard, path_docs, path_removed in zip(
+        docs_in, shards, out_docs, out_removed, strict=True
     ):
+        table, num_other = _group_table(path, lang_set)
+        buf, doc_starts, doc_ends = _concat([table])
+        span_starts, span_ends = spans_of[shard]
+        span_doc = np.searchsorted(doc_starts, span_starts, side="right") - 1
         n = table.num_rows
-        lo, hi = np.searchsorted(span_doc, [base, base + n])
         texts = table.column("text").to_pylist()
         ids = table.column("id").to_pylist()
         drop = np.zeros(n, dtype=bool)
         leftover = np.zeros(n, dtype=np.int64)
-        edited = np.unique(span_doc[lo:hi]) - base
+        edited = np.unique(span_doc)
         # Spans are sorted by start, hence grouped by document: one slice per edited document.
-        bounds = np.searchsorted(span_doc, np.append(edited, edited[-1:] + 1) + base)
+        bounds = np.searchsorted(span_doc, np.append(edited, edited[-1:] + 1))
         for k, j in enumerate(edited):
             sel = slice(bounds[k], bounds[k + 1])
-            local_s = span_starts[sel] - doc_starts[base + j]
-            local_e = span_ends[sel] - doc_starts[base + j]
-            raw = buf[doc_starts[base + j] : doc_ends[base + j]].tobytes()
+            local_s = span_starts[sel] - doc_starts[j]
+            local_e = span_ends[sel] - doc_starts[j]
+            raw = buf[doc_starts[j] : doc_ends[j]].tobytes()
             kept_bytes = b"".join(
                 raw[a:b] for a, b in zip(np.r_[0, local_e], np.r_[local_s, len(raw)], strict=True)
             )
@@ -245,23 +339,21 @@ def substring_dedup(
             if len(texts[j].strip()) < min_chars_after:
                 drop[j] = True
                 leftover[j] = len(kept_bytes)
-        span_local_doc = span_doc[lo:hi] - base
         span_tables.append(
             pa.table(
                 {
-                    "id": pa.array([ids[j] for j in span_local_doc], pa.string()),
-                    "shard": pa.array(np.full(hi - lo, shard, np.int32)),
-                    "start": pa.array(span_starts[lo:hi] - doc_starts[span_doc[lo:hi]]),
-                    "end": pa.array(span_ends[lo:hi] - doc_starts[span_doc[lo:hi]]),
-                    "bytes": pa.array(span_ends[lo:hi] - span_starts[lo:hi]),
+                    "id": pa.array([ids[j] for j in span_doc], pa.string()),
+                    "shard": pa.array(np.full(len(span_doc), shard, np.int32)),
+                    "start": pa.array(span_starts - doc_starts[span_doc]),
+                    "end": pa.array(span_ends - doc_starts[span_doc]),
+                    "bytes": pa.array(span_ends - span_starts),
                 }
             )
         )
         out = table.set_column(
             table.schema.get_field_index("text"), "text", pa.array(texts, pa.string())
         )
-        keep_mask = pa.array(~drop)
-        kept = out.filter(keep_mask)
+        kept = out.filter(pa.array(~drop))
         gone = out.filter(pa.array(drop))
         removed = pa.table(
             {
@@ -279,18 +371,19 @@ def substring_dedup(
         totals["num_kept"] += kept.num_rows
         totals["num_removed"] += gone.num_rows
         totals["num_edited"] += len(edited)
+        totals["num_spans"] += len(span_starts)
+        totals["num_other_lang"] += int(num_other)
+        totals["bytes_in"] += int((doc_ends - doc_starts).sum())
         totals["bytes_kept"] += pc.sum(pc.binary_length(kept.column("text"))).as_py() or 0
+        totals["bytes_spans"] += int((span_ends - span_starts).sum())
         totals["bytes_removed_docs"] += int(leftover.sum())
-        base += n
     spans = pa.concat_tables(span_tables) if span_tables else SPAN_SCHEMA.empty_table()
     write_table(out_spans, spans, SPAN_SCHEMA)
     return {
         "langs": sorted(set(langs)),
         "min_length_bytes": min_length_bytes,
+        "method": method,
+        "partitions": partitions,
         **totals,
-        "num_spans": int(len(span_starts)),
-        "num_other_lang": int(num_other),
-        "bytes_in": int((doc_ends - doc_starts).sum()),
-        "bytes_spans": int((span_ends - span_starts).sum()),
         "seconds": round(time.perf_counter() - t0, 3),
     }

@@ -259,3 +259,39 @@ def test_dropdown_removed_from_synthetic_crawl(synthetic_docs, tmp_path, langs) 
         len(t.encode()) - len(kept.get(i, "").encode()) for i, t in before.items() if i in with_menu
     )
     assert spans[spans.id.isin(with_menu)].groupby("id").bytes.sum().max() < menu_bytes + 64
+
+
+def test_windowed_partitions_write_what_the_suffix_array_writes(tmp_path) -> None:
+    """The step's default (hash-partitioned windows, here ~20 partitions from a small budget)
+    writes the same documents, removals and span table as the whole-group suffix array."""
+    rng = random.Random(11)
+    shards = [
+        [
+            (
+                f"{s}-{i}",
+                _unique(rng, 30) + rng.choice([REPEAT_EN, REPEAT_ZH, ""]) + _unique(rng, 9),
+                rng.choice(["en", "zh"]),
+            )
+            for i in range(25)
+        ]
+        + [(f"{s}-menu", REPEAT_ZH, "zh")]  # nothing left after the cut: removed
+        for s in range(3)
+    ]
+    paths = _write(tmp_path, shards)
+    results = {}
+    for method, budget in (("suffix_array", None), ("windows", 72 * 4 * 2**20 + 20_000)):
+        out = tmp_path / method
+        out.mkdir()
+        results[method] = _run(out, paths, ["en", "zh"], method=method, memory_budget_bytes=budget)
+    from skyforge.data.dedup.substring_windows import partitions_for_budget
+
+    expected = partitions_for_budget(results["windows"]["bytes_in"], 72 * 4 * 2**20 + 20_000)
+    assert results["windows"]["partitions"] == expected > 5
+    assert results["suffix_array"]["partitions"] == 1
+    for key in ("num_kept", "num_removed", "num_edited", "num_spans", "bytes_kept", "bytes_spans"):
+        assert results["windows"][key] == results["suffix_array"][key], key
+    assert results["windows"]["num_spans"] > 20 and results["windows"]["num_removed"] >= 3
+    for name in ["spans.parquet"] + [f"{k}-{s}.parquet" for k in ("out", "rm") for s in range(3)]:
+        a = pq.read_table(tmp_path / "windows" / name)
+        b = pq.read_table(tmp_path / "suffix_array" / name)
+        assert a.equals(b), name
