@@ -17,6 +17,8 @@ rule chat_data:
         "logs/chat_data/chat_data.log",
     conda:
         "../envs/skyforge.yaml"
+    resources:
+        **rule_resources("chat_data"),
     params:
         # Tracked: only the generators' settings (an lr change must not rewrite the data).
         synthetic=lambda wildcards: synthetic_chat_json(),
@@ -62,6 +64,8 @@ rule export_hf_align:
         "logs/export_hf/{variant}.log",
     conda:
         "../envs/train.yaml"
+    resources:
+        **rule_resources("export_hf_align"),
     params:
         tokenizer_dir=lambda wildcards, input: os.path.dirname(input.tokenizer),
     shell:
@@ -79,6 +83,8 @@ rule refusals:
         "logs/refusals/refusals.log",
     conda:
         "../envs/train.yaml"
+    resources:
+        **rule_resources("refusals"),
     params:
         config=lambda wildcards: step_config("generate"),
     shell:
@@ -100,6 +106,8 @@ rule preference_data:
         "logs/preference_data/preference_data.log",
     conda:
         "../envs/skyforge.yaml"
+    resources:
+        **rule_resources("preference_data"),
     params:
         out_dir=lambda wildcards, output: os.path.dirname(output.train),
     shell:
@@ -182,6 +190,8 @@ rule align_report:
         "logs/align_report/align_report.log",
     conda:
         "../envs/skyforge.yaml"
+    resources:
+        **rule_resources("align_report"),
     params:
         out_dir=lambda wildcards, output: os.path.dirname(output.curves),
         stats=lambda wildcards, input: (
@@ -206,6 +216,8 @@ rule samples:
         "logs/samples/samples.log",
     conda:
         "../envs/train.yaml"
+    resources:
+        **rule_resources("samples"),
     params:
         config=lambda wildcards: step_config("generate"),
         models=lambda wildcards, input: " ".join(f"{os.path.basename(m)}={m}" for m in input.models),

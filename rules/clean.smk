@@ -17,6 +17,8 @@ rule extract:
         "logs/benchmarks/extract/{shard}.tsv"
     conda:
         "../envs/skyforge.yaml"
+    resources:
+        **rule_resources("extract"),
     params:
         config=lambda wildcards: step_config("extract"),
     shell:
@@ -44,6 +46,8 @@ rule filter:
         "logs/benchmarks/filter/{shard}.tsv"
     conda:
         "../envs/skyforge.yaml"
+    resources:
+        **rule_resources("filter"),
     params:
         config=lambda wildcards: step_config("filters", "encoding", "harmful"),
     shell:

@@ -20,6 +20,7 @@ from skyforge.config import ConfigError, section_json, validate_config  # noqa: 
 from skyforge.data.corpora import CORPORA, SPLITS  # noqa: E402
 from skyforge.data.crawl import is_listing  # noqa: E402
 from skyforge.data.remote import is_url  # noqa: E402
+from skyforge.plan.resources import DagShape, check_overrides, plan_resources  # noqa: E402
 from skyforge.tokenize.blends import tracked_config as blend_tracked  # noqa: E402
 from skyforge.tokenize.tokenizer import tracked_config as tokenizer_tracked  # noqa: E402
 from skyforge.train.preflight import tracked_config as preflight_tracked  # noqa: E402
@@ -443,3 +444,79 @@ def config_hash():
 
     blob = json.dumps(config, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+# Resources (src/skyforge/plan/resources.py): every rule that Snakemake submits takes its
+# `resources:` from the plan, sized from the config. A profile's set-resources still override
+# them (Snakemake applies those after the rule's own), though never below the planned need, which
+# is one line at dry-run time naming the rule and the key.
+
+_PLANNED = {}
+
+
+def local_crawl_bytes():
+    """Bytes of the local WARC inputs (crawl.source warc with a glob of files), else None."""
+    if config["crawl"]["source"] != "warc":
+        return None
+    pattern = config["crawl"]["warc_glob"]
+    if is_url(pattern) or is_listing(pattern):
+        return None
+    return sum(os.path.getsize(p) for p in warc_inputs())
+
+
+def planned_resources():
+    """Rule → planned request (skyforge.plan.resources.Request), computed once."""
+    if not _PLANNED:
+        shape = DagShape(
+            eval_models=len(eval_models()),
+            contamination_models=len(contamination_models()),
+            chat_models=len(chat_model_exports()),
+            eval_domains=len(eval_domain_files()),
+            crawl_bytes=local_crawl_bytes(),
+        )
+        try:
+            _PLANNED.update(plan_resources(config, shape))
+        except ConfigError as exc:
+            raise WorkflowError(str(exc)) from None
+    return _PLANNED
+
+
+def profile_overrides(rule):
+    """The profile's set-resources of ``rule`` with concrete values. Snakemake keeps a value that
+    is not a number as an expression evaluated per job; a literal or a bare word (gpu:1) is read
+    here as Snakemake would read it, a real expression is left out (not checked)."""
+    import ast
+
+    from snakemake.resources import Resources
+
+    given = workflow.resource_settings.overwrite_resources.get(rule)
+    if not given:
+        return {}
+    values = {}
+    for key, res in Resources.from_mapping(given).items():
+        if not res.is_evaluable():
+            values[key] = res.value
+        elif isinstance(res.raw, str):
+            try:
+                values[key] = ast.literal_eval(res.raw)
+            except SyntaxError:
+                values[key] = res.raw
+            except ValueError:
+                pass
+    return values
+
+
+def rule_resources(rule):
+    """The `resources:` of ``rule`` from the plan, after checking the profile's overrides."""
+    request = planned_resources()[rule]
+    try:
+        check_overrides(request, profile_overrides(rule))
+    except ConfigError as exc:
+        raise WorkflowError(str(exc)) from None
+    return request.snakemake()
+
+
+def resource_table_json():
+    """Every planned request as JSON (the plan step's table; tracked, so it reruns the plan)."""
+    rows = [r.as_row() for r in planned_resources().values()]
+    return json.dumps(rows, sort_keys=True, separators=(",", ":"))

@@ -11,6 +11,8 @@ rule corpus_dates:
         "logs/corpus_dates/{shard}.log",
     conda:
         "../envs/skyforge.yaml"
+    resources:
+        **rule_resources("corpus_dates"),
     shell:
         "python -m skyforge.cli corpus-dates --docs {input.docs:q} --out {output:q} 2> {log:q}"
 
@@ -24,6 +26,8 @@ rule corpus_cutoffs:
         "logs/corpus_cutoffs/corpus_cutoffs.log",
     conda:
         "../envs/skyforge.yaml"
+    resources:
+        **rule_resources("corpus_cutoffs"),
     params:
         config=lambda wildcards: step_config("corpora"),
     shell:
@@ -45,6 +49,8 @@ rule corpus_split:
         "logs/benchmarks/corpus_split/{shard}.tsv"
     conda:
         "../envs/skyforge.yaml"
+    resources:
+        **rule_resources("corpus_split"),
     shell:
         "python -m skyforge.cli corpus-split --docs {input.docs:q} --cutoffs {input.cutoffs:q}"
         " --outputs {output.corpora:q} --digests {output.corpora:q} 2> {log:q}"
@@ -76,6 +82,8 @@ rule funnel:
         "logs/funnel/funnel.log",
     conda:
         "../envs/skyforge.yaml"
+    resources:
+        **rule_resources("funnel"),
     params:
         kept_after=lambda wildcards: kept_after_args(),
         out_dir=lambda wildcards, output: os.path.dirname(output.csv),
@@ -104,6 +112,8 @@ rule score_removals:
         "logs/score_removals/score_removals.log",
     conda:
         "../envs/skyforge.yaml"
+    resources:
+        **rule_resources("score_removals"),
     params:
         out_dir=lambda wildcards, output: os.path.dirname(output.csv),
     shell:

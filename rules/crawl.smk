@@ -17,6 +17,8 @@ if config["crawl"]["source"] == "synthetic":
             "logs/benchmarks/crawl/crawl.tsv"
         conda:
             "../envs/skyforge.yaml"
+        resources:
+            **rule_resources("crawl"),
         params:
             config=lambda wildcards: step_config("crawl"),
             out_dir=lambda wildcards, output: os.path.dirname(output.manifest),
@@ -41,6 +43,8 @@ else:
             "logs/benchmarks/crawl/crawl.tsv"
         conda:
             "../envs/skyforge.yaml"
+        resources:
+            **rule_resources("crawl"),
         params:
             config=lambda wildcards: step_config("crawl"),
             out_dir=lambda wildcards, output: os.path.dirname(output.manifest),

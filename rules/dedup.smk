@@ -14,6 +14,8 @@ rule exact_hashes:
         "logs/benchmarks/exact_hashes/{shard}.tsv"
     conda:
         "../envs/skyforge.yaml"
+    resources:
+        **rule_resources("exact_hashes"),
     shell:
         "python -m skyforge.cli exact-hashes --docs {input.docs:q} --shard {wildcards.shard}"
         " --out {output.hashes:q} --digests {output.hashes:q} 2> {log:q}"
@@ -32,6 +34,8 @@ rule exact_duplicates:
         "logs/benchmarks/exact_duplicates/exact_duplicates.tsv"
     conda:
         "../envs/skyforge.yaml"
+    resources:
+        **rule_resources("exact_duplicates"),
     shell:
         "python -m skyforge.cli exact-dups --hashes {input.hashes:q} --out {output.drop:q}"
         " --digests {output.drop:q} 2> {log:q}"
@@ -54,6 +58,8 @@ rule exact_dedup:
         "logs/benchmarks/exact_dedup/{shard}.tsv"
     conda:
         "../envs/skyforge.yaml"
+    resources:
+        **rule_resources("exact_dedup"),
     shell:
         "python -m skyforge.cli apply-drop --step exact_dedup --docs {input.docs:q}"
         " --drop {input.drop:q} --shard {wildcards.shard} --out-docs {output.docs:q}"
@@ -73,6 +79,8 @@ rule minhash_signatures:
         "logs/benchmarks/minhash_signatures/{shard}.tsv"
     conda:
         "../envs/skyforge.yaml"
+    resources:
+        **rule_resources("minhash_signatures"),
     params:
         config=lambda wildcards: step_config("dedup"),
     shell:
@@ -94,6 +102,8 @@ rule minhash_buckets:
         "logs/benchmarks/minhash_buckets/band-{band}.tsv"
     conda:
         "../envs/skyforge.yaml"
+    resources:
+        **rule_resources("minhash_buckets"),
     params:
         config=lambda wildcards: step_config("dedup"),
     shell:
@@ -116,6 +126,8 @@ rule minhash_clusters:
         "logs/benchmarks/minhash_clusters/minhash_clusters.tsv"
     conda:
         "../envs/skyforge.yaml"
+    resources:
+        **rule_resources("minhash_clusters"),
     params:
         config=lambda wildcards: step_config("dedup"),
     shell:
@@ -141,6 +153,8 @@ rule near_dedup:
         "logs/benchmarks/near_dedup/{shard}.tsv"
     conda:
         "../envs/skyforge.yaml"
+    resources:
+        **rule_resources("near_dedup"),
     shell:
         "python -m skyforge.cli apply-drop --step near_dedup --docs {input.docs:q}"
         " --drop {input.drop:q} --shard {wildcards.shard} --out-docs {output.docs:q}"
@@ -165,6 +179,8 @@ rule substring_dedup:
         "logs/benchmarks/substring_dedup/{group}.tsv"
     conda:
         "../envs/skyforge.yaml"
+    resources:
+        **rule_resources("substring_dedup"),
     params:
         config=lambda wildcards: step_config("dedup"),
         shards=lambda wildcards: " ".join(str(int(s)) for s in shard_ids()),

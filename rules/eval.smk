@@ -13,6 +13,8 @@ rule eval_domains:
         "logs/eval_domains/eval_domains.log",
     conda:
         "../envs/skyforge.yaml"
+    resources:
+        **rule_resources("eval_domains"),
     params:
         config=lambda wildcards: eval_config("heldout_docs"),
         out_dir=lambda wildcards, output: os.path.dirname(output[0]),
@@ -44,6 +46,8 @@ rule eval_domain_loss:
         "logs/eval_domain_loss/eval_domain_loss.log",
     conda:
         "../envs/train.yaml"
+    resources:
+        **rule_resources("eval_domain_loss"),
     params:
         config=lambda wildcards: eval_config("max_chars", "batch_tokens"),
         models=lambda wildcards: pairs_args(eval_models()),
@@ -63,6 +67,8 @@ rule eval_benchmarks_data:
         "logs/eval_benchmarks_data/eval_benchmarks_data.log",
     conda:
         "../envs/skyforge.yaml"
+    resources:
+        **rule_resources("eval_benchmarks_data"),
     params:
         config=lambda wildcards: synthetic_benchmarks_json(),
     shell:
@@ -92,6 +98,8 @@ rule eval_benchmarks:
         "logs/eval_benchmarks/eval_benchmarks.log",
     conda:
         "../envs/train.yaml"
+    resources:
+        **rule_resources("eval_benchmarks"),
     params:
         config=lambda wildcards: eval_config("benchmarks"),
         models=lambda wildcards: pairs_args(eval_models()),
@@ -152,6 +160,8 @@ rule eval_contamination:
         "logs/eval_contamination/eval_contamination.log",
     conda:
         "../envs/train.yaml"
+    resources:
+        **rule_resources("eval_contamination"),
     params:
         config=lambda wildcards: eval_config("contamination", "batch_tokens"),
         models=lambda wildcards: pairs_args(contamination_models()),
@@ -188,6 +198,8 @@ rule eval_layer_cosine:
         "logs/eval_layer_cosine/eval_layer_cosine.log",
     conda:
         "../envs/train.yaml"
+    resources:
+        **rule_resources("eval_layer_cosine"),
     params:
         config=lambda wildcards: eval_config("layer_cosine_docs", "max_chars"),
         models=lambda wildcards: pairs_args(eval_models()),
@@ -248,6 +260,8 @@ rule eval_ablation:
         "logs/eval_ablation/eval_ablation.log",
     conda:
         "../envs/train.yaml"
+    resources:
+        **rule_resources("eval_ablation"),
     params:
         config=lambda wildcards: eval_config("benchmarks", "max_chars", "batch_tokens"),
         domains=lambda wildcards: pairs_args(eval_domain_files()),

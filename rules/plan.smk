@@ -13,8 +13,13 @@ rule plan:
         "logs/benchmarks/plan/plan.tsv"
     conda:
         "../envs/skyforge.yaml"
+    resources:
+        **rule_resources("plan"),
     params:
         config=lambda wildcards: step_config("model", "cluster", "parallel", "train", "plan"),
         out_dir=lambda wildcards, output: os.path.dirname(output.summary),
+        # Every rule's SLURM request as Snakemake asks for it (rules/common.smk): plan.md's table.
+        resources_table=lambda wildcards: resource_table_json(),
     shell:
-        "python -m skyforge.cli plan --config-json {params.config:q} --out-dir {params.out_dir:q} 2> {log:q}"
+        "python -m skyforge.cli plan --config-json {params.config:q} --out-dir {params.out_dir:q}"
+        " --resources-json {params.resources_table:q} 2> {log:q}"

@@ -56,6 +56,8 @@ rule export_hf:
         "logs/export_hf/{stage}.log",
     conda:
         "../envs/train.yaml"
+    resources:
+        **rule_resources("export_hf"),
     params:
         tokenizer_dir=lambda wildcards, input: os.path.dirname(input.tokenizer),
     shell:
@@ -82,6 +84,8 @@ rule pretrain_report:
         "logs/pretrain_report/pretrain_report.log",
     conda:
         "../envs/skyforge.yaml"
+    resources:
+        **rule_resources("pretrain_report"),
     params:
         out_dir=lambda wildcards, output: os.path.dirname(output.curves),
     shell:

@@ -11,6 +11,8 @@ rule reference_set:
         "logs/benchmarks/reference_set/reference_set.tsv"
     conda:
         "../envs/skyforge.yaml"
+    resources:
+        **rule_resources("reference_set"),
     params:
         config=lambda wildcards: step_config("quality_model", "crawl"),
     shell:
@@ -43,6 +45,8 @@ rule train_quality_model:
         "logs/benchmarks/train_quality_model/train_quality_model.tsv"
     conda:
         "../envs/skyforge.yaml"
+    resources:
+        **rule_resources("train_quality_model"),
     params:
         config=lambda wildcards: step_config("quality_model"),
         out_dir=lambda wildcards, output: os.path.dirname(output.model),
@@ -69,6 +73,8 @@ rule quality:
         "logs/benchmarks/quality/{group}/{shard}.tsv"
     conda:
         "../envs/skyforge.yaml"
+    resources:
+        **rule_resources("quality"),
     params:
         config=lambda wildcards: step_config("quality_model", "harmful"),
         model_dir=lambda wildcards, input: os.path.dirname(input.model),
@@ -86,6 +92,8 @@ rule harmful_planted:
         "logs/harmful_planted/harmful_planted.log",
     conda:
         "../envs/skyforge.yaml"
+    resources:
+        **rule_resources("harmful_planted"),
     params:
         config=lambda wildcards: step_config("harmful_model", "crawl"),
     shell:
@@ -128,6 +136,8 @@ rule train_harmful_model:
         "logs/benchmarks/train_harmful_model/train_harmful_model.tsv"
     conda:
         "../envs/skyforge.yaml"
+    resources:
+        **rule_resources("train_harmful_model"),
     params:
         config=lambda wildcards: step_config("harmful_model", "harmful"),
         out_dir=lambda wildcards, output: os.path.dirname(output.metrics),
@@ -155,6 +165,8 @@ rule harmful:
         "logs/benchmarks/harmful/{group}/{shard}.tsv"
     conda:
         "../envs/skyforge.yaml"
+    resources:
+        **rule_resources("harmful"),
     params:
         config=lambda wildcards: step_config("harmful_model", "harmful"),
         model_dir=lambda wildcards, input: os.path.dirname(input.models[0]),

@@ -14,6 +14,8 @@ rule summary:
         "logs/summary/summary.log",
     conda:
         "../envs/skyforge.yaml"
+    resources:
+        **rule_resources("summary"),
     params:
         run_name=config["run_name"],
         config_hash=lambda wildcards: config_hash(),

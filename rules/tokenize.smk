@@ -23,6 +23,8 @@ rule train_tokenizer:
     conda:
         "../envs/skyforge.yaml"
     threads: 2
+    resources:
+        **rule_resources("train_tokenizer"),
     params:
         config=lambda wildcards: tokenizer_config_json(),
         out_dir=lambda wildcards, output: os.path.dirname(output.tokenizer),
@@ -48,6 +50,8 @@ rule pack_shard:
     conda:
         "../envs/skyforge.yaml"
     threads: 1
+    resources:
+        **rule_resources("pack_shard"),
     params:
         prefix=lambda wildcards, output: output.bin.removesuffix(".bin"),
     shell:
@@ -69,6 +73,8 @@ rule merge_packs:
         "logs/merge_packs/{corpus}/{split}.log",
     conda:
         "../envs/skyforge.yaml"
+    resources:
+        **rule_resources("merge_packs"),
     params:
         inputs=lambda wildcards: " ".join(
             shard_files(f"results/packs/{wildcards.corpus}/{wildcards.split}/{{shard}}")
@@ -88,6 +94,8 @@ rule blend:
         "logs/blend/{blend}.log",
     conda:
         "../envs/skyforge.yaml"
+    resources:
+        **rule_resources("blend"),
     params:
         # Only what this stage's blend reads: a new sub-stage leaves the others untouched.
         config=lambda wildcards: blend_config_json(wildcards.blend),
@@ -109,6 +117,8 @@ rule blends:
         "logs/blends/blends.log",
     conda:
         "../envs/skyforge.yaml"
+    resources:
+        **rule_resources("blends"),
     params:
         out_dir=lambda wildcards, output: os.path.dirname(output.summary),
     shell:

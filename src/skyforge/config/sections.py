@@ -572,6 +572,9 @@ class LaunchConfig(Section):
     executor: str
     slurm_partition: str | None
     slurm_account: str | None
+    cpu_partition: str | None
+    gpu_partition: str | None
+    crawl_bytes: float | None
     timeout_min: int
     cpus_per_task: int
     mem_gb: float | None

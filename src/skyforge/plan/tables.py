@@ -5,13 +5,17 @@ Files:
   breakdown of the configured layout, tokens/GPU/s, MFU, days.
 * ``layouts.csv`` — every candidate layout, ranked (fitting ones first, by predicted throughput).
 * ``reverse.csv`` — the shapes tried for the reverse question, with the answer marked.
-* ``plan.md`` — the same, readable, for the Snakemake report.
+* ``plan.md`` — the same, readable, for the Snakemake report; with the rules' SLURM requests
+  (:mod:`skyforge.plan.resources`, passed in by the rule as Snakemake computed them) as its last
+  table.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -206,6 +210,41 @@ def render_markdown(tables: dict[str, pd.DataFrame], plan: PlanConfig) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _fmt_mem(mem_mb: int | None) -> str:
+    return "partition default" if mem_mb is None else f"{mem_mb / 1024:,.1f} GiB"
+
+
+def _fmt_minutes(minutes: int) -> str:
+    if minutes < 60:
+        return f"{minutes} min"
+    h, m = divmod(minutes, 60)
+    return f"{h} h" if not m else f"{h} h {m:02d}"
+
+
+def render_resources(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The rules' SLURM requests (:class:`skyforge.plan.resources.Request` rows) as Markdown."""
+    lines = [
+        "## SLURM requests per rule",
+        "",
+        "What each rule asks SLURM for (src/skyforge/plan/resources.py). Data and model rules are "
+        "Snakemake SLURM jobs (`resources:`; a profile's `set-resources` may raise them, or lower "
+        "them down to the planned need); submitit rules are local rules whose multi-node job "
+        "submitit submits (`cluster`, `launch`). Partition `default`: the profile's "
+        "`slurm_partition`. Memory in GiB of 2^30 bytes (SLURM `--mem` in MiB).",
+        "",
+        "| rule | kind | partition | nodes | GPUs/node | CPUs | memory | time limit | why |",
+        "|---|---|---|---:|---:|---:|---:|---:|---|",
+    ]
+    order = {"model": 0, "data": 1, "submitit": 2}
+    for r in sorted(rows, key=lambda r: order.get(r["kind"], 3)):
+        lines.append(
+            f"| {r['rule']} | {r['kind']} | {r['partition'] or 'default'} | {r['nodes']} | "
+            f"{r['gpus']} | {r['cpus_per_task']} | {_fmt_mem(r['mem_mb'])} | "
+            f"{_fmt_minutes(r['runtime_min'])} | {r['why']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def write_plan(
     out_dir: Path,
     model: ModelConfig,
@@ -213,11 +252,20 @@ def write_plan(
     parallel: ParallelConfig,
     train: TrainConfig,
     plan: PlanConfig,
+    resources: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, pd.DataFrame]:
-    """Compute the plan and write its four files into ``out_dir`` atomically."""
+    """Compute the plan and write its four files into ``out_dir`` atomically.
+
+    Args:
+        resources: the rules' SLURM requests (``Request.as_row()`` dicts); when given, the last
+            table of ``plan.md``.
+    """
     tables = build_plan_tables(model, cluster, parallel, train, plan)
     out_dir = Path(out_dir)
     for name in ("summary", "layouts", "reverse"):
         write_csv(out_dir / f"{name}.csv", tables[name])
-    atomic_write_text(out_dir / "plan.md", render_markdown(tables, plan))
+    markdown = render_markdown(tables, plan)
+    if resources:
+        markdown += "\n" + render_resources(resources)
+    atomic_write_text(out_dir / "plan.md", markdown)
     return tables

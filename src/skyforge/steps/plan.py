@@ -35,7 +35,15 @@ def validate_config(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     "plan",
     "compute plan: parameters, FLOPs, memory, layouts, days",
     sections=PLAN_SECTIONS,
-    args=(arg("--out-dir", type=Path, required=True, help="output directory"),),
+    args=(
+        arg("--out-dir", type=Path, required=True, help="output directory"),
+        arg(
+            "--resources-json",
+            default=None,
+            help="every rule's SLURM request as a JSON list (skyforge.plan.resources rows, as "
+            "rules/common.smk computes them): plan.md's last table",
+        ),
+    ),
 )
 def plan(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
     """Compute the plan tables (results/plan/)."""
@@ -49,6 +57,7 @@ def plan(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
         layout.parallel,
         layout.train,
         C.PlanConfig.from_dict(cfg["plan"]),
+        resources=json.loads(args.resources_json) if args.resources_json else (),
     )
     s = dict(zip(tables["summary"]["name"], tables["summary"]["value"], strict=True))
     return {
