@@ -508,7 +508,13 @@ def profile_overrides(rule):
 
 def rule_resources(rule):
     """The `resources:` of ``rule`` from the plan, after checking the profile's overrides."""
-    request = planned_resources()[rule]
+    planned = planned_resources()
+    if rule not in planned:
+        raise WorkflowError(
+            f"{rule!r} has no planned resources; add the rule to DATA_RATES or MODEL_RULES in "
+            "src/skyforge/plan/resources.py"
+        )
+    request = planned[rule]
     try:
         check_overrides(request, profile_overrides(rule))
     except ConfigError as exc:
