@@ -506,20 +506,19 @@ def profile_overrides(rule):
     return values
 
 
-def rule_resources(rule):
-    """The `resources:` of ``rule`` from the plan, after checking the profile's overrides."""
+def rule_resources(name):
+    """The `resources:` of rule ``name`` from the plan, after checking the profile's overrides."""
     planned = planned_resources()
-    if rule not in planned:
+    if name not in planned:
         raise WorkflowError(
-            f"{rule!r} has no planned resources; add the rule to DATA_RATES or MODEL_RULES in "
+            f"{name!r} has no planned resources; add the rule to DATA_RATES or MODEL_RULES in "
             "src/skyforge/plan/resources.py"
         )
-    request = planned[rule]
     try:
-        check_overrides(request, profile_overrides(rule))
+        check_overrides(planned[name], profile_overrides(name))
     except ConfigError as exc:
         raise WorkflowError(str(exc)) from None
-    return request.snakemake()
+    return planned[name].snakemake()
 
 
 def resource_table_json():
