@@ -57,11 +57,15 @@ URLs or a listing: ``launch.crawl_bytes``, else :data:`ASSUMED_WARC_SHARD_BYTES`
 Measured on this repository's data code (which holds a shard's documents in Python lists) with
 ``/usr/bin/time`` on one core, on the default crawl (3,000 pages, 2 shards of 5.1 MB) and an
 8× crawl (24,000 pages, 2 shards of 40.6 MB); k and the rate are the slopes between the two,
-rounded up (:data:`DATA_RATES`). Substring dedup: 4.2 B per crawl WARC byte, i.e. ~10 B per
-byte of the text it reads (text after near dedup is 0.43 of the WARC bytes), or 13–25 B per
-byte of one language group (data/dedup/substring.py). The tokenizer adds 3.8 B per sampled byte
-(measured with ``tokenizer.sample_bytes`` 4 MB and 32 MB on the 8× crawl). The synthetic crawl
-holds its pages in memory (3.2 B per crawl byte); a real crawl is re-sharded as a stream.
+rounded up (:data:`DATA_RATES`). Substring dedup finds repeated windows in hash partitions
+within ``dedup.substring.memory_budget_gb`` (data/dedup/substring.py, substring_windows.py): its
+need is base + min(budget, 52 B × group text + 72 × 4 MiB of hashing blocks) + 2 × one shard's
+text, the group's text bounded by all the crawl's text (:data:`TEXT_PER_WARC_BYTE`); the
+formula is an upper bound (measured 298 MB on the default crawl and 907 MB on the 8× crawl,
+where it gives 0.8 and 3.1 GB). The tokenizer adds 3.8 B per
+sampled byte (measured with ``tokenizer.sample_bytes`` 4 MB and 32 MB on the 8× crawl). The
+synthetic crawl holds its pages in memory (3.2 B per crawl byte); a real crawl is re-sharded as
+a stream.
 
 Requests: memory = need × :data:`MEM_MARGIN`, rounded up to 256 MiB, at least
 :data:`DATA_MEM_FLOOR_MB` for data rules; time = 2 × the estimate, rounded up to 10 min, at
@@ -185,6 +189,10 @@ TOKENIZER_BYTES_PER_SAMPLE_BYTE = 3.8
 """Extra RSS of the tokenizer trainer per sampled text byte (measured, 4 MB vs 32 MB samples)."""
 TOKENIZER_S_PER_SAMPLE_MB = 0.2
 """Extra seconds per sampled MB (same measurement)."""
+WINDOW_BYTES_PER_TEXT_BYTE = 52
+"""Substring dedup: bytes per kept window in a partition (data/dedup/substring_windows.py)."""
+WINDOW_HASH_BLOCK_BYTES = 72 * 4 * 2**20
+"""Substring dedup: the hashing arrays of one 4 MiB block of window starts (same module)."""
 
 
 @dataclass(frozen=True)
@@ -220,7 +228,7 @@ DATA_RATES: dict[str, DataRate] = {
     "exact_duplicates": DataRate("crawl", 150, 0.3, 0.7, 0.01),  # 148 → 164 MB, 0.6 → 0.6 s
     "minhash_buckets": DataRate("crawl", 150, 0.6, 0.8, 0.01),  # 148 → 189 MB, 0.8 → 0.9 s
     "minhash_clusters": DataRate("crawl", 150, 0.3, 0.9, 0.01),  # 147 → 166 MB, 0.8 → 0.7 s
-    "substring_dedup": DataRate("crawl", 160, 4.2, 0.6, 0.04),  # 201 → 494 MB, 1.0 → 3.6 s
+    "substring_dedup": DataRate("crawl", 160, 0, 1.2, 0.08),  # + windows (docstring); 1.9 → 6.9 s
     "train_quality_model": DataRate("crawl", 320, 0.8, 2.7, 0.01),  # 321 → 371 MB, 2.7 → 3.0 s
     "train_harmful_model": DataRate("crawl", 460, 0.7, 1.8, 0.15),  # 460 → 509 MB, 3.2 → 13.3 s
     "funnel": DataRate("crawl", 240, 1.1, 1.8, 0.01),  # 250 → 323 MB, 1.8 → 2.2 s
@@ -390,6 +398,17 @@ def _data_request(
         )
     else:
         why = f"{rate.base_mb:g} MB + {rate.k:g} × {_gb(crawl)} crawl ({origin})"
+    if rule == "substring_dedup":
+        budget = config["dedup"]["substring"]["memory_budget_gb"] * GIB
+        text = crawl * TEXT_PER_WARC_BYTE
+        windows = min(budget, WINDOW_BYTES_PER_TEXT_BYTE * text + WINDOW_HASH_BLOCK_BYTES)
+        shard_text = 2 * text / shards
+        need_b += windows + shard_text
+        why = (
+            f"{rate.base_mb:g} MB + windows min({budget / GIB:g} GiB budget, 52 × {_gb(text)} "
+            f"text of the {_gb(crawl)} crawl ({origin}) + 302 MB) = {_gb(windows)} + 2 × "
+            f"{_gb(shard_text / 2)} shard text"
+        )
     if rule == "train_tokenizer":
         sample = min(float(config["tokenizer"]["sample_bytes"]), crawl * TEXT_PER_WARC_BYTE)
         if config["tokenizer"].get("existing"):

@@ -92,9 +92,13 @@ def test_data_memory_grows_with_the_shard_and_global_steps_with_the_crawl(defaul
     shard = crawl / default["crawl"]["num_shards"]
     rate = R.DATA_RATES["extract"]
     assert big["extract"].need_mem_mb == -(-(rate.base_mb * 1e6 + rate.k * shard) // 2**20)
-    sub = R.DATA_RATES["substring_dedup"]
-    assert big["substring_dedup"].need_mem_mb == -(-(sub.base_mb * 1e6 + sub.k * crawl) // 2**20)
-    assert big["substring_dedup"].mem_mb > 30 * 1024  # 4.2 B per crawl byte of 10 GB
+    # Substring dedup stays within its windows budget (8 GiB) plus one shard's text twice.
+    text = crawl * R.TEXT_PER_WARC_BYTE
+    sub = 160e6 + 8 * 2**30 + 2 * text / default["crawl"]["num_shards"]
+    assert big["substring_dedup"].need_mem_mb == -(-sub // 2**20)
+    huge_cfg = _with(big_cfg, crawl={"num_shards": 10_000})  # 10 TB of WARC, 1 GB a shard
+    huge = R.plan_resources(_with(huge_cfg, launch={"crawl_bytes": 1e13}), SHAPE)
+    assert 8 * 1024 < huge["substring_dedup"].need_mem_mb < 10 * 1024
     assert big["filter"].runtime_min > small["filter"].runtime_min
     assert big["chat_data"].mem_mb == small["chat_data"].mem_mb  # fixed size
     assert "3,000,000 pages × 3.4 kB" in big["crawl"].why
