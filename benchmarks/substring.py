@@ -2,7 +2,11 @@
 
 Not a test: run it by hand and quote the command and its output::
 
-    .venv/bin/python benchmarks/substring.py --sizes-mb 4 16 64
+    .venv/bin/python benchmarks/substring.py --sizes-mb 4 16 64 --budget-mb 400
+
+Each size runs both methods on the same input: the whole-group suffix array (the baseline) and
+the step's hash-partitioned K-byte windows (as many partitions as ``--budget-mb`` needs), and
+checks that their span tables are byte-identical.
 
 Input per size: generated bilingual documents (half the bytes English-like — words drawn from a
 Zipf-distributed 20,000-word vocabulary — half Chinese-like — characters drawn Zipf-wise from
@@ -92,8 +96,8 @@ def _generate(size_mb: float, out_dir: Path, seed: int = 0) -> list[Path]:
     return paths
 
 
-def worker(size_mb: float, work: str) -> None:
-    """Generate (in a child) then run one size; print a JSON line of figures."""
+def worker(size_mb: float, work: str, method: str, budget_mb: float | None) -> None:
+    """Generate (in a child) then run one size with one method; print a JSON line of figures."""
     work_dir = Path(work)
     subprocess.run([sys.executable, __file__, "--generate", str(size_mb), work], check=True)
     from skyforge.data.dedup.substring import substring_dedup
@@ -109,6 +113,8 @@ def worker(size_mb: float, work: str) -> None:
         work_dir / "spans.parquet",
         min_length_bytes=225,
         langs=["en", "zh"],
+        method=method,
+        memory_budget_bytes=None if budget_mb is None else int(budget_mb * 2**20),
     )
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3  # KiB on Linux → ~MB
@@ -129,39 +135,58 @@ def worker(size_mb: float, work: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes-mb", type=float, nargs="+", default=[4, 16, 64])
-    ap.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--budget-mb",
+        type=float,
+        default=None,
+        help="memory budget of the windows method (partitions = what it needs; default: one)",
+    )
+    ap.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     ap.add_argument("--generate", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.generate:
         _generate(float(args.generate[0]), Path(args.generate[1]))
         return
     if args.worker:
-        worker(float(args.worker[0]), args.worker[1])
+        size, work, method, budget = args.worker
+        worker(float(size), work, method, None if budget == "none" else float(budget))
         return
-    print(f"python {sys.version.split()[0]}; one process per size; K = 225 bytes")
+    print(f"python {sys.version.split()[0]}; one process per size and method; K = 225 bytes")
     print(
-        "| input MB | docs | spans | removed MB | wall s | CPU s | MB/s (CPU) | peak RSS MB "
-        "| RSS before MB | peak − before, B per input byte |"
+        "| method | input MB | partitions | spans | removed MB | wall s | CPU s | MB/s (CPU) "
+        "| peak RSS MB | RSS before MB | peak − before, B per input byte | same spans |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    budget = "none" if args.budget_mb is None else str(args.budget_mb)
     for size in args.sizes_mb:
         with tempfile.TemporaryDirectory(prefix="bench-substring-") as tmp:
-            proc = subprocess.run(
-                [sys.executable, __file__, "--worker", str(size), tmp],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if proc.returncode:
-                sys.exit(f"size {size} MB failed:\n{proc.stderr[-3000:]}")
-            r = json.loads(proc.stdout.strip().splitlines()[-1])
-        mb = r["bytes_in"] / 1e6
-        per_byte = (r["peak_rss_mb"] - r["rss_before_mb"]) / mb
-        print(
-            f"| {mb:.1f} | {r['num_in']} | {r['num_spans']} | {r['bytes_spans'] / 1e6:.2f} "
-            f"| {r['wall_s']:.1f} | {r['cpu_s']:.1f} | {mb / r['cpu_s']:.2f} "
-            f"| {r['peak_rss_mb']:.0f} | {r['rss_before_mb']:.0f} | {per_byte:.1f} |"
-        )
+            spans = {}
+            for method, b in (("suffix_array", "none"), ("windows", budget)):
+                work = Path(tmp) / method
+                work.mkdir()
+                proc = subprocess.run(
+                    [sys.executable, __file__, "--worker", str(size), str(work), method, b],
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                if proc.returncode:
+                    sys.exit(f"size {size} MB, {method} failed:\n{proc.stderr[-3000:]}")
+                r = json.loads(proc.stdout.strip().splitlines()[-1])
+                spans[method] = (work / "spans.parquet").read_bytes()
+                mb = r["bytes_in"] / 1e6
+                per_byte = (r["peak_rss_mb"] - r["rss_before_mb"]) / mb
+                same = (
+                    "baseline"
+                    if method == "suffix_array"
+                    else ("yes" if spans[method] == spans["suffix_array"] else "NO")
+                )
+                print(
+                    f"| {method} | {mb:.1f} | {r['partitions']} | {r['num_spans']} "
+                    f"| {r['bytes_spans'] / 1e6:.2f} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} "
+                    f"| {mb / r['cpu_s']:.2f} | {r['peak_rss_mb']:.0f} | {r['rss_before_mb']:.0f} "
+                    f"| {per_byte:.1f} | {same} |"
+                )
 
 
 if __name__ == "__main__":

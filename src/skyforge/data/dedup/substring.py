@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import logging
 import math
+import shutil
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,6 +31,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydivsufsort import divsufsort, kasai
 
+from skyforge.data.dedup import substring_windows as W
+from skyforge.data.dedup.substring_windows import merge_and_snap
 from skyforge.data.docs import (
     DOC_SCHEMA,
     REMOVED_SCHEMA,
@@ -120,35 +124,6 @@ def duplicate_spans(
     return merge_and_snap(buf, starts, ends)
 
 
-def merge_and_snap(
-    buf: np.ndarray, starts: np.ndarray, ends: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Merge overlapping or touching byte ranges of ``buf`` and snap each merged span inwards to
-    UTF-8 character boundaries (continuation bytes are 0b10xxxxxx; at most 3 of them).
-
-    Returns:
-        ``(starts, ends)`` sorted by start; spans that vanish when snapped are dropped.
-    """
-    empty = np.empty(0, np.int64), np.empty(0, np.int64)
-    if not len(starts):
-        return empty
-    order = np.argsort(starts, kind="stable")
-    starts, ends = starts[order], ends[order]
-    reach = np.maximum.accumulate(ends)
-    new = np.ones(len(starts), dtype=bool)
-    new[1:] = starts[1:] > reach[:-1]
-    first = np.flatnonzero(new)
-    last = np.append(first[1:] - 1, len(starts) - 1)
-    starts, ends = starts[first], reach[last]
-    cont = np.zeros(len(buf) + 1, dtype=bool)
-    cont[:-1] = (buf & 0xC0) == 0x80
-    for _ in range(3):
-        starts = np.where(cont[starts], starts + 1, starts)
-        ends = np.where(cont[ends], ends - 1, ends)
-    ok = ends > starts
-    return starts[ok], ends[ok]
-
-
 def _concat(tables: Sequence[pa.Table]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One writable uint8 buffer of all texts, each followed by ``SEPARATOR``; doc offsets."""
     lengths = [pc.binary_length(t.column("text")).to_numpy(zero_copy_only=False) for t in tables]
@@ -196,15 +171,16 @@ def substring_dedup(
 ) -> dict[str, Any]:
     """Remove repeated substrings of ≥ ``min_length_bytes`` from one language group of all shards.
 
-    ``method="windows"`` (the default) finds the repeated K-byte windows in hash partitions
-    (:mod:`skyforge.data.dedup.substring_windows`): it holds one shard's text at a time, and the
-    partitions' kept windows fit ``memory_budget_bytes`` (its number of partitions is derived
-    from the group's size); the spans equal the suffix array's. ``method="suffix_array"`` builds
-    today's in-memory suffix array over the whole group (≈ 13–25 bytes per input byte); it is
-    kept as the reference the tests compare with.
+    ``method="windows"`` (the default) finds the repeated K-byte windows by hash partitions
+    (:mod:`skyforge.data.dedup.substring_windows`): one hashing pass spills every window to its
+    partition's file next to ``out_spans`` (28 bytes per input byte on disk, removed at the
+    end), then each partition is reduced alone; the number of partitions is what
+    ``memory_budget_bytes`` needs for the group's size. The spans equal the suffix array's.
+    ``method="suffix_array"`` builds the in-memory suffix array over the whole group (≈ 13–25
+    bytes per input byte); it is kept as the reference the tests and the benchmark compare with.
 
     Memory of the windows method: one shard's text and its buffer (≈ 2 × shard bytes), the
-    hashing blocks (``72 × block``), the kept windows of one partition (``36 × group bytes /
+    hashing blocks (``72 × block``), one partition being reduced (``52 × group bytes /
     partitions``) and the repeated windows found so far (12 bytes each: the duplicated share of
     the group, not the group).
 
@@ -233,9 +209,6 @@ def substring_dedup(
         ValueError: list lengths differ, no languages, ``min_length_bytes`` < 1, an unknown
             method, or a budget below one hashing block.
     """
-    # deferred: the windowed finder imports this module's merge_and_snap
-    from skyforge.data.dedup import substring_windows as W
-
     t0 = time.perf_counter()
     if not (len(docs_in) == len(shards) == len(out_docs) == len(out_removed)):
         raise ValueError(
@@ -278,20 +251,24 @@ def substring_dedup(
             group_bytes += int(pc.sum(pc.binary_length(table.column("text"))).as_py() or 0)
         if memory_budget_bytes is not None:
             partitions = W.partitions_for_budget(group_bytes, memory_budget_bytes)
-        repeated = []
-        for r in range(partitions):
-            repeated.append(
-                W.repeated_windows(
-                    shard_buffers(), min_length_bytes, partition=r, partitions=partitions
+        # Map: one hashing pass over the shards, each window appended to its partition's file
+        # (28 bytes per window on disk, next to the outputs); reduce: one partition at a time.
+        spill = Path(tempfile.mkdtemp(prefix=".substring-spill-", dir=Path(out_spans).parent))
+        try:
+            files = W.spill_windows(shard_buffers(), min_length_bytes, partitions, spill)
+            repeated = []
+            for r, path in enumerate(files):
+                repeated.append(W.reduce_partition(path))
+                path.unlink()
+                log.info(
+                    "substring dedup %s: partition %d/%d, %d repeated windows",
+                    "+".join(sorted(set(langs))),
+                    r + 1,
+                    partitions,
+                    len(repeated[-1][0]),
                 )
-            )
-            log.info(
-                "substring dedup %s: partition %d/%d, %d repeated windows",
-                "+".join(sorted(set(langs))),
-                r + 1,
-                partitions,
-                len(repeated[-1][0]),
-            )
+        finally:
+            shutil.rmtree(spill, ignore_errors=True)
         for shard, buf, _starts, _ends in shard_buffers():
             windows = W.shard_windows(repeated, shard)
             spans_of[shard] = W.merge_windows(buf, windows, min_length_bytes, already_sorted=True)

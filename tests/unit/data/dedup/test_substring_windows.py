@@ -9,6 +9,7 @@ different shards, must be found whole.
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,8 +19,10 @@ from skyforge.data.dedup.substring_windows import (
     merge_windows,
     partition_peak_bytes,
     partitions_for_budget,
+    reduce_partition,
     repeated_windows,
     shard_windows,
+    spill_windows,
     window_hashes,
 )
 
@@ -94,14 +97,28 @@ def _windowed(shards: list[list[str]], partitions: int):
     return out
 
 
+def _spilled(shards: list[list[str]], partitions: int, spill: Path):
+    """The step's path: one hashing pass spilled to partition files, each reduced alone."""
+    buffers = [(i, *_buffer(docs)) for i, docs in enumerate(shards)]
+    files = spill_windows(iter(buffers), K, partitions, spill, block_bytes=97)
+    assert len(files) == partitions
+    results = [reduce_partition(f) for f in files]
+    out = set()
+    for i, buf, starts, _ends in buffers:
+        merged = merge_windows(buf, shard_windows(results, i), K, already_sorted=True)
+        out |= _located(merged, starts, i)
+    return out
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("partitions", [1, 3, 7])
-def test_windows_equal_the_suffix_array_span_for_span(seed: int, partitions: int):
+def test_windows_equal_the_suffix_array_span_for_span(seed: int, partitions: int, tmp_path):
     shards = _corpus(seed)
     expected = _reference(shards)
     assert len(expected) > 10  # the corpus has repeats to find
     assert {s for s, *_ in expected} == {0, 1, 2}
     assert _windowed(shards, partitions) == expected
+    assert _spilled(shards, partitions, tmp_path / "spill") == expected
 
 
 def test_a_repeat_across_shards_and_partitions_is_found_whole():
@@ -140,7 +157,7 @@ def test_a_repeat_across_shards_and_partitions_is_found_whole():
 
 def test_memory_formula_and_budget():
     gib = 1024**3
-    assert partition_peak_bytes(10 * gib, 1, 4 * 2**20) == 36 * 10 * gib + 72 * 4 * 2**20
+    assert partition_peak_bytes(10 * gib, 1, 4 * 2**20) == 52 * 10 * gib + 72 * 4 * 2**20
     r = partitions_for_budget(1000 * gib, 64 * gib)
     assert partition_peak_bytes(1000 * gib, r, 4 * 2**20) <= 64 * gib
     assert partition_peak_bytes(1000 * gib, r - 1, 4 * 2**20) > 64 * gib
