@@ -11,7 +11,7 @@ in the report.
 Prompts are decoded ``generate.batch_size`` at a time, left-padded so that every prompt ends
 where generation starts. The default, 1, uses no padding at all, so a tiny model's sample never
 depends on which other prompts shared its batch (fp32 sums over padded rows can differ in the
-last bit); a GPU node takes tens (the preset: 64), and greedy replies stay the same text
+last bit); a GPU node takes more (the preset: 8), and greedy replies stay the same text
 (tested).
 """
 

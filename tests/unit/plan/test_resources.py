@@ -117,7 +117,7 @@ def test_crawl_bytes_of_real_warc_inputs(default):
 
 def test_a_model_that_does_not_fit_the_gpu_names_the_rule_and_the_key(preset):
     # 40 GiB: the weights fit, lm-eval's 8 × 4,096-token batch does not.
-    small_gpu = _with(preset, plan={"gpu": "A100-40G"})
+    small_gpu = _with(preset, plan={"gpu": "A100-40G"}, generate={"batch_size": 1})
     with pytest.raises(ConfigError) as err:
         R.plan_resources(small_gpu, SHAPE)
     msg = str(err.value)
