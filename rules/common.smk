@@ -20,6 +20,7 @@ from skyforge.config import ConfigError, section_json, validate_config  # noqa: 
 from skyforge.data.corpora import CORPORA, SPLITS  # noqa: E402
 from skyforge.data.crawl import is_listing  # noqa: E402
 from skyforge.data.remote import is_url  # noqa: E402
+from skyforge.launch.partition import check_rule_partitions  # noqa: E402
 from skyforge.plan.resources import DagShape, check_overrides, plan_resources  # noqa: E402
 from skyforge.tokenize.blends import tracked_config as blend_tracked  # noqa: E402
 from skyforge.tokenize.tokenizer import tracked_config as tokenizer_tracked  # noqa: E402
@@ -476,9 +477,29 @@ def planned_resources():
         )
         try:
             _PLANNED.update(plan_resources(config, shape))
+            # SKYFORGE_PARTITION_CHECK=off skips it (a dry run of a preset on a machine whose
+            # SLURM is not the preset's cluster, as in the tests).
+            if os.environ.get("SKYFORGE_PARTITION_CHECK", "auto") != "off":
+                check_rule_partitions(partition_checks(_PLANNED))
         except ConfigError as exc:
             raise WorkflowError(str(exc)) from None
     return _PLANNED
+
+
+def partition_checks(planned):
+    """(rule, key, partition, GPUs) of every Snakemake job with a partition from the config, for
+    the sinfo check at dry-run time (skyforge.launch.partition.check_rule_partitions)."""
+    launch = config["launch"]
+    checks = []
+    for rule, req in planned.items():
+        if req.kind == "submitit" or not req.partition:
+            continue
+        if req.gpus:
+            key = "launch.gpu_partition" if launch.get("gpu_partition") else "launch.slurm_partition"
+        else:
+            key = "launch.cpu_partition"
+        checks.append((rule, key, req.partition, req.gpus))
+    return checks
 
 
 def profile_overrides(rule):

@@ -471,3 +471,56 @@ def test_a_job_whose_node_never_comes_up_fails_with_one_line(
         30,
     )
     assert state == "CANCELLED", state
+
+
+@pytest.mark.parametrize(
+    ("gpu_partition", "message"),
+    [
+        (
+            "nosuch",
+            r"rule \w+: config key 'launch.gpu_partition': SLURM has no partition 'nosuch' "
+            r"\(partitions: cpu\)",
+        ),
+        (
+            "cpu",
+            r"rule eval_(benchmarks|ablation): config key 'launch.gpu_partition': asks for 8 GPUs "
+            r"on one node, but no node of partition 'cpu' has that many \(nodes: node1 \(2 GPUs\)",
+        ),
+    ],
+    ids=["no-such-partition", "partition-without-enough-gpus"],
+)
+def test_a_model_rule_partition_without_its_gpus_fails_the_dry_run(
+    slurm_cluster: None, tmp_path: Path, gpu_partition: str, message: str
+) -> None:
+    """`snakemake -n --profile slurm` of the cluster preset on this cluster: a GPU partition that
+    does not exist, or whose nodes have fewer GPUs than a model rule asks for (the benchmarks:
+    one worker per GPU of an 8-GPU node), is one line naming the rule and the key."""
+    repo = Path(__file__).resolve().parents[2]
+    extra = tmp_path / "partition.yaml"
+    extra.write_text(f"launch:\n  gpu_partition: {gpu_partition}\n", encoding="utf-8")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-n",
+            "-s",
+            str(repo / "Snakefile"),
+            "--profile",
+            str(repo / "slurm"),
+            "--configfile",
+            str(repo / "presets" / "a800_512.yaml"),
+            str(extra),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode != 0
+    found = re.search(message, proc.stdout + proc.stderr)
+    assert found, proc.stderr[-2000:]
+    line = next(x for x in (proc.stdout + proc.stderr).splitlines() if found.group(0) in x)
+    assert "Traceback" not in proc.stderr
+    print(line)

@@ -20,12 +20,20 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
 import subprocess
 from dataclasses import dataclass
 
 from skyforge.config import ConfigError
 
-__all__ = ["Node", "blocked_reason", "check_partition", "parse_sinfo", "partition_nodes"]
+__all__ = [
+    "Node",
+    "blocked_reason",
+    "check_partition",
+    "check_rule_partitions",
+    "parse_sinfo",
+    "partition_nodes",
+]
 
 log = logging.getLogger(__name__)
 
@@ -193,3 +201,41 @@ def blocked_reason(job_id: str) -> str | None:
             return f"Resources: {len(usable)} of the {count} nodes it needs are up; {down}"
         return None  # a queue
     return f"{reason}; {down}" if down else reason
+
+
+def check_rule_partitions(requests: list[tuple[str, str, str, int]]) -> None:
+    """At dry-run time, when this machine reaches SLURM: each rule's partition exists and, for a
+    rule that asks for GPUs, has a node with that many (a partition without GPUs would take the
+    job and run it on the CPU, for days). Without ``sinfo`` (a laptop dry run) nothing is
+    checked.
+
+    Args:
+        requests: ``(rule, config key, partition, GPUs per node)`` per rule with a partition.
+
+    Raises:
+        ConfigError: one line naming the rule, the key, the partition and its nodes.
+    """
+    if not requests or shutil.which("sinfo") is None:
+        return
+    try:
+        names = [n.rstrip("*") for n in _run(["sinfo", "-h", "-o", "%P"]).split()]
+    except RuntimeError:  # sinfo without a reachable controller: nothing to check against
+        return
+    nodes: dict[str, list[Node]] = {}
+    for rule, key, partition, gpus in requests:
+        if partition not in names:
+            raise ConfigError(
+                f"rule {rule}: config key '{key}': SLURM has no partition {partition!r} "
+                f"(partitions: {', '.join(sorted(set(names))) or 'none'})"
+            )
+        if gpus <= 0:
+            continue
+        if partition not in nodes:
+            out = _run(["sinfo", "-N", "-h", "-p", partition, "-o", "%N|%G|%T"])
+            nodes[partition] = parse_sinfo(out)
+        if not any(n.gpus >= gpus for n in nodes[partition]):
+            listed = ", ".join(f"{n.name} ({n.gpus} GPUs)" for n in nodes[partition]) or "none"
+            raise ConfigError(
+                f"rule {rule}: config key '{key}': asks for {gpus} GPUs on one node, but no node "
+                f"of partition {partition!r} has that many (nodes: {listed})"
+            )
