@@ -21,7 +21,13 @@ from skyforge.data.corpora import CORPORA, SPLITS  # noqa: E402
 from skyforge.data.crawl import is_listing  # noqa: E402
 from skyforge.data.remote import is_url  # noqa: E402
 from skyforge.launch.partition import check_rule_partitions  # noqa: E402
-from skyforge.plan.resources import DagShape, check_overrides, plan_resources  # noqa: E402
+from skyforge.plan.data_plan import data_plan  # noqa: E402
+from skyforge.plan.resources import (  # noqa: E402
+    DagShape,
+    check_overrides,
+    crawl_bytes,
+    plan_resources,
+)
 from skyforge.tokenize.blends import tracked_config as blend_tracked  # noqa: E402
 from skyforge.tokenize.tokenizer import tracked_config as tokenizer_tracked  # noqa: E402
 from skyforge.train.preflight import tracked_config as preflight_tracked  # noqa: E402
@@ -465,18 +471,22 @@ def local_crawl_bytes():
     return sum(os.path.getsize(p) for p in warc_inputs())
 
 
+def planned_shape():
+    """The counts the resources need from the DAG (skyforge.plan.resources.DagShape)."""
+    return DagShape(
+        eval_models=len(eval_models()),
+        contamination_models=len(contamination_models()),
+        chat_models=len(chat_model_exports()),
+        eval_domains=len(eval_domain_files()),
+        crawl_bytes=local_crawl_bytes(),
+    )
+
+
 def planned_resources():
     """Rule → planned request (skyforge.plan.resources.Request), computed once."""
     if not _PLANNED:
-        shape = DagShape(
-            eval_models=len(eval_models()),
-            contamination_models=len(contamination_models()),
-            chat_models=len(chat_model_exports()),
-            eval_domains=len(eval_domain_files()),
-            crawl_bytes=local_crawl_bytes(),
-        )
         try:
-            _PLANNED.update(plan_resources(config, shape))
+            _PLANNED.update(plan_resources(config, planned_shape()))
             # SKYFORGE_PARTITION_CHECK=off skips it (a dry run of a preset on a machine whose
             # SLURM is not the preset's cluster, as in the tests).
             if os.environ.get("SKYFORGE_PARTITION_CHECK", "auto") != "off":
@@ -495,7 +505,9 @@ def partition_checks(planned):
         if req.kind == "submitit" or not req.partition:
             continue
         if req.gpus:
-            key = "launch.gpu_partition" if launch.get("gpu_partition") else "launch.slurm_partition"
+            key = (
+                "launch.gpu_partition" if launch.get("gpu_partition") else "launch.slurm_partition"
+            )
         else:
             key = "launch.cpu_partition"
         checks.append((rule, key, req.partition, req.gpus))
@@ -540,6 +552,15 @@ def rule_resources(name):
     except ConfigError as exc:
         raise WorkflowError(str(exc)) from None
     return planned[name].snakemake()
+
+
+def data_plan_json():
+    """The data half of the plan (skyforge.plan.data_plan) as JSON, sized from the config."""
+    crawl, _origin = crawl_bytes(config, planned_shape())
+    try:
+        return json.dumps(data_plan(config, crawl), sort_keys=True, separators=(",", ":"))
+    except ConfigError as exc:
+        raise WorkflowError(str(exc)) from None
 
 
 def resource_table_json():

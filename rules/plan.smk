@@ -20,6 +20,9 @@ rule plan:
         out_dir=lambda wildcards, output: os.path.dirname(output.summary),
         # Every rule's SLURM request as Snakemake asks for it (rules/common.smk): plan.md's table.
         resources_table=lambda wildcards: resource_table_json(),
+        # The data half: every data rule's jobs, memory and hours at plan.data's crawl size.
+        data_plan=lambda wildcards: data_plan_json(),
     shell:
         "python -m skyforge.cli plan --config-json {params.config:q} --out-dir {params.out_dir:q}"
-        " --resources-json {params.resources_table:q} 2> {log:q}"
+        " --resources-json {params.resources_table:q} --data-plan-json {params.data_plan:q}"
+        " 2> {log:q}"

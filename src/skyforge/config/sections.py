@@ -380,6 +380,8 @@ class PlanConfig(_Typed):
     assumed_mfu: float
     overhead_gib: float
     reverse: ReversePlanConfig
+    data: dict[str, Any]
+    """The data half's crawl size, cores and node memory (skyforge.plan.data_plan)."""
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> PlanConfig:

@@ -107,6 +107,7 @@ __all__ = [
     "DagShape",
     "Request",
     "check_overrides",
+    "data_request",
     "crawl_bytes",
     "plan_resources",
 ]
@@ -374,7 +375,7 @@ def crawl_bytes(config: Mapping[str, Any], shape: DagShape) -> tuple[float, str]
     return n * ASSUMED_WARC_SHARD_BYTES, f"= 1 GiB × {n} shards assumed (set launch.crawl_bytes)"
 
 
-def _data_request(
+def data_request(
     rule: str,
     rate: DataRate,
     crawl: float,
@@ -382,6 +383,8 @@ def _data_request(
     config: Mapping[str, Any],
     partition: str | None,
 ) -> Request:
+    """One data rule's request for a crawl of ``crawl`` bytes in ``crawl.num_shards`` shards
+    (also the data half of the plan, :mod:`skyforge.plan.data_plan`)."""
     shards = config["crawl"]["num_shards"]
     streamed = rule == "crawl" and config["crawl"]["source"] == "warc"
     size = {"shard": crawl / shards, "crawl": crawl, "fixed": 0.0}[rate.scale]
@@ -692,7 +695,7 @@ def plan_resources(config: Mapping[str, Any], shape: DagShape) -> dict[str, Requ
     crawl, origin = crawl_bytes(config, shape)
     requests: dict[str, Request] = {}
     for rule, rate in DATA_RATES.items():
-        requests[rule] = _data_request(rule, rate, crawl, origin, config, cpu_part)
+        requests[rule] = data_request(rule, rate, crawl, origin, config, cpu_part)
     for rule in MODEL_RULES:
         requests[rule] = _model_request(rule, config, shape, model_part)
     for rule in SUBMITIT_RULES:

@@ -23,6 +23,7 @@ from skyforge.config import ClusterConfig, ModelConfig, ParallelConfig, PlanConf
 from skyforge.core.io import atomic_write_text
 from skyforge.core.tables import write_csv
 from skyforge.plan import planner as P
+from skyforge.plan.data_plan import render_data_plan
 
 PLAN_FILES = ("summary.csv", "layouts.csv", "reverse.csv", "plan.md")
 
@@ -253,18 +254,23 @@ def write_plan(
     train: TrainConfig,
     plan: PlanConfig,
     resources: Sequence[Mapping[str, Any]] = (),
+    data: Mapping[str, Any] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Compute the plan and write its four files into ``out_dir`` atomically.
 
     Args:
         resources: the rules' SLURM requests (``Request.as_row()`` dicts); when given, the last
             table of ``plan.md``.
+        data: the data half (:func:`skyforge.plan.data_plan.data_plan`); when given, its section
+            of ``plan.md`` before the requests.
     """
     tables = build_plan_tables(model, cluster, parallel, train, plan)
     out_dir = Path(out_dir)
     for name in ("summary", "layouts", "reverse"):
         write_csv(out_dir / f"{name}.csv", tables[name])
     markdown = render_markdown(tables, plan)
+    if data:
+        markdown += "\n" + render_data_plan(data)
     if resources:
         markdown += "\n" + render_resources(resources)
     atomic_write_text(out_dir / "plan.md", markdown)

@@ -43,6 +43,12 @@ def validate_config(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
             help="every rule's SLURM request as a JSON list (skyforge.plan.resources rows, as "
             "rules/common.smk computes them): plan.md's last table",
         ),
+        arg(
+            "--data-plan-json",
+            default=None,
+            help="the data half (skyforge.plan.data_plan.data_plan as JSON, as rules/common.smk "
+            'computes it): plan.md\'s "Data half" section',
+        ),
     ),
 )
 def plan(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
@@ -58,6 +64,7 @@ def plan(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
         layout.train,
         C.PlanConfig.from_dict(cfg["plan"]),
         resources=json.loads(args.resources_json) if args.resources_json else (),
+        data=json.loads(args.data_plan_json) if args.data_plan_json else None,
     )
     s = dict(zip(tables["summary"]["name"], tables["summary"]["value"], strict=True))
     return {

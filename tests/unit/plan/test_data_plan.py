@@ -1,0 +1,89 @@
+"""The data half of the plan: jobs, memory, core-hours and wall time of every data rule."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from skyforge.config import ConfigError, load_config_files, validate_config
+from skyforge.plan import resources as R
+from skyforge.plan.data_plan import data_plan, render_data_plan
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _config(*files: str, **data) -> dict:
+    cfg = load_config_files([REPO / f for f in files])
+    if data:
+        cfg = copy.deepcopy(cfg)
+        cfg["plan"]["data"].update(data)
+        cfg = validate_config(cfg)
+    return cfg
+
+
+def _steps(cfg: dict) -> dict[str, dict]:
+    crawl, _ = R.crawl_bytes(cfg, R.DagShape(0, 0, 0, 0))
+    return {s["rule"]: s for s in data_plan(cfg, crawl)["steps"]}
+
+
+def test_default_plans_every_data_rule_with_the_dag_job_counts():
+    cfg = _config("config.yaml")
+    steps = _steps(cfg)
+    assert set(steps) == set(R.DATA_RATES)
+    shards = cfg["crawl"]["num_shards"]
+    assert steps["extract"]["jobs"] == steps["filter"]["jobs"] == shards
+    assert steps["minhash_buckets"]["jobs"] == cfg["dedup"]["near"]["bands"]
+    assert steps["substring_dedup"]["jobs"] == len(cfg["dedup"]["substring"]["groups"])
+    assert steps["exact_duplicates"]["jobs"] == 1
+    assert all(s["fits"] for s in steps.values())  # the tiny default fits the laptop
+
+
+def test_sizes_scale_with_the_crawl_shards_and_cores():
+    base = _steps(_config("config.yaml", warc_bytes=1e12, shards=100, cores=100))
+    double = _steps(_config("config.yaml", warc_bytes=2e12, shards=100, cores=100))
+    rate = R.DATA_RATES["filter"]
+    # Per-shard memory: base + k × shard bytes, so the part above the base doubles.
+    above = [(s["filter"]["peak_gb"] * 1e9 - rate.base_mb * 1e6) for s in (base, double)]
+    assert above[1] == pytest.approx(2 * above[0], rel=0.01)
+    assert double["filter"]["core_hours"] == pytest.approx(2 * base["filter"]["core_hours"], 0.01)
+    more_shards = _steps(_config("config.yaml", warc_bytes=1e12, shards=200, cores=100))
+    assert more_shards["filter"]["jobs"] == 200
+    assert more_shards["filter"]["peak_gb"] < base["filter"]["peak_gb"]
+    # 100 jobs on 100 cores: one wave; on 50 cores: two.
+    fewer_cores = _steps(_config("config.yaml", warc_bytes=1e12, shards=100, cores=50))
+    assert fewer_cores["filter"]["wall_hours"] == pytest.approx(2 * base["filter"]["wall_hours"])
+
+
+def test_the_preset_plans_a_common_crawl_dump_and_names_what_does_not_fit():
+    cfg = _config("config.yaml", "presets/a800_512.yaml")
+    crawl, _ = R.crawl_bytes(cfg, R.DagShape(0, 0, 0, 0))
+    plan = data_plan(cfg, crawl)
+    assert plan["warc_bytes"] == 1e14 and plan["shards"] == 9000 and plan["cores"] == 8192
+    steps = {s["rule"]: s for s in plan["steps"]}
+    per_shard = [r for r, rate in R.DATA_RATES.items() if rate.scale == "shard"]
+    assert all(steps[r]["fits"] and steps[r]["jobs"] == 9000 for r in per_shard)
+    assert not steps["exact_duplicates"]["fits"] and not steps["minhash_clusters"]["fits"]
+    assert steps["substring_dedup"]["fits"]  # hash partitions within its budget
+    assert steps["crawl"]["peak_gb"] < 1  # real WARCs are streamed, not held
+    md = render_data_plan(plan)
+    assert md.startswith("## Data half") and "100 TB of WARC in 9,000 shards" in md
+    assert "Does not fit one node as the code stands: exact_duplicates" in md
+
+
+def test_rates_measured_elsewhere_replace_the_shipped_ones(tmp_path: Path):
+    rates = tmp_path / "rates.json"
+    rates.write_text(json.dumps({"filter": {"base_mb": 100, "k": 1, "s0": 1, "s_per_mb": 0.5}}))
+    steps = _steps(_config("config.yaml", warc_bytes=1e11, shards=10, rates_file=str(rates)))
+    assert steps["filter"]["peak_gb"] == pytest.approx((100e6 + 1e10) / 1e9, rel=0.01)
+    assert steps["filter"]["hours_per_job"] == pytest.approx((1 + 0.5 * 1e4) / 3600, rel=0.01)
+    rates.write_text(json.dumps({"fliter": {"base_mb": 1, "k": 1, "s0": 1, "s_per_mb": 1}}))
+    with pytest.raises(ConfigError, match=r"^config key 'plan.data.rates_file': .*'fliter'"):
+        _steps(_config("config.yaml", rates_file=str(rates)))
+    rates.write_text(json.dumps({"filter": {"base_mb": 1}}))
+    with pytest.raises(ConfigError, match="needs numbers base_mb, k, s0, s_per_mb"):
+        _steps(_config("config.yaml", rates_file=str(rates)))
+    with pytest.raises(ConfigError, match="plan.data.rates_file"):
+        _steps(_config("config.yaml", rates_file=str(tmp_path / "missing.json")))
