@@ -159,6 +159,8 @@ def llama_config(cfg: ModelConfig, *, rotary_base: float, norm_eps: float, dtype
         attention_bias=False,
         mlp_bias=False,
         dtype=dtype,
+        # What save_pretrained of the model writes and loaders check (lm-eval, AutoModel).
+        architectures=["LlamaForCausalLM"],
     )
 
 

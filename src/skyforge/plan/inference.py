@@ -14,8 +14,8 @@ Export (host memory, streaming; :mod:`skyforge.train.hf_stage`):
     the HF side the file pages its mmap touched (T × (stored + 4 + out) at most), plus the check
     prompt's fp32 logits (both sides: 2 × tokens × vocab × 4). Nothing grows with the depth.
     Measured on the 13 B layer shape (vocab 65,536; ``tests/unit/model/test_export_stream.py``),
-    saved in bf16 as a GPU run saves it: 2.40 GB peak RSS at 2 layers, the same at 1 layer,
-    under this formula's 3.5 GB; the full 52-layer model is 27.7 GB in bf16.
+    saved in bf16 as a GPU run saves it: 2.38–2.40 GB peak RSS at 2 layers (2.38 GB at 1
+    layer), under this formula's 3.5 GB; the full 52-layer model is 27.7 GB in bf16.
 
 Inference (device memory, one model, bf16 on a GPU, fp32 on CPU):
     weights = params × dtype_bytes

@@ -25,15 +25,20 @@ def make(ckpt: Path) -> None:
     from megatron.core import dist_checkpointing
     from megatron.core import parallel_state as ps
 
-    from skyforge.model.gpt import build_model
+    from skyforge.model.gpt import build_model_on_meta
     from skyforge.train.distributed import initialize_distributed
 
     initialize_distributed(1, 1, 0)
-    model = build_model(_cfg(), params_dtype=torch.bfloat16)
+    # Built on meta, then filled: megatron's own init of 1 B parameters takes most of the time
+    # and is not what the export is about (the norms stay fp32, as megatron keeps them).
+    model = build_model_on_meta(_cfg(), params_dtype=torch.bfloat16).to_empty(device="cpu")
+    g = torch.Generator().manual_seed(0)
     with torch.no_grad():  # norms away from 1: a swapped norm would show in the logits
         for name, p in model.named_parameters():
             if "norm" in name:
-                p.uniform_(0.5, 1.5)
+                p.uniform_(0.5, 1.5, generator=g)
+            else:  # std 0.02 as megatron's init; uniform is the fastest fill of 1 B values
+                p.uniform_(-0.0346, 0.0346, generator=g)
     ckpt.mkdir(parents=True)
     dist_checkpointing.save({"model": model.sharded_state_dict()}, str(ckpt))
     ps.destroy_model_parallel()
