@@ -20,7 +20,7 @@ rule extract:
     resources:
         **rule_resources("extract"),
     params:
-        config=lambda wildcards: step_config("extract"),
+        config=lambda wildcards: step_config("extract", "stream"),
     shell:
         "python -m skyforge.cli extract --config-json {params.config:q} --warc {input.warc:q}"
         " --shard {wildcards.shard} --out-docs {output.docs:q} --out-removed {output.removed:q}"
@@ -49,7 +49,7 @@ rule filter:
     resources:
         **rule_resources("filter"),
     params:
-        config=lambda wildcards: step_config("filters", "encoding", "harmful"),
+        config=lambda wildcards: step_config("filters", "encoding", "harmful", "stream"),
     shell:
         "python -m skyforge.cli filter --config-json {params.config:q} --docs {input.docs:q}"
         " --shard {wildcards.shard} --out-docs {output.docs:q} --out-removed {output.removed:q}"

@@ -182,7 +182,7 @@ rule substring_dedup:
     resources:
         **rule_resources("substring_dedup"),
     params:
-        config=lambda wildcards: step_config("dedup"),
+        config=lambda wildcards: step_config("dedup", "stream"),
         shards=lambda wildcards: " ".join(str(int(s)) for s in shard_ids()),
     shell:
         "python -m skyforge.cli substring-dedup --config-json {params.config:q}"

@@ -76,7 +76,7 @@ rule quality:
     resources:
         **rule_resources("quality"),
     params:
-        config=lambda wildcards: step_config("quality_model", "harmful"),
+        config=lambda wildcards: step_config("quality_model", "harmful", "stream"),
         model_dir=lambda wildcards, input: os.path.dirname(input.model),
     shell:
         "python -m skyforge.cli quality --config-json {params.config:q} --docs {input.docs:q}"
@@ -168,7 +168,7 @@ rule harmful:
     resources:
         **rule_resources("harmful"),
     params:
-        config=lambda wildcards: step_config("harmful_model", "harmful"),
+        config=lambda wildcards: step_config("harmful_model", "harmful", "stream"),
         model_dir=lambda wildcards, input: os.path.dirname(input.models[0]),
     shell:
         "python -m skyforge.cli harmful --config-json {params.config:q} --docs {input.docs:q}"

@@ -38,6 +38,7 @@ from skyforge.config.sections import (
     PreflightConfig,
     QualityModelConfig,
     SftConfig,
+    StreamConfig,
     TokenizerConfig,
     TrainConfig,
 )
@@ -85,6 +86,7 @@ class SkyforgeConfig:
     parallel: ParallelConfig
     train: TrainConfig
     plan: PlanConfig
+    stream: StreamConfig
     extract: ExtractConfig
     filters: FiltersConfig
     encoding: EncodingConfig
@@ -115,6 +117,7 @@ class SkyforgeConfig:
             parallel=ParallelConfig.from_dict(d["parallel"]),
             train=TrainConfig.from_dict(d["train"]),
             plan=PlanConfig.from_dict(d["plan"]),
+            stream=StreamConfig.from_dict(d["stream"]),
             extract=ExtractConfig.from_dict(d["extract"]),
             filters=FiltersConfig.from_dict(d["filters"]),
             encoding=EncodingConfig.from_dict(d["encoding"]),

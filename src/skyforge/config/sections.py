@@ -32,6 +32,7 @@ __all__ = [
     "EncodingConfig",
     "EvalConfig",
     "ExtractConfig",
+    "StreamConfig",
     "FiltersConfig",
     "GenerateConfig",
     "HarmfulConfig",
@@ -390,6 +391,15 @@ class PlanConfig(_Typed):
             **_section_fields(ReversePlanConfig, d["reverse"], "plan.reverse")
         )
         return cls(**{**d, "reverse": reverse})
+
+
+@dataclass(frozen=True)
+class StreamConfig(Section):
+    """The ``stream`` section: record-batch limits of the per-shard data jobs."""
+
+    SECTION: ClassVar[str] = "stream"
+    batch_docs: int
+    batch_mb: float
 
 
 @dataclass(frozen=True)

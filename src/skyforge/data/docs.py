@@ -8,11 +8,19 @@ shard: the documents it keeps (``DOC_SCHEMA``) and the ones it removes with a re
 
 pyarrow does the columnar I/O; this module only fixes the schemas and makes every write atomic
 (temp name + rename), which pyarrow's writers do not do themselves.
+
+Per-shard steps stream: :func:`iter_doc_rows` reads a table one record batch at a time and a
+:class:`TableWriter` appends row groups as they fill, so a job holds one batch in and one out
+whatever the shard's size (``stream.batch_docs`` / ``stream.batch_mb``, :class:`BatchLimits`).
+A writer flushes at exactly ``batch_docs`` rows unless ``batch_mb`` is reached first, so its file
+is byte-identical to one ``pq.write_table`` of the same rows with that row-group size.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +77,153 @@ REMOVED_SCHEMA = pa.schema(
 
 ROW_GROUP_SIZE = 2048
 
+DEFAULT_BATCH_MB = 64
+
+
+@dataclass(frozen=True)
+class BatchLimits:
+    """How much a streaming step holds at once: ``docs`` rows or ``bytes`` of text, whichever
+    comes first (config section ``stream``: ``batch_docs``, ``batch_mb``)."""
+
+    docs: int = ROW_GROUP_SIZE
+    bytes: int = DEFAULT_BATCH_MB << 20
+
+    @classmethod
+    def from_section(cls, section: Mapping[str, Any] | None) -> BatchLimits:
+        """Limits from the ``stream`` config section (None: the defaults)."""
+        if not section:
+            return cls()
+        docs = int(section.get("batch_docs", ROW_GROUP_SIZE))
+        mb = float(section.get("batch_mb", DEFAULT_BATCH_MB))
+        if docs < 1:
+            raise ValueError(f"config key 'stream.batch_docs': must be >= 1, got {docs}")
+        if mb <= 0:
+            raise ValueError(f"config key 'stream.batch_mb': must be > 0, got {mb}")
+        return cls(docs=docs, bytes=int(mb * (1 << 20)))
+
+
+def row_bytes(row: Mapping[str, Any]) -> int:
+    """Approximate size of a row for the batch budget: the UTF-8-ish length of its strings."""
+    return sum(len(v) for v in row.values() if isinstance(v, str | bytes))
+
+
+class TableWriter:
+    """Append rows to a Parquet table (zstd) one row group at a time; the file appears whole on
+    a clean exit of the ``with`` block, and nothing is left behind on an exception.
+
+    Rows are buffered until ``limits.docs`` rows or ``limits.bytes`` bytes (:func:`row_bytes`)
+    and then written as one row group, so memory is one batch, not the table. A single row
+    larger than ``limits.bytes`` is an error naming ``stream.batch_mb``: the budget could not
+    hold the record, and silently writing it would break the bound the user configured.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        schema: pa.Schema,
+        limits: BatchLimits | None = None,
+        *,
+        check: Callable[[pa.Table], None] | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.schema = schema
+        self.limits = limits or BatchLimits()
+        self.num_rows = 0
+        self._check = check
+        self._rows: list[Mapping[str, Any]] = []
+        self._bytes = 0
+        self._tail: pa.Table | None = None
+        self._stack: contextlib.ExitStack | None = None
+        self._writer: pq.ParquetWriter | None = None
+
+    def __enter__(self) -> TableWriter:
+        self._stack = contextlib.ExitStack()
+        tmp = self._stack.enter_context(atomic_path(self.path))
+        self._writer = pq.ParquetWriter(tmp, self.schema, compression="zstd")
+        return self
+
+    def write(self, row: Mapping[str, Any], nbytes: int | None = None) -> None:
+        """Buffer one row (a dict); flush a row group when the batch is full."""
+        size = row_bytes(row) if nbytes is None else nbytes
+        if size > self.limits.bytes:
+            raise ValueError(
+                f"config key 'stream.batch_mb': {self.limits.bytes / (1 << 20):g} MB cannot hold "
+                f"one record ({row.get('id')!r}, {size / (1 << 20):.1f} MB) for '{self.path}'"
+            )
+        if self._bytes + size > self.limits.bytes:
+            self._flush()
+        self._rows.append(row)
+        self._bytes += size
+        if len(self._rows) >= self.limits.docs:
+            self._flush()
+
+    def write_table(self, table: pa.Table) -> None:
+        """Append a table (a batch the caller built). Rows are re-cut into row groups of
+        exactly ``limits.docs`` rows across calls, so the file does not depend on how the
+        caller batched them; the remainder waits for the next call or the close."""
+        self._flush_rows()
+        if not table.num_rows:
+            return
+        table = table.select(self.schema.names).cast(self.schema)
+        if self._tail is not None:
+            table = pa.concat_tables([self._tail, table])
+            self._tail = None
+        full = table.num_rows - table.num_rows % self.limits.docs
+        if full:
+            self._put(table.slice(0, full))
+        if full < table.num_rows:
+            self._tail = table.slice(full)
+
+    def _put(self, table: pa.Table) -> None:
+        if self._check is not None:
+            self._check(table)
+        assert self._writer is not None, "TableWriter used outside its with block"
+        self._writer.write_table(table, row_group_size=self.limits.docs)
+        self.num_rows += table.num_rows
+
+    def _flush(self) -> None:
+        if self._tail is not None:
+            tail, self._tail = self._tail, None
+            self._put(tail)
+        self._flush_rows()
+
+    def _flush_rows(self) -> None:
+        if self._rows:
+            rows, self._rows, self._bytes = self._rows, [], 0
+            self._put(pa.Table.from_pylist(rows, schema=self.schema))
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool | None:
+        assert self._stack is not None and self._writer is not None
+        if exc_type is not None:
+            with contextlib.suppress(Exception):
+                self._writer.close()
+            return self._stack.__exit__(exc_type, exc, tb)
+        try:
+            self._flush()
+            if self.num_rows == 0:
+                # One empty row group, as pq.write_table writes for an empty table.
+                self._writer.write_table(self.schema.empty_table())
+            self._writer.close()
+        except BaseException as err:
+            self._stack.__exit__(type(err), err, err.__traceback__)
+            raise
+        return self._stack.__exit__(None, None, None)
+
+
+def _check_steps(table: pa.Table) -> None:
+    bad = set(table.column("step").to_pylist()) - set(STEPS)
+    assert not bad, f"unknown step names {bad}"
+
+
+def doc_writer(path: str | Path, limits: BatchLimits | None = None) -> TableWriter:
+    """A streaming writer of kept documents (``DOC_SCHEMA``)."""
+    return TableWriter(path, DOC_SCHEMA, limits)
+
+
+def removed_writer(path: str | Path, limits: BatchLimits | None = None) -> TableWriter:
+    """A streaming writer of removal rows (``REMOVED_SCHEMA``, steps checked)."""
+    return TableWriter(path, REMOVED_SCHEMA, limits, check=_check_steps)
+
 
 def _table(rows: Iterable[Mapping[str, Any]] | pa.Table, schema: pa.Schema) -> pa.Table:
     if isinstance(rows, pa.Table):
@@ -105,10 +260,22 @@ def read_docs(path: str | Path, columns: list[str] | None = None) -> pa.Table:
 
 
 def iter_doc_batches(
-    path: str | Path, batch_size: int = ROW_GROUP_SIZE
+    path: str | Path, batch_size: int = ROW_GROUP_SIZE, columns: list[str] | None = None
 ) -> Iterator[pa.RecordBatch]:
     """Stream a document table in record batches (for steps that need flat memory)."""
-    yield from pq.ParquetFile(path).iter_batches(batch_size=batch_size)
+    yield from pq.ParquetFile(path).iter_batches(batch_size=batch_size, columns=columns)
+
+
+def iter_doc_rows(path: str | Path, limits: BatchLimits | None = None) -> Iterator[dict[str, Any]]:
+    """Stream a document table as dict rows, one record batch of ``limits.docs`` rows at a time."""
+    batch_size = (limits or BatchLimits()).docs
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_size):
+        yield from batch.to_pylist()
+
+
+def count_rows(path: str | Path) -> int:
+    """Rows of a Parquet table, from its footer (for progress bars)."""
+    return pq.ParquetFile(path).metadata.num_rows
 
 
 def read_removed(path: str | Path) -> pa.Table:

@@ -106,8 +106,12 @@ def extract_shard(
     extractor: str = "resiliparse",
     min_text_chars: int = 1,
     form_fields: bool = False,
+    limits: docs.BatchLimits | None = None,
 ) -> dict[str, Any]:
     """Extract the main text of every HTML page of one WARC shard.
+
+    Records are read one at a time and both tables are written a row group at a time
+    (``limits``), so memory does not grow with the shard.
 
     Args:
         warc_path: the shard (``.warc.gz``, per-record or whole-file gzip, or plain ``.warc``).
@@ -120,6 +124,7 @@ def extract_shard(
         form_fields: keep the options of ``<select>`` drop-downs, one per line, in
             resiliparse's output instead of dropping them (site-wide archive menus: Index-1.9B
             found one repeated 156,000 times; substring dedup removes it later).
+        limits: record-batch limits of the two writers (config section ``stream``).
 
     Returns:
         Stats: ``records_read`` (= ``docs_kept`` + removals), ``docs_kept``, ``removed``
@@ -137,13 +142,51 @@ def extract_shard(
     if not warc_path.is_file():
         raise ValueError(f"WARC file '{warc_path}': not found (or not a regular file)")
     started = time.perf_counter()
-    kept: list[dict[str, Any]] = []
-    removed: list[dict[str, Any]] = []
+    with (
+        docs.doc_writer(out_docs, limits) as kept,
+        docs.removed_writer(out_removed, limits) as removed,
+    ):
+        payload_in, bytes_out, reasons = _extract_records(
+            warc_path, shard, kept, removed, extractor, min_text_chars, form_fields
+        )
+    stats = {
+        "warc": str(warc_path),
+        "shard": shard,
+        "extractor": extractor,
+        "records_read": kept.num_rows + removed.num_rows,
+        "docs_kept": kept.num_rows,
+        "removed": {r: reasons[r] for r in REASONS if reasons[r]},
+        "bytes_in": warc_path.stat().st_size,
+        "payload_bytes_in": payload_in,
+        "bytes_out": bytes_out,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    log.info(
+        "extract %s: %d records, %d documents kept, removed %s",
+        warc_path.name,
+        stats["records_read"],
+        stats["docs_kept"],
+        stats["removed"],
+    )
+    return stats
+
+
+def _extract_records(
+    warc_path: Path,
+    shard: int,
+    kept: docs.TableWriter,
+    removed: docs.TableWriter,
+    extractor: str,
+    min_text_chars: int,
+    form_fields: bool,
+) -> tuple[int, int, Counter[str]]:
+    """Every record of one WARC file to ``kept`` or ``removed``; return payload bytes read,
+    text bytes kept and removals per reason."""
     reasons: Counter[str] = Counter()
     payload_in = bytes_out = 0
 
     def remove(item: WarcItem, reason: str, nbytes: int) -> None:
-        removed.append(
+        removed.write(
             {
                 "id": item.record_id or f"{shard}:{item.offset}",
                 "url": item.url,
@@ -199,7 +242,7 @@ def extract_shard(
             remove(item, "empty_text", size)
             continue
         bytes_out += len(text.encode("utf-8"))
-        kept.append(
+        kept.write(
             {
                 "id": item.record_id or f"{shard}:{item.offset}",
                 "url": item.url,
@@ -214,25 +257,4 @@ def extract_shard(
             }
         )
     bar.close()
-    docs.write_docs(out_docs, kept)
-    docs.write_removed(out_removed, removed)
-    stats = {
-        "warc": str(warc_path),
-        "shard": shard,
-        "extractor": extractor,
-        "records_read": len(kept) + len(removed),
-        "docs_kept": len(kept),
-        "removed": {r: reasons[r] for r in REASONS if reasons[r]},
-        "bytes_in": warc_path.stat().st_size,
-        "payload_bytes_in": payload_in,
-        "bytes_out": bytes_out,
-        "seconds": round(time.perf_counter() - started, 3),
-    }
-    log.info(
-        "extract %s: %d records, %d documents kept, removed %s",
-        warc_path.name,
-        stats["records_read"],
-        stats["docs_kept"],
-        stats["removed"],
-    )
-    return stats
+    return payload_in, bytes_out, reasons

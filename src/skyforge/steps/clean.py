@@ -18,11 +18,12 @@ SHARD = arg("--shard", type=int, required=True)
 @step(
     "extract",
     "HTML → main text for one WARC shard",
-    sections=("extract",),
+    sections=("extract", "stream"),
     args=(path("warc"), path("out-docs"), path("out-removed"), SHARD),
 )
 def extract(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
     """HTML → main text for one WARC shard."""
+    from skyforge.data.docs import BatchLimits
     from skyforge.data.extract import extract_shard
 
     e = cfg["extract"]
@@ -34,13 +35,14 @@ def extract(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
         extractor=e["extractor"],
         min_text_chars=e["min_text_chars"],
         form_fields=e["form_fields"],
+        limits=BatchLimits.from_section(cfg["stream"]),
     )
 
 
 @step(
     "filter",
     "URL filter, mojibake, language ID, heuristics, content rules",
-    sections=("filters", "encoding", "harmful"),
+    sections=("filters", "encoding", "harmful", "stream"),
     args=(
         path("docs"),
         path("out-docs"),
@@ -52,6 +54,7 @@ def extract(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
 )
 def filter_(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
     """URL filter, language ID, line cleanup and heuristic rules for one shard."""
+    from skyforge.data.docs import BatchLimits
     from skyforge.data.filters.heuristics import filter_shard
 
     return filter_shard(
@@ -64,4 +67,5 @@ def filter_(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
         harmful=C.HarmfulConfig.from_dict(cfg["harmful"]),
         out_flagged=args.out_flagged,
         out_repaired=args.out_repaired,
+        limits=BatchLimits.from_section(cfg["stream"]),
     )

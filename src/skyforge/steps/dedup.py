@@ -105,7 +105,7 @@ def minhash_clusters(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str,
 @step(
     "substring-dedup",
     "exact substring dedup of a group (hash-partitioned windows)",
-    sections=("dedup",),
+    sections=("dedup", "stream"),
     args=(
         arg("--group", required=True),
         arg("--shards", type=int, nargs="+", required=True),
@@ -120,6 +120,7 @@ def substring_dedup(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, 
     K-byte windows, within ``dedup.substring.memory_budget_gb``)."""
     from skyforge.data.dedup.substring import default_min_length_bytes
     from skyforge.data.dedup.substring import substring_dedup as dedup
+    from skyforge.data.docs import BatchLimits
 
     sub = cfg["dedup"]["substring"]
     langs = sub["groups"][args.group]
@@ -132,4 +133,5 @@ def substring_dedup(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, 
         min_length_bytes=sub["min_length_bytes"] or default_min_length_bytes(langs),
         langs=langs,
         memory_budget_bytes=int(sub["memory_budget_gb"] * 1024**3),
+        limits=BatchLimits.from_section(cfg["stream"]),
     )

@@ -72,12 +72,13 @@ def train_quality(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, An
 @step(
     "quality",
     "apply the quality classifier to one shard",
-    sections=("quality_model", "harmful"),
+    sections=("quality_model", "harmful", "stream"),
     args=APPLY_ARGS,
 )
 def quality(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
     """Apply the quality classifier to one shard."""
     from skyforge.data.classifiers.quality import apply_quality
+    from skyforge.data.docs import BatchLimits
 
     qm = cfg["quality_model"]
     skip = _harmful_rules(cfg["harmful"]).has_signal if qm["skip_harmful_signal"] else None
@@ -89,6 +90,7 @@ def quality(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
         args.out_removed,
         qm["thresholds"],
         skip=skip,
+        limits=BatchLimits.from_section(cfg["stream"]),
     )
 
 
@@ -146,12 +148,13 @@ def train_harmful(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, An
 @step(
     "harmful",
     "apply the harmful / spam classifier to one shard",
-    sections=("harmful_model", "harmful"),
+    sections=("harmful_model", "harmful", "stream"),
     args=APPLY_ARGS,
 )
 def harmful(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
     """Apply the harmful / spam classifier to one shard."""
     from skyforge.data.classifiers.harmful import apply_harmful
+    from skyforge.data.docs import BatchLimits
 
     hm = cfg["harmful_model"]
     return apply_harmful(
@@ -163,4 +166,5 @@ def harmful(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
         hm["thresholds"],
         num_folds=hm["num_folds"],
         candidate=_harmful_rules(cfg["harmful"]).has_signal if hm["require_signal"] else None,
+        limits=BatchLimits.from_section(cfg["stream"]),
     )

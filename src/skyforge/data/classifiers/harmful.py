@@ -33,7 +33,13 @@ from tqdm import tqdm
 
 from skyforge.core.io import atomic_path, atomic_write_text
 from skyforge.data.classifiers.quality import _prf, fasttext_tokens, train_fasttext_rows
-from skyforge.data.docs import read_docs, write_docs, write_removed
+from skyforge.data.docs import (
+    BatchLimits,
+    count_rows,
+    doc_writer,
+    iter_doc_rows,
+    removed_writer,
+)
 
 __all__ = [
     "PLANTED_SCHEMA",
@@ -295,8 +301,11 @@ def apply_harmful(
     thresholds: dict[str, float],
     num_folds: int = 2,
     candidate: Callable[[str, str], bool] | None = None,
+    limits: BatchLimits | None = None,
 ) -> dict[str, Any]:
     """Remove documents whose P(harmful) reaches the threshold of their language.
+
+    The shard is read and written one record batch at a time (``limits``).
 
     Args:
         docs_in: documents of one shard (``lang`` set).
@@ -310,6 +319,8 @@ def apply_harmful(
             (``HarmfulRules.has_signal``: the rules' near misses); None: every document. On
             real clean text (news, recipes, encyclopedia pages) the model alone flags 0.5–20 %
             of the documents at 0.5, gated none (``benchmarks/harmful.py --real-data``).
+
+        limits: record-batch limits (config section ``stream``).
 
     Returns:
         Statistics: documents in / scored / kept / removed, removals per language, seconds.
@@ -330,38 +341,43 @@ def apply_harmful(
         if not path.is_file():
             raise ValueError(f"harmful model '{path}': no such file (run train_harmful_model)")
         models.append(fasttext.load_model(str(path)))
-    rows = read_docs(docs_in).to_pylist()
-    kept, removed = [], []
+    num_in = num_scored = 0
     removed_per_lang: Counter[str] = Counter()
-    num_scored = 0
-    for doc in tqdm(rows, desc=f"harmful shard {shard}", unit="doc", mininterval=5):
-        lang = doc.get("lang")
-        if lang in thresholds and (candidate is None or candidate(doc["text"], lang)):
-            num_scored += 1
-            p = _p_harmful(models[fold_of(doc["id"], num_folds)], [doc["text"]])[0]
-            if p >= thresholds[lang]:
-                removed.append(
-                    {
-                        "id": doc["id"],
-                        "url": doc.get("url"),
-                        "step": "harmful_model",
-                        "reason": "harmful_classifier",
-                        "bytes": len(doc["text"].encode("utf-8")),
-                        "shard": shard,
-                    }
-                )
-                removed_per_lang[lang] += 1
-                continue
-        doc["shard"] = shard
-        kept.append(doc)
-    write_docs(out_docs, kept)
-    write_removed(out_removed, removed)
+    rows = tqdm(
+        iter_doc_rows(docs_in, limits),
+        total=count_rows(docs_in),
+        desc=f"harmful shard {shard}",
+        unit="doc",
+        mininterval=5,
+    )
+    with doc_writer(out_docs, limits) as kept, removed_writer(out_removed, limits) as removed:
+        for doc in rows:
+            num_in += 1
+            lang = doc.get("lang")
+            if lang in thresholds and (candidate is None or candidate(doc["text"], lang)):
+                num_scored += 1
+                p = _p_harmful(models[fold_of(doc["id"], num_folds)], [doc["text"]])[0]
+                if p >= thresholds[lang]:
+                    removed.write(
+                        {
+                            "id": doc["id"],
+                            "url": doc.get("url"),
+                            "step": "harmful_model",
+                            "reason": "harmful_classifier",
+                            "bytes": len(doc["text"].encode("utf-8")),
+                            "shard": shard,
+                        }
+                    )
+                    removed_per_lang[lang] += 1
+                    continue
+            doc["shard"] = shard
+            kept.write(doc)
     return {
         "shard": shard,
-        "num_docs_in": len(rows),
+        "num_docs_in": num_in,
         "num_scored": num_scored,
-        "num_kept": len(kept),
-        "num_removed": len(removed),
+        "num_kept": kept.num_rows,
+        "num_removed": removed.num_rows,
         "removed_per_lang": dict(sorted(removed_per_lang.items())),
         "seconds": round(time.perf_counter() - started, 3),
     }

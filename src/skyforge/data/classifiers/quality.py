@@ -38,7 +38,13 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from skyforge.core.io import atomic_path, atomic_write_text
-from skyforge.data.docs import read_docs, write_docs, write_removed
+from skyforge.data.docs import (
+    BatchLimits,
+    count_rows,
+    doc_writer,
+    iter_doc_batches,
+    removed_writer,
+)
 
 __all__ = [
     "HQ_LABEL",
@@ -374,8 +380,11 @@ def apply_quality(
     out_removed: Path,
     thresholds: dict[str, float],
     skip: Callable[[str, str], bool] | None = None,
+    limits: BatchLimits | None = None,
 ) -> dict[str, Any]:
     """Remove documents whose P(high quality) is below the threshold of their language.
+
+    The shard is scored and written one record batch at a time (``limits``).
 
     Args:
         docs_in: documents of one shard (``lang`` set by the language filter).
@@ -401,42 +410,53 @@ def apply_quality(
             raise ValueError(f"config key 'quality.thresholds.{lang}': must be in [0, 1]")
     started = time.perf_counter()
     model = load_quality_model(model_dir)
-    rows = read_docs(docs_in).to_pylist()
-    in_scope = [i for i, d in enumerate(rows) if d.get("lang") in thresholds]
-    scored = [i for i in in_scope if skip is None or not skip(rows[i]["text"], rows[i]["lang"])]
-    probs = dict(zip(scored, predict_hq(model, [rows[i]["text"] for i in scored]), strict=True))
-
-    kept, removed = [], []
+    num_in = num_scored = num_in_scope = bytes_in = bytes_removed = 0
     removed_per_lang: Counter[str] = Counter()
-    for i, doc in enumerate(tqdm(rows, desc=f"quality shard {shard}", unit="doc", mininterval=5)):
-        p = probs.get(i)
-        if p is not None and p < thresholds[doc["lang"]]:
-            removed.append(
-                {
-                    "id": doc["id"],
-                    "url": doc.get("url"),
-                    "step": "quality_model",
-                    "reason": f"low_quality:{p:.2f}",
-                    "bytes": len(doc["text"].encode("utf-8")),
-                    "shard": shard,
-                }
-            )
-            removed_per_lang[doc["lang"]] += 1
-        else:
-            doc["shard"] = shard
-            kept.append(doc)
-    write_docs(out_docs, kept)
-    write_removed(out_removed, removed)
+    bar = tqdm(total=count_rows(docs_in), desc=f"quality shard {shard}", unit="doc", mininterval=5)
+    with doc_writer(out_docs, limits) as kept, removed_writer(out_removed, limits) as removed:
+        for batch in iter_doc_batches(docs_in, (limits or BatchLimits()).docs):
+            rows = batch.to_pylist()
+            in_scope = [i for i, d in enumerate(rows) if d.get("lang") in thresholds]
+            scored = [
+                i for i in in_scope if skip is None or not skip(rows[i]["text"], rows[i]["lang"])
+            ]
+            texts = [rows[i]["text"] for i in scored]
+            probs = dict(zip(scored, predict_hq(model, texts), strict=True))
+            num_in += len(rows)
+            num_in_scope += len(in_scope)
+            num_scored += len(scored)
+            for i, doc in enumerate(rows):
+                size = len(doc["text"].encode("utf-8"))
+                bytes_in += size
+                p = probs.get(i)
+                if p is not None and p < thresholds[doc["lang"]]:
+                    removed.write(
+                        {
+                            "id": doc["id"],
+                            "url": doc.get("url"),
+                            "step": "quality_model",
+                            "reason": f"low_quality:{p:.2f}",
+                            "bytes": size,
+                            "shard": shard,
+                        }
+                    )
+                    removed_per_lang[doc["lang"]] += 1
+                    bytes_removed += size
+                else:
+                    doc["shard"] = shard
+                    kept.write(doc)
+            bar.update(len(rows))
+    bar.close()
     seconds = time.perf_counter() - started
     return {
         "shard": shard,
-        "num_docs_in": len(rows),
-        "num_scored": len(scored),
-        "num_skipped": len(in_scope) - len(scored),
-        "num_kept": len(kept),
-        "num_removed": len(removed),
+        "num_docs_in": num_in,
+        "num_scored": num_scored,
+        "num_skipped": num_in_scope - num_scored,
+        "num_kept": kept.num_rows,
+        "num_removed": removed.num_rows,
         "removed_per_lang": dict(sorted(removed_per_lang.items())),
-        "bytes_in": sum(len(d["text"].encode("utf-8")) for d in rows),
-        "bytes_removed": sum(r["bytes"] for r in removed),
+        "bytes_in": bytes_in,
+        "bytes_removed": bytes_removed,
         "seconds": round(seconds, 3),
     }

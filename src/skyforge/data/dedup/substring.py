@@ -22,7 +22,7 @@ import math
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +34,11 @@ from pydivsufsort import divsufsort, kasai
 from skyforge.data.dedup import substring_windows as W
 from skyforge.data.dedup.substring_windows import merge_and_snap
 from skyforge.data.docs import (
-    DOC_SCHEMA,
-    REMOVED_SCHEMA,
-    read_docs,
-    write_docs,
-    write_removed,
-    write_table,
+    BatchLimits,
+    TableWriter,
+    doc_writer,
+    iter_doc_batches,
+    removed_writer,
 )
 
 __all__ = [
@@ -149,11 +148,26 @@ def _concat(tables: Sequence[pa.Table]) -> tuple[np.ndarray, np.ndarray, np.ndar
     return buf, doc_starts, doc_ends
 
 
-def _group_table(path: Path, lang_set: pa.Array) -> tuple[pa.Table, int]:
-    """The shard's documents of the group, and how many rows belong to other groups."""
-    table = read_docs(path)
-    mask = pc.fill_null(pc.is_in(table.column("lang"), value_set=lang_set), False)
-    return table.filter(mask), table.num_rows - (pc.sum(mask).as_py() or 0)
+_Batch = tuple[pa.Table, int, np.ndarray, np.ndarray, np.ndarray, int]
+
+
+def _group_batches(path: Path, lang_set: pa.Array, limits: BatchLimits) -> Iterator[_Batch]:
+    """One shard's documents of the group, a record batch at a time.
+
+    Yields ``(table, num_other, buf, doc_starts, doc_ends, base)``: the batch's group rows, how
+    many rows belong to other groups, their concatenated text (:func:`_concat`) and ``base``, the
+    offset of ``buf`` in the shard's whole concatenation. Positions ``base + i`` are the ones a
+    single buffer of the shard would have, so windows and spans found batch by batch name the
+    same bytes; no window or span crosses a document, hence none crosses a batch.
+    """
+    base = 0
+    for batch in iter_doc_batches(path, limits.docs):
+        table = pa.Table.from_batches([batch])
+        mask = pc.fill_null(pc.is_in(table.column("lang"), value_set=lang_set), False)
+        group = table.filter(mask)
+        buf, doc_starts, doc_ends = _concat([group])
+        yield group, table.num_rows - group.num_rows, buf, doc_starts, doc_ends, base
+        base += len(buf)
 
 
 def substring_dedup(
@@ -168,6 +182,7 @@ def substring_dedup(
     min_chars_after: int = 20,
     memory_budget_bytes: int | None = None,
     method: str = "windows",
+    limits: BatchLimits | None = None,
 ) -> dict[str, Any]:
     """Remove repeated substrings of ≥ ``min_length_bytes`` from one language group of all shards.
 
@@ -179,10 +194,11 @@ def substring_dedup(
     ``method="suffix_array"`` builds the in-memory suffix array over the whole group (≈ 13–25
     bytes per input byte); it is kept as the reference the tests and the benchmark compare with.
 
-    Memory of the windows method: one shard's text and its buffer (≈ 2 × shard bytes), the
-    hashing blocks (``72 × block``), one partition being reduced (``52 × group bytes /
-    partitions``) and the repeated windows found so far (12 bytes each: the duplicated share of
-    the group, not the group).
+    Memory of the windows method: one record batch's text and its buffer (≈ 2 × batch bytes,
+    ``limits``), the hashing blocks (``72 × block``), one partition being reduced (``52 × group
+    bytes / partitions``) and the repeated windows found (12 bytes each: the duplicated share
+    of the group, not the group). Both passes over the shards (map, then apply) stream record
+    batches, so nothing grows with a shard's size.
 
     Args:
         docs_in: document tables (``DOC_SCHEMA``), one per shard.
@@ -199,6 +215,7 @@ def substring_dedup(
             document. Unedited documents are never removed here, however short.
         memory_budget_bytes: the kept windows' budget (None: one partition).
         method: ``windows`` or ``suffix_array``.
+        limits: record-batch limits of reading and writing (config section ``stream``).
 
     Returns:
         Counts and bytes: ``num_in``, ``num_kept``, ``num_removed``, ``num_edited``,
@@ -221,17 +238,19 @@ def substring_dedup(
     if method not in ("windows", "suffix_array"):
         raise ValueError(f"substring_dedup: unknown method {method!r}")
     lang_set = pa.array(sorted(set(langs)), pa.string())
+    limits = limits or BatchLimits()
 
-    def shard_buffers():
-        for path, shard in zip(docs_in, shards, strict=True):
-            table, _ = _group_table(path, lang_set)
-            yield (shard, *_concat([table]))
+    def batches(
+        path: Path,
+    ) -> Iterator[tuple[pa.Table, int, np.ndarray, np.ndarray, np.ndarray, int]]:
+        return _group_batches(path, lang_set, limits)
 
-    # Spans per shard, as (starts, ends) relative to that shard's own buffer.
+    # Spans per shard, as (starts, ends) in that shard's whole concatenation.
     spans_of: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    windows_of: dict[int, np.ndarray] = {}
     partitions = 1
     if method == "suffix_array":
-        tables = [_group_table(path, lang_set)[0] for path in docs_in]
+        tables = [pa.concat_tables([b[0] for b in batches(path)]) for path in docs_in]
         buf, doc_starts, doc_ends = _concat(tables)
         g_starts, g_ends = duplicate_spans(buf, doc_starts, doc_ends, min_length_bytes)
         del buf
@@ -247,15 +266,23 @@ def substring_dedup(
     else:
         group_bytes = 0
         for path in docs_in:
-            table, _ = _group_table(path, lang_set)
-            group_bytes += int(pc.sum(pc.binary_length(table.column("text"))).as_py() or 0)
+            for batch in iter_doc_batches(path, limits.docs, columns=["text", "lang"]):
+                mask = pc.fill_null(pc.is_in(batch.column("lang"), value_set=lang_set), False)
+                text = pc.filter(batch.column("text"), mask)
+                group_bytes += int(pc.sum(pc.binary_length(text)).as_py() or 0)
         if memory_budget_bytes is not None:
             partitions = W.partitions_for_budget(group_bytes, memory_budget_bytes)
         # Map: one hashing pass over the shards, each window appended to its partition's file
         # (28 bytes per window on disk, next to the outputs); reduce: one partition at a time.
+        Path(out_spans).parent.mkdir(parents=True, exist_ok=True)
         spill = Path(tempfile.mkdtemp(prefix=".substring-spill-", dir=Path(out_spans).parent))
+        map_input = (
+            (shard, buf, starts, ends, base)
+            for path, shard in zip(docs_in, shards, strict=True)
+            for _t, _n, buf, starts, ends, base in batches(path)
+        )
         try:
-            files = W.spill_windows(shard_buffers(), min_length_bytes, partitions, spill)
+            files = W.spill_windows(map_input, min_length_bytes, partitions, spill)
             repeated = []
             for r, path in enumerate(files):
                 repeated.append(W.reduce_partition(path))
@@ -269,9 +296,9 @@ def substring_dedup(
                 )
         finally:
             shutil.rmtree(spill, ignore_errors=True)
-        for shard, buf, _starts, _ends in shard_buffers():
-            windows = W.shard_windows(repeated, shard)
-            spans_of[shard] = W.merge_windows(buf, windows, min_length_bytes, already_sorted=True)
+        for shard in shards:
+            windows_of[shard] = W.shard_windows(repeated, shard)
+        del repeated
 
     totals = dict.fromkeys(
         (
@@ -288,51 +315,106 @@ def substring_dedup(
         ),
         0,
     )
-    span_tables = []
-    for path, shard, path_docs, path_removed in zip(
-        docs_in, shards, out_docs, out_removed, strict=True
-    ):
-        table, num_other = _group_table(path, lang_set)
-        buf, doc_starts, doc_ends = _concat([table])
-        span_starts, span_ends = spans_of[shard]
-        span_doc = np.searchsorted(doc_starts, span_starts, side="right") - 1
-        n = table.num_rows
-        texts = table.column("text").to_pylist()
-        ids = table.column("id").to_pylist()
-        drop = np.zeros(n, dtype=bool)
-        leftover = np.zeros(n, dtype=np.int64)
-        edited = np.unique(span_doc)
-        # Spans are sorted by start, hence grouped by document: one slice per edited document.
-        bounds = np.searchsorted(span_doc, np.append(edited, edited[-1:] + 1))
-        for k, j in enumerate(edited):
-            sel = slice(bounds[k], bounds[k + 1])
-            local_s = span_starts[sel] - doc_starts[j]
-            local_e = span_ends[sel] - doc_starts[j]
-            raw = buf[doc_starts[j] : doc_ends[j]].tobytes()
-            kept_bytes = b"".join(
-                raw[a:b] for a, b in zip(np.r_[0, local_e], np.r_[local_s, len(raw)], strict=True)
-            )
-            texts[j] = kept_bytes.decode("utf-8")
-            if len(texts[j].strip()) < min_chars_after:
-                drop[j] = True
-                leftover[j] = len(kept_bytes)
-        span_tables.append(
-            pa.table(
-                {
-                    "id": pa.array([ids[j] for j in span_doc], pa.string()),
-                    "shard": pa.array(np.full(len(span_doc), shard, np.int32)),
-                    "start": pa.array(span_starts - doc_starts[span_doc]),
-                    "end": pa.array(span_ends - doc_starts[span_doc]),
-                    "bytes": pa.array(span_ends - span_starts),
-                }
-            )
+    with TableWriter(out_spans, SPAN_SCHEMA, limits) as span_writer:
+        for path, shard, path_docs, path_removed in zip(
+            docs_in, shards, out_docs, out_removed, strict=True
+        ):
+            with (
+                doc_writer(path_docs, limits) as kept_writer,
+                removed_writer(path_removed, limits) as removed_writer_,
+            ):
+                for table, num_other, buf, doc_starts, doc_ends, base in batches(path):
+                    if method == "suffix_array":
+                        g_starts, g_ends = spans_of[shard]
+                        lo, up = np.searchsorted(g_starts, [base, base + len(buf)])
+                        span_starts, span_ends = g_starts[lo:up] - base, g_ends[lo:up] - base
+                    else:
+                        starts = windows_of[shard]
+                        lo, up = np.searchsorted(starts, [base, base + len(buf)])
+                        span_starts, span_ends = W.merge_windows(
+                            buf, starts[lo:up] - base, min_length_bytes, already_sorted=True
+                        )
+                    _apply_spans(
+                        table,
+                        shard,
+                        buf,
+                        doc_starts,
+                        doc_ends,
+                        span_starts,
+                        span_ends,
+                        min_chars_after,
+                        kept_writer,
+                        removed_writer_,
+                        span_writer,
+                        totals,
+                    )
+                    totals["num_other_lang"] += int(num_other)
+    return {
+        "langs": sorted(set(langs)),
+        "min_length_bytes": min_length_bytes,
+        "method": method,
+        "partitions": partitions,
+        **totals,
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
+
+
+def _apply_spans(
+    table: pa.Table,
+    shard: int,
+    buf: np.ndarray,
+    doc_starts: np.ndarray,
+    doc_ends: np.ndarray,
+    span_starts: np.ndarray,
+    span_ends: np.ndarray,
+    min_chars_after: int,
+    kept_writer: TableWriter,
+    removed_writer_: TableWriter,
+    span_writer: TableWriter,
+    totals: dict[str, int],
+) -> None:
+    """Cut one batch's spans (offsets in ``buf``) out of its documents and write the kept
+    documents, the removal rows and the span rows; add the batch's counts to ``totals``."""
+    span_doc = np.searchsorted(doc_starts, span_starts, side="right") - 1
+    n = table.num_rows
+    texts = table.column("text").to_pylist()
+    ids = table.column("id").to_pylist()
+    drop = np.zeros(n, dtype=bool)
+    leftover = np.zeros(n, dtype=np.int64)
+    edited = np.unique(span_doc)
+    # Spans are sorted by start, hence grouped by document: one slice per edited document.
+    bounds = np.searchsorted(span_doc, np.append(edited, edited[-1:] + 1))
+    for k, j in enumerate(edited):
+        sel = slice(bounds[k], bounds[k + 1])
+        local_s = span_starts[sel] - doc_starts[j]
+        local_e = span_ends[sel] - doc_starts[j]
+        raw = buf[doc_starts[j] : doc_ends[j]].tobytes()
+        kept_bytes = b"".join(
+            raw[a:b] for a, b in zip(np.r_[0, local_e], np.r_[local_s, len(raw)], strict=True)
         )
-        out = table.set_column(
-            table.schema.get_field_index("text"), "text", pa.array(texts, pa.string())
+        texts[j] = kept_bytes.decode("utf-8")
+        if len(texts[j].strip()) < min_chars_after:
+            drop[j] = True
+            leftover[j] = len(kept_bytes)
+    span_writer.write_table(
+        pa.table(
+            {
+                "id": pa.array([ids[j] for j in span_doc], pa.string()),
+                "shard": pa.array(np.full(len(span_doc), shard, np.int32)),
+                "start": pa.array(span_starts - doc_starts[span_doc]),
+                "end": pa.array(span_ends - doc_starts[span_doc]),
+                "bytes": pa.array(span_ends - span_starts),
+            }
         )
-        kept = out.filter(pa.array(~drop))
-        gone = out.filter(pa.array(drop))
-        removed = pa.table(
+    )
+    out = table.set_column(
+        table.schema.get_field_index("text"), "text", pa.array(texts, pa.string())
+    )
+    kept = out.filter(pa.array(~drop))
+    gone = out.filter(pa.array(drop))
+    kept_writer.write_table(kept)
+    removed_writer_.write_table(
+        pa.table(
             {
                 "id": gone.column("id"),
                 "url": gone.column("url"),
@@ -342,25 +424,13 @@ def substring_dedup(
                 "shard": pa.array(np.full(gone.num_rows, shard, np.int32)),
             }
         )
-        write_docs(path_docs, kept if kept.num_rows else DOC_SCHEMA.empty_table())
-        write_removed(path_removed, removed if removed.num_rows else REMOVED_SCHEMA.empty_table())
-        totals["num_in"] += n
-        totals["num_kept"] += kept.num_rows
-        totals["num_removed"] += gone.num_rows
-        totals["num_edited"] += len(edited)
-        totals["num_spans"] += len(span_starts)
-        totals["num_other_lang"] += int(num_other)
-        totals["bytes_in"] += int((doc_ends - doc_starts).sum())
-        totals["bytes_kept"] += pc.sum(pc.binary_length(kept.column("text"))).as_py() or 0
-        totals["bytes_spans"] += int((span_ends - span_starts).sum())
-        totals["bytes_removed_docs"] += int(leftover.sum())
-    spans = pa.concat_tables(span_tables) if span_tables else SPAN_SCHEMA.empty_table()
-    write_table(out_spans, spans, SPAN_SCHEMA)
-    return {
-        "langs": sorted(set(langs)),
-        "min_length_bytes": min_length_bytes,
-        "method": method,
-        "partitions": partitions,
-        **totals,
-        "seconds": round(time.perf_counter() - t0, 3),
-    }
+    )
+    totals["num_in"] += n
+    totals["num_kept"] += kept.num_rows
+    totals["num_removed"] += gone.num_rows
+    totals["num_edited"] += len(edited)
+    totals["num_spans"] += len(span_starts)
+    totals["bytes_in"] += int((doc_ends - doc_starts).sum())
+    totals["bytes_kept"] += pc.sum(pc.binary_length(kept.column("text"))).as_py() or 0
+    totals["bytes_spans"] += int((span_ends - span_starts).sum())
+    totals["bytes_removed_docs"] += int(leftover.sum())

@@ -150,8 +150,12 @@ def _valid_starts(doc_starts: np.ndarray, doc_ends: np.ndarray, k: int, first: i
     return np.cumsum(delta[:-1]) > 0
 
 
+_Piece = tuple[int, np.ndarray, np.ndarray, np.ndarray, int]
+"""A shard's record batch for :func:`spill_windows`: shard, buffer, doc bounds, base offset."""
+
+
 def repeated_windows(
-    shards: Iterable[tuple[int, np.ndarray, np.ndarray, np.ndarray]],
+    shards: Iterable[tuple[int, np.ndarray, np.ndarray, np.ndarray] | _Piece],
     k: int,
     *,
     partition: int = 0,
@@ -175,14 +179,20 @@ def repeated_windows(
         raise ValueError(f"partition {partition} not in [0, {partitions})")
     keys: list[tuple[np.ndarray, ...]] = []
     mod = np.uint64(partitions)
-    for shard, buf, doc_starts, doc_ends in shards:
+    for shard, buf, doc_starts, doc_ends, *rest in shards:
+        base = int(rest[0]) if rest else 0
         for first, h1, h2 in window_hashes(buf, k, block_bytes=block_bytes):
             keep = _valid_starts(doc_starts, doc_ends, k, first, len(h1))
             if partitions > 1:
                 keep &= (h1 % mod) == np.uint64(partition)
             idx = np.flatnonzero(keep)
             keys.append(
-                (h1[idx], h2[idx], np.full(len(idx), shard, np.int32), idx.astype(np.int64) + first)
+                (
+                    h1[idx],
+                    h2[idx],
+                    np.full(len(idx), shard, np.int32),
+                    idx.astype(np.int64) + (first + base),
+                )
             )
     if not keys:
         return np.empty(0, np.int32), np.empty(0, np.int64)
@@ -205,7 +215,7 @@ WINDOW_RECORD = np.dtype([("h1", "<u8"), ("h2", "<u8"), ("pos", "<i8"), ("shard"
 
 
 def spill_windows(
-    shards: Iterable[tuple[int, np.ndarray, np.ndarray, np.ndarray]],
+    shards: Iterable[tuple[int, np.ndarray, np.ndarray, np.ndarray] | _Piece],
     k: int,
     partitions: int,
     spill_dir: Path,
@@ -213,19 +223,24 @@ def spill_windows(
     block_bytes: int = DEFAULT_BLOCK_BYTES,
 ) -> list[Path]:
     """Map: hash every window of every shard once and append it to its partition's file
-    (``h1 mod partitions``), 28 bytes per window on disk. Returns the partition files."""
+    (``h1 mod partitions``), 28 bytes per window on disk. Returns the partition files.
+
+    Each item of ``shards`` is ``(shard, buf, doc_starts, doc_ends)`` or, for a shard fed in
+    record batches, ``(shard, buf, doc_starts, doc_ends, base)``: ``buf`` then starts at
+    ``base`` in the shard's whole concatenation and positions are recorded from there."""
     spill_dir = Path(spill_dir)
     spill_dir.mkdir(parents=True, exist_ok=True)
     files = [spill_dir / f"part-{r:05d}.bin" for r in range(partitions)]
     for f in files:
         f.write_bytes(b"")
     mod = np.uint64(partitions)
-    for shard, buf, doc_starts, doc_ends in shards:
+    for shard, buf, doc_starts, doc_ends, *rest in shards:
+        base = int(rest[0]) if rest else 0
         for first, h1, h2 in window_hashes(buf, k, block_bytes=block_bytes):
             idx = np.flatnonzero(_valid_starts(doc_starts, doc_ends, k, first, len(h1)))
             rec = np.empty(len(idx), dtype=WINDOW_RECORD)
             rec["h1"], rec["h2"] = h1[idx], h2[idx]
-            rec["pos"], rec["shard"] = idx + first, shard
+            rec["pos"], rec["shard"] = idx + (first + base), shard
             del h1, h2, idx
             if partitions == 1:
                 with open(files[0], "ab") as f:

@@ -21,6 +21,7 @@ See docs/cleaning.md.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections import Counter
@@ -31,7 +32,14 @@ import pyarrow as pa
 from tqdm import tqdm
 
 from skyforge.config import EncodingConfig, FiltersConfig, HarmfulConfig
-from skyforge.data.docs import read_docs, write_docs, write_removed, write_table
+from skyforge.data.docs import (
+    BatchLimits,
+    TableWriter,
+    count_rows,
+    doc_writer,
+    iter_doc_rows,
+    removed_writer,
+)
 from skyforge.data.filters.encoding import MojibakeRepair
 from skyforge.data.filters.harmful import HarmfulRules
 from skyforge.data.filters.language import LanguageFilter, code_score
@@ -97,6 +105,15 @@ REPAIRED_SCHEMA = pa.schema(
 """Documents whose mojibake was repaired (kept, with the repaired text)."""
 
 
+class _Discard:
+    """Stands in for an output table the caller did not ask for."""
+
+    num_rows = 0
+
+    def write(self, row: dict[str, Any]) -> None:
+        self.num_rows += 1
+
+
 def _utf8_len(text: str) -> int:
     return len(text.encode("utf-8"))
 
@@ -112,8 +129,12 @@ def filter_shard(
     harmful: HarmfulConfig | None = None,
     out_flagged: Path | None = None,
     out_repaired: Path | None = None,
+    limits: BatchLimits | None = None,
 ) -> dict[str, Any]:
     """Run URL filter, mojibake check, language ID, line cleanup, heuristic and content rules.
+
+    The shard is read and every table written one record batch at a time (``limits``), so
+    memory does not grow with the shard.
 
     Args:
         docs_in: extracted documents of the shard (``docs.DOC_SCHEMA``).
@@ -129,6 +150,7 @@ def filter_shard(
             confidence (``FLAGGED_SCHEMA``: the classifier's positives, and for audits).
         out_repaired: one row per document whose encoding damage was repaired
             (``REPAIRED_SCHEMA``).
+        limits: record-batch limits (config section ``stream``).
 
     Returns:
         Statistics: documents and bytes in / kept / removed, removals per step and per
@@ -154,100 +176,113 @@ def filter_shard(
     heuristic = HeuristicFilter(params)
     mojibake = MojibakeRepair(encoding) if encoding is not None and encoding.enabled else None
     rules = HarmfulRules(harmful) if harmful is not None and harmful.enabled else None
-    flagged: list[dict[str, Any]] = []
-    repaired: list[dict[str, Any]] = []
     encoding_lines: Counter[str] = Counter()
-
-    rows = read_docs(docs_in).to_pylist()
-    kept: list[dict[str, Any]] = []
-    removed: list[dict[str, Any]] = []
     by_reason: Counter[str] = Counter()
+    by_step: Counter[str] = Counter()
+    langs_kept: Counter[str] = Counter()
     lines_dropped: Counter[str] = Counter()
-    bytes_in = bytes_out = bytes_cleaned = 0
-    for doc in tqdm(rows, desc=f"filter shard {shard}", unit="doc", mininterval=5.0):
-        text = doc["text"] or ""
-        size = _utf8_len(text)
-        bytes_in += size
-        step = why = None
-        why = url_filter.reason(doc)
-        if why is not None:
-            step = url_filter.step
-        elif mojibake is not None:
-            fixed, why, counts = mojibake.check(text)
-            encoding_lines.update(counts)
+    bytes_in = bytes_out = bytes_cleaned = bytes_removed = num_in = 0
+    with contextlib.ExitStack() as stack:
+        kept = stack.enter_context(doc_writer(out_docs, limits))
+        removed = stack.enter_context(removed_writer(out_removed, limits))
+        flagged = (
+            stack.enter_context(TableWriter(out_flagged, FLAGGED_SCHEMA, limits))
+            if out_flagged is not None
+            else _Discard()
+        )
+        repaired = (
+            stack.enter_context(TableWriter(out_repaired, REPAIRED_SCHEMA, limits))
+            if out_repaired is not None
+            else _Discard()
+        )
+        rows = tqdm(
+            iter_doc_rows(docs_in, limits),
+            total=count_rows(docs_in),
+            desc=f"filter shard {shard}",
+            unit="doc",
+            mininterval=5.0,
+        )
+        for doc in rows:
+            num_in += 1
+            text = doc["text"] or ""
+            size = _utf8_len(text)
+            bytes_in += size
+            step = why = None
+            why = url_filter.reason(doc)
             if why is not None:
-                step = mojibake.step
-            elif counts:
-                doc["text"] = fixed
-            num_fixed = sum(v for k, v in counts.items() if k != "damaged")
-            if why is None and num_fixed:
-                repaired.append(
-                    {
-                        "id": doc["id"],
-                        "url": doc.get("url"),
-                        "codecs": ",".join(sorted(k for k in counts if k != "damaged")),
-                        "num_lines_repaired": num_fixed,
-                        "num_lines_dropped": counts["damaged"],
-                        "shard": shard,
-                    }
-                )
-        if step is None:
-            why = lang_filter.reason(doc)
-            step = lang_filter.step if why is not None else None
-        if step is None:
-            if cleaner is not None and doc["lang"] != "code":
-                # Code keeps every line: its braces and comments would read as junk lines.
-                cleaned, dropped = cleaner.clean(doc["text"])
-                lines_dropped.update(dropped)
-                doc["text"] = cleaned
-            why = heuristic.reason(doc)
-            step = heuristic.step if why is not None else None
-            if step is None and doc["lang"] not in lang_filter.keep:
-                # Language ID passed it as too short to judge, and the length rules were set
-                # low enough to keep it: its best-guess language still decides.
-                step, why = lang_filter.step, f"lang:{doc['lang']}"
-            if step is None and rules is not None:
-                verdict = rules.judge(doc["text"], doc["lang"])
-                if verdict.reason is not None:
-                    step, why = rules.step, verdict.reason
-                    flagged.append(
+                step = url_filter.step
+            elif mojibake is not None:
+                fixed, why, counts = mojibake.check(text)
+                encoding_lines.update(counts)
+                if why is not None:
+                    step = mojibake.step
+                elif counts:
+                    doc["text"] = fixed
+                num_fixed = sum(v for k, v in counts.items() if k != "damaged")
+                if why is None and num_fixed:
+                    repaired.write(
                         {
                             "id": doc["id"],
                             "url": doc.get("url"),
-                            "lang": doc["lang"],
-                            "reason": why,
-                            "confidence": verdict.confidence,
-                            "text": doc["text"],
+                            "codecs": ",".join(sorted(k for k in counts if k != "damaged")),
+                            "num_lines_repaired": num_fixed,
+                            "num_lines_dropped": counts["damaged"],
                             "shard": shard,
                         }
                     )
-        if step is not None:
-            removed.append(
-                {
-                    "id": doc["id"],
-                    "url": doc.get("url"),
-                    "step": step,
-                    "reason": why,
-                    "bytes": size,
-                    "shard": shard,
-                }
-            )
-            by_reason[f"{step}/{why}"] += 1
-        else:
-            doc["shard"] = shard
-            out_size = _utf8_len(doc["text"])
-            bytes_out += out_size
-            bytes_cleaned += size - out_size
-            kept.append(doc)
+            if step is None:
+                why = lang_filter.reason(doc)
+                step = lang_filter.step if why is not None else None
+            if step is None:
+                if cleaner is not None and doc["lang"] != "code":
+                    # Code keeps every line: its braces and comments would read as junk lines.
+                    cleaned, dropped = cleaner.clean(doc["text"])
+                    lines_dropped.update(dropped)
+                    doc["text"] = cleaned
+                why = heuristic.reason(doc)
+                step = heuristic.step if why is not None else None
+                if step is None and doc["lang"] not in lang_filter.keep:
+                    # Language ID passed it as too short to judge, and the length rules were set
+                    # low enough to keep it: its best-guess language still decides.
+                    step, why = lang_filter.step, f"lang:{doc['lang']}"
+                if step is None and rules is not None:
+                    verdict = rules.judge(doc["text"], doc["lang"])
+                    if verdict.reason is not None:
+                        step, why = rules.step, verdict.reason
+                        flagged.write(
+                            {
+                                "id": doc["id"],
+                                "url": doc.get("url"),
+                                "lang": doc["lang"],
+                                "reason": why,
+                                "confidence": verdict.confidence,
+                                "text": doc["text"],
+                                "shard": shard,
+                            }
+                        )
+            if step is not None:
+                removed.write(
+                    {
+                        "id": doc["id"],
+                        "url": doc.get("url"),
+                        "step": step,
+                        "reason": why,
+                        "bytes": size,
+                        "shard": shard,
+                    }
+                )
+                by_reason[f"{step}/{why}"] += 1
+                by_step[step] += 1
+                bytes_removed += size
+            else:
+                doc["shard"] = shard
+                out_size = _utf8_len(doc["text"])
+                bytes_out += out_size
+                bytes_cleaned += size - out_size
+                langs_kept[doc["lang"]] += 1
+                kept.write(doc)
 
-    write_docs(out_docs, kept)
-    write_removed(out_removed, removed)
-    if out_flagged is not None:
-        write_table(out_flagged, flagged, FLAGGED_SCHEMA)
-    if out_repaired is not None:
-        write_table(out_repaired, repaired, REPAIRED_SCHEMA)
     seconds = time.perf_counter() - started
-    by_step = Counter(r["step"] for r in removed)
     run_steps = ["url_filter", "encoding", "language", "heuristic", "harmful"]
     run_steps = [
         s
@@ -256,22 +291,22 @@ def filter_shard(
     ]
     stats = {
         "shard": shard,
-        "num_docs_in": len(rows),
-        "num_kept": len(kept),
-        "num_removed": len(removed),
+        "num_docs_in": num_in,
+        "num_kept": kept.num_rows,
+        "num_removed": removed.num_rows,
         "removed_per_step": {s: by_step.get(s, 0) for s in run_steps},
-        "num_repaired": len(repaired),
+        "num_repaired": repaired.num_rows,
         "encoding_lines": dict(sorted(encoding_lines.items())),
         "removed_per_reason": dict(sorted(by_reason.items())),
         "lines_dropped": dict(sorted(lines_dropped.items())),
         "bytes_in": bytes_in,
         "bytes_kept": bytes_out,
-        "bytes_removed_docs": sum(r["bytes"] for r in removed),
+        "bytes_removed_docs": bytes_removed,
         "bytes_removed_lines": bytes_cleaned,
-        "langs_kept": dict(sorted(Counter(d["lang"] for d in kept).items())),
+        "langs_kept": dict(sorted(langs_kept.items())),
         "seconds": round(seconds, 3),
-        "docs_per_s": round(len(rows) / seconds, 1) if seconds > 0 else None,
+        "docs_per_s": round(num_in / seconds, 1) if seconds > 0 else None,
     }
     assert stats["num_kept"] + stats["num_removed"] == stats["num_docs_in"]
-    log.info("filter shard %d: kept %d of %d documents", shard, len(kept), len(rows))
+    log.info("filter shard %d: kept %d of %d documents", shard, kept.num_rows, num_in)
     return stats
