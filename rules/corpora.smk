@@ -80,6 +80,8 @@ rule funnel:
         ),
     log:
         "logs/funnel/funnel.log",
+    benchmark:
+        "logs/benchmarks/funnel/funnel.tsv"
     conda:
         "../envs/skyforge.yaml"
     resources:
@@ -110,6 +112,8 @@ rule score_removals:
         markdown="results/data/scores/scores.md",
     log:
         "logs/score_removals/score_removals.log",
+    benchmark:
+        "logs/benchmarks/score_removals/score_removals.tsv"
     conda:
         "../envs/skyforge.yaml"
     resources:
