@@ -4,8 +4,8 @@ rules) (results/data/)."""
 
 rule extract:
     input:
-        warc=by_content("results/crawl/shard-{shard}.warc.gz"),
-        warc_sha256=digest_of("results/crawl/shard-{shard}.warc.gz"),
+        warc=by_content(crawl_shard_pattern()),
+        warc_sha256=digest_of(crawl_shard_pattern()),
     output:
         docs="results/data/extract/{shard}.parquet",
         removed="results/data/extract/{shard}.removed.parquet",

@@ -80,10 +80,19 @@ def by_content(files):
     return ancient(files)
 
 
+def crawl_shard_pattern():
+    """One shard of the raw crawl: a WARC file, or with `crawl.reshard: false` the listing of
+    the input files it reads in place (docs/cleaning.md)."""
+    c = config["crawl"]
+    if c["source"] == "warc" and not c.get("reshard", True):
+        return "results/crawl/shard-{shard}.inputs.json"
+    return "results/crawl/shard-{shard}.warc.gz"
+
+
 def crawl_shards():
-    """The WARC shards of the raw crawl."""
+    """The shards of the raw crawl (crawl_shard_pattern for every shard)."""
     n = config["crawl"]["num_shards"]
-    return [f"results/crawl/shard-{i:05d}.warc.gz" for i in range(n)]
+    return [crawl_shard_pattern().format(shard=f"{i:05d}") for i in range(n)]
 
 
 def warc_inputs():

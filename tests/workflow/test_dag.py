@@ -116,3 +116,51 @@ def test_local_run_builds_every_target_and_reruns_only_what_is_stale(default_dag
     assert _jobs_run(proc) == {"plan", "summary"}, _out(proc)
     after = (tmp_path / "results/plan/plan.md").read_text()
     assert "56.5%" in before and "40.0%" in after
+
+
+def test_warc_inputs_read_in_place_and_a_changed_file_reruns_its_shard_only(tmp_path):
+    """``crawl.reshard: false``: the crawl job writes one listing per shard and copies nothing;
+    extraction reads the listed files in place; a changed input file reruns the crawl listing
+    and the extraction of its own shard only (the other listing's digest is unchanged; the
+    byte-balanced split stays where it was for this seed)."""
+    from skyforge.config import SyntheticCrawlConfig
+    from skyforge.synthetic.crawl import synthesize_crawl
+
+    synthesize_crawl(SyntheticCrawlConfig.with_defaults({"num_pages": 90}), 4, tmp_path / "in")
+    overlay = tmp_path / "warc.yaml"
+    overlay.write_text(
+        yaml.safe_dump(
+            {
+                "crawl": {
+                    "source": "warc",
+                    "warc_glob": str(tmp_path / "in" / "shard-*.warc.gz"),
+                    "num_shards": 2,
+                    "reshard": False,
+                }
+            }
+        )
+    )
+    targets = ["results/data/extract/00000.parquet", "results/data/extract/00001.parquet"]
+    proc = snakemake(*targets, "--cores", "2", "--configfile", str(overlay), cwd=tmp_path)
+    assert proc.returncode == 0, _out(proc)
+    crawl_dir = tmp_path / "results/crawl"
+    assert sorted(p.name for p in crawl_dir.glob("shard-*")) == [
+        "shard-00000.inputs.json",
+        "shard-00000.inputs.json.sha256",
+        "shard-00001.inputs.json",
+        "shard-00001.inputs.json.sha256",
+    ]
+    listing = json.loads((crawl_dir / "shard-00001.inputs.json").read_text())
+    first, second = (tmp_path / e["source"] for e in listing["inputs"])  # run-relative paths
+    first.write_bytes(second.read_bytes())  # new content (Snakemake checksums files < 1 MB)
+    config = ["--cores", "2", "--configfile", str(overlay)]
+    proc = snakemake("results/crawl/manifest.json", *config, cwd=tmp_path)
+    assert proc.returncode == 0 and _jobs_run(proc) == {"crawl"}, _out(proc)
+    # The crawl rewrote both listings; only shard 1's has new content, so only its extraction
+    # is stale (an invocation that reruns the crawl itself plans every consumer, as always).
+    proc = snakemake(*targets, *config, "-n", cwd=tmp_path)
+    assert proc.returncode == 0, _out(proc)
+    text = proc.stdout + proc.stderr
+    assert _jobs_run(proc) == {"extract"}, _out(proc)
+    assert "output: results/data/extract/00001.parquet" in text, _out(proc)
+    assert "output: results/data/extract/00000.parquet" not in text, _out(proc)

@@ -160,6 +160,7 @@ class CrawlConfig(_Typed):
     warc_glob: str | None
     warc_base_url: str | None
     num_shards: int
+    reshard: bool
     synthetic: SyntheticCrawlConfig
 
     @classmethod

@@ -13,6 +13,12 @@ truncated record, a bad Content-Length, a broken gzip member, trailing garbage o
 no WARC at all, and reading resumes where warcio can resynchronise. The length check is ours:
 warcio 1.8.1 returns a truncated final record without complaint.
 
+With ``crawl.reshard: false`` nothing is copied: ``shard_inputs`` splits the sorted inputs into
+``num_shards`` contiguous batches of whole files (balanced by bytes where the sizes are known:
+local files; by count for URLs, whose Common Crawl files are all about 1 GB) and writes one small
+listing per shard (``shard-NNNNN.inputs.json``), which ``extract`` reads in place. At Common Crawl
+scale the copy is what does not fit: one job re-reading and re-writing 100 TB.
+
 Inputs may also be URLs (``https://``, ``s3://``) or a Common Crawl ``warc.paths.gz`` listing:
 they are read as streams that resume where a dropped connection stopped
 (:mod:`skyforge.data.remote`); a file that cannot be read to its end fails the run with one line
@@ -26,6 +32,7 @@ from __future__ import annotations
 import glob
 import gzip
 import io
+import json
 import logging
 import os
 import re
@@ -53,6 +60,10 @@ __all__ = [
     "iter_records",
     "shard_name",
     "shard_warcs",
+    "inputs_name",
+    "assign_inputs",
+    "shard_inputs",
+    "read_shard_inputs",
 ]
 
 log = logging.getLogger(__name__)
@@ -64,6 +75,113 @@ _MAX_CAPTURE_RECORDS = 8  # a file of many records for one URI must still spread
 def shard_name(index: int) -> str:
     """File name of shard ``index`` (``shard-00000.warc.gz``): real and synthetic crawls alike."""
     return f"shard-{index:05d}.warc.gz"
+
+
+def inputs_name(index: int) -> str:
+    """File name of the input listing of shard ``index`` (``shard-00000.inputs.json``)."""
+    return f"shard-{index:05d}.inputs.json"
+
+
+def assign_inputs(sizes: list[int | None], num_shards: int) -> list[range]:
+    """Split inputs (in order) into ``num_shards`` contiguous batches of whole files.
+
+    With every size known the cut points fall where the running total of bytes crosses each
+    ``k / num_shards`` of the whole, so shards get about equal bytes; otherwise files are
+    split by count. No shard is left empty while there are at least as many files as shards.
+
+    Raises:
+        ValueError: fewer files than shards (naming ``crawl.num_shards``).
+    """
+    n = len(sizes)
+    if n < num_shards:
+        raise ValueError(
+            f"config key 'crawl.num_shards': {num_shards} shards for {n} input files with "
+            "crawl.reshard false (a shard is a batch of whole files)"
+        )
+    known = [int(x) for x in sizes if x is not None]
+    if len(known) == n and sum(known) > 0:
+        # Cut k falls after the first file at which the running total reaches k / S of all
+        # bytes, kept strictly increasing and leaving one file for every shard still to come.
+        total, acc, cuts = sum(known), 0, [0]
+        targets = iter(range(1, num_shards))
+        k = next(targets, None)
+        for i, size in enumerate(known):
+            acc += size
+            while k is not None and acc * num_shards >= k * total:
+                cuts.append(i + 1)
+                k = next(targets, None)
+        cuts = cuts[:num_shards] + [n] * (num_shards + 1 - len(cuts[:num_shards]))
+        for j in range(1, num_shards):
+            cuts[j] = min(max(cuts[j], cuts[j - 1] + 1), n - (num_shards - j))
+        return [range(cuts[j], cuts[j + 1]) for j in range(num_shards)]
+    return [range(k * n // num_shards, (k + 1) * n // num_shards) for k in range(num_shards)]
+
+
+def shard_inputs(
+    paths: list[Path | str], num_shards: int, out_dir: Path, workdir: Path | None = None
+) -> dict[str, Any]:
+    """Write one listing per shard (``shard-NNNNN.inputs.json``): its input files, no copy.
+
+    Each entry holds the source (a path relative to the run directory when it lies inside it,
+    else absolute, or a URL), its size and, for a local file, its modification time: a changed
+    file changes its shard's listing, hence its digest, and reruns that shard's extraction only.
+
+    Returns:
+        The manifest summary: inputs and bytes per shard.
+
+    Raises:
+        ValueError: no inputs, a missing local file, or fewer files than shards.
+    """
+    from skyforge.core.io import atomic_write_text, workdir_relative
+
+    if not paths:
+        raise ValueError("shard_inputs: no input WARC files given (the path list is empty)")
+    paths = sorted((p if is_url(p) else Path(p) for p in paths), key=str)
+    entries: list[dict[str, Any]] = []
+    for p in paths:
+        if is_url(p):
+            entries.append({"source": str(p), "bytes": None, "mtime_ns": None})
+            continue
+        if not p.is_file():
+            raise ValueError(f"WARC file '{p}': not found (or not a regular file)")
+        st = p.stat()
+        entries.append(
+            {
+                "source": workdir_relative(p, workdir),
+                "bytes": st.st_size,
+                "mtime_ns": st.st_mtime_ns,
+            }
+        )
+    batches = assign_inputs([e["bytes"] for e in entries], num_shards)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    per_shard = []
+    for k, batch in enumerate(batches):
+        files = [entries[i] for i in batch]
+        known = [e["bytes"] for e in files if e["bytes"] is not None]
+        text = json.dumps({"shard": k, "inputs": files}, indent=1, sort_keys=True)
+        atomic_write_text(out_dir / inputs_name(k), text + "\n")
+        per_shard.append({"files": len(files), "bytes": sum(known) if known else None})
+    return {
+        "reshard": False,
+        "num_inputs": len(entries),
+        "files_per_shard": [s["files"] for s in per_shard],
+        "bytes_per_shard": [s["bytes"] for s in per_shard],
+    }
+
+
+def read_shard_inputs(listing: Path) -> list[Path | str]:
+    """The sources of one shard's listing (relative paths resolved against the run directory).
+
+    Raises:
+        ValueError: naming the file when it is not such a listing.
+    """
+    try:
+        data = json.loads(Path(listing).read_text(encoding="utf-8"))
+        sources = [e["source"] for e in data["inputs"]]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"shard listing '{listing}': unreadable ({_one_line(str(exc))})") from None
+    return [s if is_url(s) else Path(s) for s in sources]
 
 
 @dataclass(frozen=True)

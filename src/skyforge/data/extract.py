@@ -24,6 +24,7 @@ import logging
 import re
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,8 +32,10 @@ from urllib.parse import urlsplit
 from tqdm import tqdm
 
 from skyforge.data import docs
+from skyforge.data.crawl import CorruptRecord, iter_records, read_shard_inputs
 from skyforge.data.html import DecodeError, decode_html, extract_text, is_html, undo_encodings
-from skyforge.data.warc import WarcItem, iter_warc, one_line
+from skyforge.data.remote import input_name, input_size, is_url
+from skyforge.data.warc import WarcItem, iter_warc, one_line, parse_record
 
 __all__ = [
     "EXTRACTORS",
@@ -114,7 +117,10 @@ def extract_shard(
     (``limits``), so memory does not grow with the shard.
 
     Args:
-        warc_path: the shard (``.warc.gz``, per-record or whole-file gzip, or plain ``.warc``).
+        warc_path: the shard (``.warc.gz``, per-record or whole-file gzip, or plain ``.warc``),
+            or its listing ``shard-NNNNN.inputs.json`` (``crawl.reshard: false``): every input
+            file it names is read in place, local ``.warc``/``.warc.gz`` by fastwarc, URLs and
+            ARC files as streams through :func:`skyforge.data.crawl.iter_records`.
         shard: shard number written into every row.
         out_docs: Parquet file for kept documents (``docs.DOC_SCHEMA``), written atomically.
         out_removed: Parquet file for every other record (``docs.REMOVED_SCHEMA``, step
@@ -141,14 +147,28 @@ def extract_shard(
     warc_path = Path(warc_path)
     if not warc_path.is_file():
         raise ValueError(f"WARC file '{warc_path}': not found (or not a regular file)")
+    listing = warc_path.name.endswith(".inputs.json")
+    sources = read_shard_inputs(warc_path) if listing else [warc_path]
+    for source in sources:
+        if not is_url(source) and not Path(source).is_file():
+            raise ValueError(
+                f"WARC file '{source}' (listed in '{warc_path}'): not found (or not a regular file)"
+            )
     started = time.perf_counter()
+    payload_in = bytes_out = bytes_in = 0
+    reasons: Counter[str] = Counter()
     with (
         docs.doc_writer(out_docs, limits) as kept,
         docs.removed_writer(out_removed, limits) as removed,
     ):
-        payload_in, bytes_out, reasons = _extract_records(
-            warc_path, shard, kept, removed, extractor, min_text_chars, form_fields
-        )
+        for k, source in enumerate(sources):
+            prefix = f"{shard}:{k}" if listing else f"{shard}"
+            p_in, b_out, why = _extract_records(
+                source, prefix, shard, kept, removed, extractor, min_text_chars, form_fields
+            )
+            payload_in, bytes_out = payload_in + p_in, bytes_out + b_out
+            reasons.update(why)
+            bytes_in += (input_size(source) or 0) if is_url(source) else Path(source).stat().st_size
     stats = {
         "warc": str(warc_path),
         "shard": shard,
@@ -156,7 +176,8 @@ def extract_shard(
         "records_read": kept.num_rows + removed.num_rows,
         "docs_kept": kept.num_rows,
         "removed": {r: reasons[r] for r in REASONS if reasons[r]},
-        "bytes_in": warc_path.stat().st_size,
+        "inputs": len(sources),
+        "bytes_in": bytes_in,
         "payload_bytes_in": payload_in,
         "bytes_out": bytes_out,
         "seconds": round(time.perf_counter() - started, 3),
@@ -171,8 +192,25 @@ def extract_shard(
     return stats
 
 
+def _items(source: Path | str) -> Iterator[WarcItem]:
+    """The records of one input: fastwarc for a local WARC; for a URL or an ARC file, the
+    streaming reader of the crawl step (resumes a dropped connection; ARC records become WARC
+    ones), each record re-parsed by fastwarc so that both paths yield the same items."""
+    if not is_url(source) and not str(source).endswith((".arc", ".arc.gz")):
+        yield from iter_warc(source)
+        return
+    for rec in iter_records(source):
+        if isinstance(rec, CorruptRecord):
+            log.warning("%s", rec.describe())
+            kind = "truncated" if rec.kind == "truncated" else "corrupt"
+            yield WarcItem(rec.offset, damage=kind, error=rec.error)
+        else:
+            yield parse_record(rec.to_bytes(), rec.offset)
+
+
 def _extract_records(
-    warc_path: Path,
+    warc_path: Path | str,
+    prefix: str,
     shard: int,
     kept: docs.TableWriter,
     removed: docs.TableWriter,
@@ -181,14 +219,15 @@ def _extract_records(
     form_fields: bool,
 ) -> tuple[int, int, Counter[str]]:
     """Every record of one WARC file to ``kept`` or ``removed``; return payload bytes read,
-    text bytes kept and removals per reason."""
+    text bytes kept and removals per reason. A record without a ``WARC-Record-ID`` gets the id
+    ``<prefix>:<offset>``."""
     reasons: Counter[str] = Counter()
     payload_in = bytes_out = 0
 
     def remove(item: WarcItem, reason: str, nbytes: int) -> None:
         removed.write(
             {
-                "id": item.record_id or f"{shard}:{item.offset}",
+                "id": item.record_id or f"{prefix}:{item.offset}",
                 "url": item.url,
                 "step": "extract",
                 "reason": reason,
@@ -198,7 +237,8 @@ def _extract_records(
         )
         reasons[reason] += 1
 
-    bar = tqdm(iter_warc(warc_path), desc=f"extract {warc_path.name}", unit="rec", mininterval=1.0)
+    name = input_name(warc_path)
+    bar = tqdm(_items(warc_path), desc=f"extract {name}", unit="rec", mininterval=1.0)
     for item in bar:
         size = len(item.payload)
         payload_in += size
@@ -244,7 +284,7 @@ def _extract_records(
         bytes_out += len(text.encode("utf-8"))
         kept.write(
             {
-                "id": item.record_id or f"{shard}:{item.offset}",
+                "id": item.record_id or f"{prefix}:{item.offset}",
                 "url": item.url,
                 "domain": _domain(item.url),
                 "title": title,

@@ -216,13 +216,20 @@ def write_funnel(
     return funnel
 
 
-def crawl_records(crawl_manifest: Path) -> int:
+def crawl_records(crawl_manifest: Path, extract_tables: Sequence[Path] = ()) -> int:
     """The number of WARC records of the raw crawl (what the funnel must add up to).
 
+    A re-sharded or synthetic crawl counted its records while writing the shards
+    (``records_per_shard``). A crawl read in place (``crawl.reshard: false``) was never read
+    before extraction, so its count is what extraction read: the rows of ``extract_tables``
+    (extract's kept and removed tables), where every record it met lands.
+
     Raises:
-        ValueError: the manifest lacks ``records_per_shard``.
+        ValueError: the manifest has neither a count nor ``reshard: false`` with tables given.
     """
     manifest = json.loads(Path(crawl_manifest).read_text())
-    if "records_per_shard" not in manifest:
-        raise ValueError(f"'{crawl_manifest}': no records_per_shard in the crawl manifest")
-    return int(sum(manifest["records_per_shard"]))
+    if "records_per_shard" in manifest:
+        return int(sum(manifest["records_per_shard"]))
+    if manifest.get("reshard") is False and extract_tables:
+        return int(sum(pq.ParquetFile(p).metadata.num_rows for p in extract_tables))
+    raise ValueError(f"'{crawl_manifest}': no records_per_shard in the crawl manifest")

@@ -95,7 +95,7 @@ def _from_fastwarc(rec: WarcRecord, offset: int) -> WarcItem:
     return item
 
 
-def _parse_one(raw: bytes, offset: int) -> WarcItem:
+def parse_record(raw: bytes, offset: int) -> WarcItem:
     """Parse one complete record's bytes with fastwarc (recovery path)."""
     try:
         it = ArchiveIterator(
@@ -192,7 +192,7 @@ def _split_records(buf: Any, pos: int, end: int, base: int | None) -> Iterator[W
             continue
         block_end = head_m.end() + length
         if block_end <= end and _ends_record(buf, block_end, end):
-            yield _parse_one(bytes(buf[pos:block_end]) + b"\r\n\r\n", at)
+            yield parse_record(bytes(buf[pos:block_end]) + b"\r\n\r\n", at)
             pos = block_end
             continue
         # The declared length runs past the data, or does not end where a record ends: the

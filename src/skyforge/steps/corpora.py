@@ -73,11 +73,13 @@ def funnel(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
     """The funnel: documents and bytes per step and reason; checks that it adds up."""
     from skyforge.data.funnel import crawl_records, write_funnel
 
-    records_in = crawl_records(args.crawl_manifest)
     kept_after = {
         name: [Path(p) for p in paths.split(",") if p]
         for name, paths in parse_pairs(args.kept_after, "kept-after").items()
     }
+    extracted = kept_after.get("extract", [])
+    extract_tables = extracted + [p.with_name(p.stem + ".removed.parquet") for p in extracted]
+    records_in = crawl_records(args.crawl_manifest, extract_tables)
     table = write_funnel(
         args.out_dir, args.removed, kept_after, args.final, records_in, args.repaired or ()
     )

@@ -38,11 +38,15 @@ def synth_crawl(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]
     "shard-warc", "re-shard real WARC files into crawl shards", sections=("crawl",), args=(OUT_DIR,)
 )
 def shard_warc(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
-    """Re-shard real WARC files matched by crawl.warc_glob."""
-    from skyforge.data.crawl import shard_warcs, warc_paths
+    """Re-shard real WARC files matched by crawl.warc_glob (``crawl.reshard: false``: list each
+    shard's input files instead, with no copy)."""
+    from skyforge.data.crawl import shard_inputs, shard_warcs, warc_paths
 
     crawl = C.CrawlConfig.from_dict(cfg["crawl"])
     paths = warc_paths(crawl.warc_glob, crawl.warc_base_url)
-    summary = shard_warcs(paths, crawl.num_shards, args.out_dir)
+    if crawl.reshard:
+        summary = shard_warcs(paths, crawl.num_shards, args.out_dir)
+    else:
+        summary = shard_inputs(paths, crawl.num_shards, args.out_dir)
     _write_manifest(args.out_dir / "manifest.json", {"source": "warc", **summary})
     return summary

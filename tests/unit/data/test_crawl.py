@@ -236,3 +236,43 @@ def test_no_partial_files(inputs, tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="disk full"):
         crawl.shard_warcs(inputs["paths"], 2, failed)
     assert list(failed.iterdir()) == []
+
+
+def test_shards_as_batches_of_input_files_without_copying(tmp_path, monkeypatch) -> None:
+    """With ``crawl.reshard: false`` the crawl lists each shard's whole input files (balanced
+    by bytes, relative to the run directory) and extraction of a listing equals extraction of
+    its files one by one; a listed file that went missing is one line naming it."""
+    from skyforge.config import SyntheticCrawlConfig
+    from skyforge.data.crawl import assign_inputs, read_shard_inputs, shard_inputs
+    from skyforge.data.docs import read_docs
+    from skyforge.data.extract import extract_shard
+    from skyforge.synthetic.crawl import synthesize_crawl
+
+    assert [list(r) for r in assign_inputs([10, 10, 10, 10], 2)] == [[0, 1], [2, 3]]
+    assert [list(r) for r in assign_inputs([100, 1, 1, 1, 1], 2)] == [[0], [1, 2, 3, 4]]
+    assert [len(r) for r in assign_inputs([None, 5, 5, 5, 5], 2)] == [2, 3]  # by count
+    assert [len(r) for r in assign_inputs([100, 0, 0], 3)] == [1, 1, 1]
+    with pytest.raises(ValueError, match="crawl.num_shards"):
+        assign_inputs([1, 2], 3)
+
+    inputs = tmp_path / "in"
+    synthesize_crawl(SyntheticCrawlConfig.with_defaults({"num_pages": 120}), 4, inputs)
+    files = sorted(inputs.glob("shard-*.warc.gz"))
+    summary = shard_inputs(files, 2, tmp_path / "crawl", workdir=tmp_path)
+    assert sum(summary["files_per_shard"]) == 4 and len(summary["files_per_shard"]) == 2
+    listed = read_shard_inputs(tmp_path / "crawl" / "shard-00000.inputs.json")
+    assert all(not p.is_absolute() and str(p).startswith("in/") for p in listed)
+    monkeypatch.chdir(tmp_path)  # the run directory the listing is relative to
+    stats = extract_shard(
+        Path("crawl/shard-00000.inputs.json"), 0, Path("docs.parquet"), Path("rm.parquet")
+    )
+    one_by_one = []
+    for k, path in enumerate(listed):
+        extract_shard(path, 0, Path(f"d{k}.parquet"), Path(f"r{k}.parquet"))
+        one_by_one += read_docs(f"d{k}.parquet").to_pylist()
+    assert read_docs("docs.parquet").to_pylist() == one_by_one
+    assert stats["inputs"] == len(listed) and stats["docs_kept"] == len(one_by_one) > 20
+    listed[0].unlink()
+    with pytest.raises(ValueError, match=rf"WARC file '{listed[0]}' \(listed in"):
+        extract_shard(Path("crawl/shard-00000.inputs.json"), 0, Path("x.parquet"), Path("y"))
+    assert not Path("x.parquet").exists()

@@ -179,3 +179,33 @@ def test_a_listing_with_a_base_url_names_the_inputs(server, crawl_files, tmp_pat
     empty.write_text("# nothing\n")
     with pytest.raises(ValueError, match=r"^config key 'crawl.warc_glob': listing '.*' names no"):
         warc_paths(str(empty))
+
+
+def test_shards_read_in_place_over_http_equal_the_local_files(server, crawl_files, tmp_path):
+    """``crawl.reshard: false``: a shard is a listing of whole input files, extracted where
+    they lie; over HTTP, with a cut planted mid-file, extraction writes exactly what it writes
+    from the local files, and nothing is copied."""
+    from skyforge.data.crawl import shard_inputs
+    from skyforge.data.docs import read_docs, read_removed
+    from skyforge.data.extract import extract_shard
+
+    base, handler = server
+    files = _warcs(crawl_files)
+    handler.cuts.update({files[1].name: 1})
+    out = {}
+    for label, sources in (("local", files), ("remote", [f"{base}/{f.name}" for f in files])):
+        summary = shard_inputs(sources, 1, tmp_path / label)
+        assert summary["files_per_shard"] == [2] and not list((tmp_path / label).glob("*.warc*"))
+        stats = extract_shard(
+            tmp_path / label / "shard-00000.inputs.json",
+            0,
+            tmp_path / label / "docs.parquet",
+            tmp_path / label / "removed.parquet",
+        )
+        out[label] = stats
+    assert handler.cuts[files[1].name] == 0, "the planted cut was never served"
+    assert out["remote"]["records_read"] == out["local"]["records_read"] > 60
+    assert out["remote"]["inputs"] == 2
+    for name, read in (("docs", read_docs), ("removed", read_removed)):
+        a = read(tmp_path / "remote" / f"{name}.parquet")
+        assert a.equals(read(tmp_path / "local" / f"{name}.parquet")), name
