@@ -51,8 +51,11 @@ rule corpus_split:
         "../envs/skyforge.yaml"
     resources:
         **rule_resources("corpus_split"),
+    params:
+        config=lambda wildcards: step_config("stream"),
     shell:
-        "python -m skyforge.cli corpus-split --docs {input.docs:q} --cutoffs {input.cutoffs:q}"
+        "python -m skyforge.cli corpus-split --config-json {params.config:q}"
+        " --docs {input.docs:q} --cutoffs {input.cutoffs:q}"
         " --outputs {output.corpora:q} --digests {output.corpora:q} 2> {log:q}"
 
 

@@ -19,6 +19,7 @@ classifies "STEM question + answer page" or "bilingual parallel page".
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections import Counter, defaultdict
@@ -31,7 +32,7 @@ import pyarrow.compute as pc
 import xxhash
 
 from skyforge.core.io import atomic_write_text
-from skyforge.data.docs import read_docs, write_table
+from skyforge.data.docs import BatchLimits, TableWriter, iter_doc_batches
 
 CORPORA = ("main-en", "main-zh", "main-code", "stem", "parallel")
 SPLITS = ("train", "heldout")
@@ -114,14 +115,16 @@ def _corpus_column(table: pa.Table) -> list[str]:
 
 
 def date_histogram(docs_in: list[Path], out: Path) -> dict[str, dict[str, int]]:
-    """Map step: documents per corpus and crawl date over the given doc files of one shard."""
+    """Map step: documents per corpus and crawl date over the given doc files of one shard
+    (read a record batch at a time)."""
     hist: dict[str, Counter] = defaultdict(Counter)
     for path in docs_in:
-        table = read_docs(path, columns=["text", "lang", "crawl_date"])
-        for corpus, day in zip(
-            _corpus_column(table), table.column("crawl_date").to_pylist(), strict=True
-        ):
-            hist[corpus][day or ""] += 1
+        for batch in iter_doc_batches(path, columns=["text", "lang", "crawl_date"]):
+            table = pa.Table.from_batches([batch])
+            for corpus, day in zip(
+                _corpus_column(table), table.column("crawl_date").to_pylist(), strict=True
+            ):
+                hist[corpus][day or ""] += 1
     result = {c: dict(sorted(h.items())) for c, h in sorted(hist.items())}
     atomic_write_text(out, json.dumps(result, indent=1, sort_keys=True) + "\n")
     return result
@@ -176,38 +179,44 @@ def is_heldout(crawl_date: str | None, doc_id: str, cutoff: Mapping[str, Any]) -
 
 
 def split_shard(
-    docs_in: list[Path], cutoffs_file: Path, outputs: Mapping[tuple[str, str], Path]
+    docs_in: list[Path],
+    cutoffs_file: Path,
+    outputs: Mapping[tuple[str, str], Path],
+    limits: BatchLimits | None = None,
 ) -> dict[str, int]:
-    """Write one shard's documents into ``outputs[(corpus, split)]`` (every pair gets a file)."""
+    """Write one shard's documents into ``outputs[(corpus, split)]`` (every pair gets a file).
+
+    Documents are read and written one record batch at a time (``limits``), so memory does not
+    grow with the shard."""
     cutoffs = json.loads(Path(cutoffs_file).read_text())
-    rows: dict[tuple[str, str], list[dict[str, Any]]] = {key: [] for key in outputs}
-    for path in docs_in:
-        table = read_docs(path)
-        corpora = _corpus_column(table)
-        for rec, corpus in zip(table.to_pylist(), corpora, strict=True):
-            split = (
-                "heldout" if is_heldout(rec["crawl_date"], rec["id"], cutoffs[corpus]) else "train"
-            )
-            text = rec["text"]
-            rows[(corpus, split)].append(
-                {
-                    "id": rec["id"],
-                    "text": text,
-                    "url": rec["url"],
-                    "lang": rec["lang"],
-                    "domain": rec["domain"],
-                    "crawl_date": rec["crawl_date"],
-                    "corpus": corpus,
-                    "num_chars": len(text),
-                    "num_bytes": len(text.encode("utf-8")),
-                    "num_lines": text.count("\n") + 1,
-                    "cjk_share": cjk_share(text),
-                }
-            )
-    counts = {}
-    for key, path in outputs.items():
-        counts[f"{key[0]}/{key[1]}"] = write_table(path, rows[key], CORPUS_SCHEMA)
-    return counts
+    with contextlib.ExitStack() as stack:
+        writers = {
+            key: stack.enter_context(TableWriter(path, CORPUS_SCHEMA, limits))
+            for key, path in outputs.items()
+        }
+        for path in docs_in:
+            for batch in iter_doc_batches(path, (limits or BatchLimits()).docs):
+                table = pa.Table.from_batches([batch])
+                corpora = _corpus_column(table)
+                for rec, corpus in zip(table.to_pylist(), corpora, strict=True):
+                    heldout = is_heldout(rec["crawl_date"], rec["id"], cutoffs[corpus])
+                    text = rec["text"]
+                    writers[(corpus, "heldout" if heldout else "train")].write(
+                        {
+                            "id": rec["id"],
+                            "text": text,
+                            "url": rec["url"],
+                            "lang": rec["lang"],
+                            "domain": rec["domain"],
+                            "crawl_date": rec["crawl_date"],
+                            "corpus": corpus,
+                            "num_chars": len(text),
+                            "num_bytes": len(text.encode("utf-8")),
+                            "num_lines": text.count("\n") + 1,
+                            "cjk_share": cjk_share(text),
+                        }
+                    )
+    return {f"{key[0]}/{key[1]}": w.num_rows for key, w in writers.items()}
 
 
 def text_bytes(table: pa.Table) -> int:

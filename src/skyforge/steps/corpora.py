@@ -43,18 +43,23 @@ def corpus_cutoffs(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, A
 @step(
     "corpus-split",
     "write corpus × split files",
+    sections=("stream",),
     args=(path("cutoffs"), path("docs", many=True), path("outputs", many=True)),
 )
 def corpus_split(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
     """Write one shard's documents into corpus × split files (``--outputs`` in that order)."""
     from skyforge.data.corpora import CORPORA, SPLITS, split_shard
+    from skyforge.data.docs import BatchLimits
 
     keys = [(c, s) for c in CORPORA for s in SPLITS]
     if len(args.outputs) != len(keys):
         raise ValueError(
             f"--outputs: expected {len(keys)} paths (corpus × split), got {len(args.outputs)}"
         )
-    return split_shard(args.docs, args.cutoffs, dict(zip(keys, args.outputs, strict=True)))
+    outputs = dict(zip(keys, args.outputs, strict=True))
+    return split_shard(
+        args.docs, args.cutoffs, outputs, limits=BatchLimits.from_section(cfg["stream"])
+    )
 
 
 @step(
