@@ -26,6 +26,20 @@ perfect) and exact-deduplicated with ``dedup_exact``. Both systems get exactly t
    documents should lose m − 1, which member survives is free; precision = correct removals /
    removals, recall = correct removals / expected.
 
+3. **Reduce memory** (``--memory``; with ``--memory-only`` nothing else runs) — the peak memory
+   of the global reduce steps next to the formulas of their docstrings, on generated tables of
+   a given size (no crawl): ``exact_duplicates`` on ``--exact-docs`` hash rows in 8 shards, 20 %
+   of them copies (one job, then partition 0 of ``--partitions``); the MinHash reduce on pair
+   files for ``--near-docs`` documents in near-duplicate clusters (sizes 2–40, each pair
+   listed in each of 16 bands with probability 0.9, ``minhash_buckets``' star + chain above
+   32) over 8 shards: the one-job ``minhash_clusters``, every ``minhash_components`` partition
+   and ``merge_components``, whose drop list must be byte-equal to the one job's. Each call
+   runs in a fresh subprocess, first on a tiny input (imports, thread pools); "peak above
+   start" is then its peak resident size (``VmHWM``) less its resident size just before the
+   call, and "formula" is the docstring's bytes per document times the documents the call held
+   (its own statistics): ``EXACT_BYTES_PER_DOC`` (data/dedup/exact.py) and
+   ``COMPONENT_BYTES_PER_DOC`` and ``MERGE_BYTES_PER_DOC`` (data/dedup/minhash.py).
+
 datatrove must not go into the project's venv. Make a separate one and pass its interpreter::
 
     .venv/bin/python -m venv /tmp/dt-venv
@@ -44,6 +58,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
+import resource
 import struct
 import subprocess
 import sys
@@ -213,6 +229,288 @@ def _ours(paths: list[Path], work: Path, params) -> dict:
     return out
 
 
+# ---------------------------------------------------------------------------------------------
+# Reduce memory (generated tables; each call in a fresh subprocess)
+# ---------------------------------------------------------------------------------------------
+
+SHARDS = 8
+
+
+def _rss_bytes() -> int:
+    """Current resident set size (Linux /proc)."""
+    return int(Path("/proc/self/statm").read_text().split()[1]) * resource.getpagesize()
+
+
+def _hwm_bytes() -> int:
+    """Peak resident set size of this process image (VmHWM). Not ``ru_maxrss``: Linux carries
+    that over from the parent across fork and exec, so a worker started by a parent holding
+    the generated tables would report the parent's size."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def _ids(rng, n: int) -> list[str]:
+    """``n`` distinct WARC-Record-IDs (47 characters, as the crawl's)."""
+    raw = rng.bytes(16 * n).hex()
+    return [
+        f"<urn:uuid:{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}>"
+        for h in (raw[32 * i : 32 * i + 32] for i in range(n))
+    ]
+
+
+def _dates(rng, n: int):
+    """``n`` crawl dates over 500 days of 2022–2023, 2 % missing."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    days = pa.array(rng.integers(19_000, 19_500, n).astype("datetime64[D]"))
+    dates = pc.strftime(days, format="%Y-%m-%d")
+    return pc.if_else(pa.array(rng.random(n) < 0.02), pa.scalar(None, pa.string()), dates)
+
+
+def _make_hashes(work: Path, num_docs: int, seed: int = 1, copies: float = 0.2) -> list[Path]:
+    """``SHARDS`` hash tables of ``num_docs`` rows in all; 20 % are copies of another row's
+    hash (duplicate groups spread over the shards)."""
+    import numpy as np
+    import pyarrow as pa
+
+    from skyforge.data.dedup.exact import HASH_SCHEMA
+    from skyforge.data.docs import write_table
+
+    rng = np.random.default_rng(seed)
+    hashes = np.array([rng.bytes(16).hex() for _ in range(num_docs)], dtype=object)
+    copy = rng.random(num_docs) < copies
+    hashes[copy] = hashes[rng.integers(0, num_docs, int(copy.sum()))]
+    ids, dates = pa.array(_ids(rng, num_docs)), _dates(rng, num_docs)
+    shard = rng.integers(0, SHARDS, num_docs)
+    paths = []
+    for s in range(SHARDS):
+        rows = np.flatnonzero(shard == s)
+        table = pa.table(
+            {
+                "id": ids.take(pa.array(rows)),
+                "shard": pa.array(np.full(len(rows), s, np.int32)),
+                "hash": pa.array(hashes[rows].tolist(), pa.string()),
+                "crawl_date": dates.take(pa.array(rows)),
+            }
+        )
+        paths.append(work / f"hashes-{s}.parquet")
+        write_table(paths[-1], table, HASH_SCHEMA)
+    return paths
+
+
+def _make_pairs(work: Path, num_docs: int, bands: int = 16, seed: int = 2) -> tuple[list, int]:
+    """Pair files (one per band) for ``num_docs`` documents in near-duplicate clusters."""
+    import numpy as np
+    import pyarrow as pa
+
+    from skyforge.data.dedup import minhash as M
+
+    rng = np.random.default_rng(seed)
+    sizes = []
+    while sum(sizes) < num_docs:
+        r = rng.random()
+        sizes.append(
+            2 if r < 0.6 else int(rng.integers(3, 6)) if r < 0.9 else int(rng.integers(6, 41))
+        )
+    sizes[-1] -= sum(sizes) - num_docs
+    sizes = np.array([m for m in sizes if m >= 2])
+    n = int(sizes.sum())
+    ids, dates = pa.array(_ids(rng, n)), _dates(rng, n)
+    shard = rng.integers(0, SHARDS, n).astype(np.int32)
+    starts = np.cumsum(sizes) - sizes
+    a_parts, b_parts = [], []
+    for m in np.unique(sizes):
+        first = starts[sizes == m][:, None]
+        if m <= 32:
+            i, j = np.triu_indices(m, k=1)
+        else:  # minhash_buckets' star to the first member plus a chain
+            i = np.concatenate([np.zeros(m - 1, int), np.arange(1, m - 1)])
+            j = np.concatenate([np.arange(1, m), np.arange(2, m)])
+        a_parts.append((first + i).ravel())
+        b_parts.append((first + j).ravel())
+    a, b = np.concatenate(a_parts), np.concatenate(b_parts)
+    files, rows = [], 0
+    for band in range(bands):
+        keep = np.flatnonzero(rng.random(len(a)) < 0.9)
+        ia, ib = pa.array(a[keep]), pa.array(b[keep])
+        table = pa.table(
+            {
+                "id_a": ids.take(ia),
+                "shard_a": pa.array(shard[a[keep]]),
+                "crawl_date_a": dates.take(ia),
+                "id_b": ids.take(ib),
+                "shard_b": pa.array(shard[b[keep]]),
+                "crawl_date_b": dates.take(ib),
+                "similarity": pa.array(rng.uniform(0.7, 1.0, len(keep)).astype(np.float32)),
+                "band": pa.array(np.full(len(keep), band, np.int16)),
+            }
+        )
+        files.append(work / f"band-{band}.parquet")
+        M._write_pairs(files[-1], table)
+        rows += len(keep)
+    return files, rows
+
+
+def reduce_worker(spec: str) -> None:
+    """Run one reduce call (JSON ``spec``) and print its statistics and memory as JSON.
+
+    The same call first runs on a tiny generated input, so that the imports, Arrow's thread
+    pools and the allocator's first arenas are in the resident size measured before the call.
+    """
+    from skyforge.config import DedupConfig, section_defaults
+    from skyforge.data.dedup import exact as E
+    from skyforge.data.dedup import minhash as M
+
+    job = json.loads(spec)
+    params = M.MinHashParams.from_section(DedupConfig.from_dict(section_defaults("dedup")))
+
+    def call(files: list[Path], out: Path) -> dict:
+        if job["step"] == "exact_duplicates":
+            part = {"partition": job["partition"], "num_partitions": job["partitions"]}
+            return E.exact_duplicates(files, out, **part, batch_rows=job["batch_rows"])
+        pending = {"min_pending": job["min_pending"], "batch_rows": job["batch_rows"]}
+        if job["step"] == "minhash_clusters":
+            return M.minhash_clusters(files, out, params, **pending)
+        if job["step"] == "minhash_components":
+            part = {"partition": job["partition"], "num_partitions": job["partitions"]}
+            return M.minhash_components(files, out, params, **part, **pending)
+        return M.merge_components(files, out, **pending)
+
+    with tempfile.TemporaryDirectory(prefix="bench-warm-") as tmp:
+        warm = Path(tmp)
+        if job["step"] == "exact_duplicates":
+            call(_make_hashes(warm, 2000), warm / "out.parquet")
+        else:
+            pairs, _ = _make_pairs(warm, 300)
+            M.minhash_components(pairs, warm / "c.parquet", params)
+            M.merge_components([warm / "c.parquet"], warm / "m.parquet")
+            M.minhash_clusters(pairs, warm / "o.parquet", params)
+    start = _rss_bytes()
+    t0 = time.perf_counter()
+    stats = call([Path(f) for f in job["inputs"]], Path(job["out"]))
+    seconds = time.perf_counter() - t0
+    print(json.dumps({"stats": stats, "start": start, "peak": _hwm_bytes(), "seconds": seconds}))
+
+
+def _run_reduce(job: dict) -> dict:
+    """Run one reduce call in a fresh process. glibc's malloc gets a fixed mmap threshold
+    (128 kB), so that freed numpy arrays go back to the system as the gigabyte-sized arrays of
+    a full crawl do; with its default, moving threshold, arrays of a few MB are kept in the heap
+    after they are freed and the peak of these small tables would count them."""
+    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "131072"}
+    proc = subprocess.run(
+        [sys.executable, __file__, "--reduce-worker", json.dumps(job)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    if proc.returncode:
+        sys.exit(f"reduce worker failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def memory_section(
+    exact_docs: int, near_docs: int, partitions: int, min_pending: int, batch_rows: int
+) -> None:
+    """Print the reduce steps' measured peak memory next to their docstrings' formulas.
+
+    Every step runs on a table a quarter of the size and on the full one: the first run's
+    peak holds what does not grow with the input (batches read, thread pools), the formula
+    adds its bytes per document for the documents the second run holds more; the measured
+    bytes per document is the slope between the two runs.
+    """
+    import filecmp
+
+    from skyforge.data.dedup.exact import exact_peak_bytes
+    from skyforge.data.dedup.minhash import COMPONENT_BYTES_PER_DOC, MERGE_BYTES_PER_DOC
+
+    def held(step: str, stats: dict) -> int:
+        if step == "exact_duplicates":
+            return stats["num_docs"]
+        return stats["num_docs" if step == "minhash_components" else "num_docs_in_clusters"]
+
+    def formula(step: str, stats: dict) -> float:
+        if step == "exact_duplicates":
+            dup_rows = stats["num_drop"] + stats["num_duplicate_groups"]
+            return exact_peak_bytes(stats["num_docs"], dup_rows)
+        per_doc = MERGE_BYTES_PER_DOC if step == "merge" else COMPONENT_BYTES_PER_DOC
+        return per_doc * held(step, stats)
+
+    print("\n## Reduce memory: measured peak next to the docstrings' formulas\n")
+    print(
+        "| step | partition | docs held (¼ → full) | pair rows read (full) | peak above start MB "
+        "(¼ → full) | formula: ¼ peak + bytes of the added docs, MB | measured B/doc "
+        "| formula B/doc | seconds (full) |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    with tempfile.TemporaryDirectory(prefix="bench-reduce-") as tmp:
+        work = Path(tmp)
+        jobs: dict[str, list[dict]] = {}
+        for size, scale in (("small", 4), ("full", 1)):
+            folder = work / size
+            folder.mkdir()
+            runs = jobs.setdefault(size, [])
+            if exact_docs:
+                hashes = [str(p) for p in _make_hashes(folder, exact_docs // scale)]
+                for part, n in ((0, 1), (0, partitions)):
+                    runs.append(
+                        {"step": "exact_duplicates", "inputs": hashes, "partition": part}
+                        | {"partitions": n, "out": str(folder / f"exact-{n}.parquet")}
+                    )
+            if near_docs:
+                pairs, _ = _make_pairs(folder, near_docs // scale, bands=4)
+                pairs = [str(p) for p in pairs]
+                pending = {"min_pending": min_pending}
+                comps = [str(folder / f"comp-{p}.parquet") for p in range(partitions)]
+                runs.append(
+                    {
+                        "step": "minhash_clusters",
+                        "inputs": pairs,
+                        "out": str(folder / "one.parquet"),
+                    }
+                    | pending
+                )
+                for p in range(partitions):  # the merge needs every partition
+                    runs.append(
+                        {"step": "minhash_components", "inputs": pairs, "partition": p}
+                        | {"partitions": partitions, "out": comps[p]}
+                        | pending
+                    )
+                runs.append(
+                    {"step": "merge", "inputs": comps, "out": str(folder / "merged.parquet")}
+                    | pending
+                )
+        for small, full in zip(jobs["small"], jobs["full"], strict=True):
+            a = _run_reduce(small | {"batch_rows": batch_rows})
+            b = _run_reduce(full | {"batch_rows": batch_rows})
+            step = full["step"]
+            docs_a, docs_b = held(step, a["stats"]), held(step, b["stats"])
+            peak_a, peak_b = a["peak"] - a["start"], b["peak"] - b["start"]
+            added = formula(step, b["stats"]) - formula(step, a["stats"])
+            predicted = peak_a + added
+            per_doc = max(docs_b - docs_a, 1)
+            rows = b["stats"].get("num_pairs")
+            name = "merge_components" if step == "merge" else step
+            print(
+                f"| {name} | {full.get('partition', 0)} of {full.get('partitions', 1)} "
+                f"| {docs_a:,} → {docs_b:,} | {'' if rows is None else f'{rows:,}'} "
+                f"| {peak_a / 1e6:,.0f} → {peak_b / 1e6:,.0f} | {predicted / 1e6:,.0f} "
+                f"| {(peak_b - peak_a) / per_doc:.0f} | {added / per_doc:.0f} "
+                f"| {b['seconds']:.1f} |"
+            )
+        if near_docs:
+            full = work / "full"
+            same = filecmp.cmp(full / "one.parquet", full / "merged.parquet", shallow=False)
+            print(
+                f"\nMinHash: drop list of {partitions} partitions + merge byte-equal to one job: "
+                f"{same}"
+            )
+
+
 def _fmt_row(name: str, n: int, nbytes: int, seconds: float) -> str:
     return (
         f"| {name} | {n} | {nbytes / 1e6:.2f} | {seconds:.2f} | {n / seconds:,.0f} "
@@ -224,12 +522,39 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--pages", type=int, default=4000, help="synthetic crawl size (HTML pages)")
     ap.add_argument("--datatrove-python", help="interpreter of a venv with datatrove==0.10.1")
+    ap.add_argument("--memory", action="store_true", help="also measure the reduce steps' memory")
+    ap.add_argument("--memory-only", action="store_true", help="only the reduce steps' memory")
+    ap.add_argument("--exact-docs", type=int, default=2_000_000, help="hash rows (memory part)")
+    ap.add_argument("--near-docs", type=int, default=1_000_000, help="clustered docs (memory)")
+    ap.add_argument("--partitions", type=int, default=4, help="reduce partitions (memory part)")
+    ap.add_argument(
+        "--min-pending",
+        type=int,
+        default=1 << 13,
+        help="MinHash edges buffered before the first compaction (memory part; the steps use "
+        "2^20, negligible beside the documents of a full crawl, not beside these tables)",
+    )
+    ap.add_argument(
+        "--batch-rows",
+        type=int,
+        default=1 << 13,
+        help="rows per record batch read (memory part; the steps read 2^16, likewise)",
+    )
     ap.add_argument(
         "--datatrove-worker", nargs=2, metavar=("DOCS_JSONL", "WORKDIR"), help=argparse.SUPPRESS
     )
+    ap.add_argument("--reduce-worker", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.datatrove_worker:
         datatrove_worker(*args.datatrove_worker)
+        return
+    if args.reduce_worker:
+        reduce_worker(args.reduce_worker)
+        return
+    if args.memory_only:
+        memory_section(
+            args.exact_docs, args.near_docs, args.partitions, args.min_pending, args.batch_rows
+        )
         return
 
     from skyforge.config import DedupConfig, section_defaults
@@ -323,6 +648,10 @@ def main(argv: list[str] | None = None) -> None:
                     for lang, v in results[name]["langs"].items()
                 )
                 print(f"- {name}: compute {compute:.1f}× ({per_lang}); whole step {step:.1f}×")
+    if args.memory:
+        memory_section(
+            args.exact_docs, args.near_docs, args.partitions, args.min_pending, args.batch_rows
+        )
 
 
 if __name__ == "__main__":

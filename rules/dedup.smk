@@ -1,4 +1,21 @@
-"""Dedup across ALL shards: exact hash, MinHash LSH (map → shuffle → reduce), exact substrings."""
+"""Dedup across ALL shards: exact hash, MinHash LSH (map → shuffle → reduce), exact substrings.
+
+The two reduces run in partitions, as many as their memory budgets need for this run's crawl
+(dedup.exact.memory_budget_gb, dedup.near.memory_budget_gb; skyforge.plan.resources
+.dedup_partitions): the partition count is in the file names, so a new count makes new files.
+"""
+
+from skyforge.plan.resources import dedup_partitions
+
+_CRAWL_BYTES = crawl_bytes(config, planned_shape())[0]
+EXACT_PARTS = dedup_partitions("exact_duplicates", config, _CRAWL_BYTES)
+NEAR_PARTS = dedup_partitions("minhash_components", config, _CRAWL_BYTES)
+EXACT_DROPS = [
+    f"results/data/exact/drop/part-{p}-of-{EXACT_PARTS}.parquet" for p in range(EXACT_PARTS)
+]
+NEAR_COMPONENTS = [
+    f"results/data/near/components/part-{p}-of-{NEAR_PARTS}.parquet" for p in range(NEAR_PARTS)
+]
 
 
 rule exact_hashes:
@@ -26,27 +43,31 @@ rule exact_duplicates:
         hashes=by_content(shard_files("results/data/exact/hashes/{shard}.parquet")),
         hashes_sha256=digest_of(shard_files("results/data/exact/hashes/{shard}.parquet")),
     output:
-        drop="results/data/exact/drop.parquet",
-        drop_sha256=digest_of("results/data/exact/drop.parquet"),
+        drop="results/data/exact/drop/part-{part}-of-{parts}.parquet",
+        drop_sha256=digest_of("results/data/exact/drop/part-{part}-of-{parts}.parquet"),
     log:
-        "logs/exact_duplicates/exact_duplicates.log",
+        "logs/exact_duplicates/part-{part}-of-{parts}.log",
     benchmark:
-        "logs/benchmarks/exact_duplicates/exact_duplicates.tsv"
+        "logs/benchmarks/exact_duplicates/part-{part}-of-{parts}.tsv"
+    wildcard_constraints:
+        part=r"\d+",
+        parts=r"\d+",
     conda:
         "../envs/skyforge.yaml"
     resources:
         **rule_resources("exact_duplicates"),
     shell:
-        "python -m skyforge.cli exact-dups --hashes {input.hashes:q} --out {output.drop:q}"
-        " --digests {output.drop:q} 2> {log:q}"
+        "python -m skyforge.cli exact-dups --hashes {input.hashes:q} --partition {wildcards.part}"
+        " --num-partitions {wildcards.parts} --out {output.drop:q} --digests {output.drop:q}"
+        " 2> {log:q}"
 
 
 rule exact_dedup:
     input:
         docs=by_content("results/data/filter/{shard}.parquet"),
-        drop=by_content("results/data/exact/drop.parquet"),
+        drop=by_content(EXACT_DROPS),
         docs_sha256=digest_of("results/data/filter/{shard}.parquet"),
-        drop_sha256=digest_of("results/data/exact/drop.parquet"),
+        drop_sha256=digest_of(EXACT_DROPS),
     output:
         docs="results/data/exact/{shard}.parquet",
         removed="results/data/exact/{shard}.removed.parquet",
@@ -112,10 +133,36 @@ rule minhash_buckets:
         " 2> {log:q}"
 
 
-rule minhash_clusters:
+rule minhash_components:
     input:
         pairs=by_content(band_files("results/data/near/pairs/band-{band}.parquet")),
         pairs_sha256=digest_of(band_files("results/data/near/pairs/band-{band}.parquet")),
+    output:
+        components="results/data/near/components/part-{part}-of-{parts}.parquet",
+        components_sha256=digest_of("results/data/near/components/part-{part}-of-{parts}.parquet"),
+    log:
+        "logs/minhash_components/part-{part}-of-{parts}.log",
+    benchmark:
+        "logs/benchmarks/minhash_components/part-{part}-of-{parts}.tsv"
+    wildcard_constraints:
+        part=r"\d+",
+        parts=r"\d+",
+    conda:
+        "../envs/skyforge.yaml"
+    resources:
+        **rule_resources("minhash_components"),
+    params:
+        config=lambda wildcards: step_config("dedup"),
+    shell:
+        "python -m skyforge.cli minhash-components --config-json {params.config:q}"
+        " --pairs {input.pairs:q} --partition {wildcards.part} --num-partitions {wildcards.parts}"
+        " --out {output.components:q} --digests {output.components:q} 2> {log:q}"
+
+
+rule minhash_clusters:
+    input:
+        components=by_content(NEAR_COMPONENTS),
+        components_sha256=digest_of(NEAR_COMPONENTS),
     output:
         drop="results/data/near/drop.parquet",
         clusters="results/data/near/clusters.parquet",
@@ -128,12 +175,10 @@ rule minhash_clusters:
         "../envs/skyforge.yaml"
     resources:
         **rule_resources("minhash_clusters"),
-    params:
-        config=lambda wildcards: step_config("dedup"),
     shell:
-        "python -m skyforge.cli minhash-clusters --config-json {params.config:q}"
-        " --pairs {input.pairs:q} --out {output.drop:q} --out-clusters {output.clusters:q}"
-        " --digests {output.drop:q} 2> {log:q}"
+        "python -m skyforge.cli minhash-clusters --components {input.components:q}"
+        " --out {output.drop:q} --out-clusters {output.clusters:q} --digests {output.drop:q}"
+        " 2> {log:q}"
 
 
 rule near_dedup:

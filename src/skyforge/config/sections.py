@@ -520,6 +520,7 @@ class DedupConfig(Section):
     """The ``dedup`` section."""
 
     SECTION: ClassVar[str] = "dedup"
+    exact: dict[str, Any]
     near: dict[str, Any]
     substring: dict[str, Any]
 

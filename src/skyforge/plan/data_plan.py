@@ -8,12 +8,15 @@ machine with the default crawl and an 8× crawl; ``plan.data.rates_file`` replac
 measured on the user's own nodes (JSON: rule → ``{"base_mb", "k", "s0", "s_per_mb"}``).
 
 Jobs per rule follow the DAG: one per shard for the per-shard steps, one per MinHash band for
-``minhash_buckets``, one per language group for ``substring_dedup``, one for the other global
-steps. Wall time adds up the rules one after another (each rule's jobs spread over the cores),
-which ignores the overlap of independent rules: an upper bound. A job whose peak memory exceeds
+``minhash_buckets``, one per language group for ``substring_dedup``, one per partition for
+``exact_duplicates`` and ``minhash_components``, one for the other global steps. Wall time adds
+up the rules one after another (each rule's jobs spread over the cores), which ignores the
+overlap of independent rules: an upper bound. A job whose peak memory exceeds
 ``plan.data.node_memory_gb`` cannot run as the code stands, and the table says so: the global
-steps whose memory grows with the crawl (exact-dedup reduce, MinHash clustering, the classifier
-and tokenizer training) are where a full crawl breaks today.
+steps whose memory grows with the crawl (MinHash buckets, the classifier and tokenizer training)
+are where a full crawl breaks today. The exact-dedup reduce and the MinHash components run in as
+many partitions as their memory budgets need (:func:`skyforge.plan.resources.dedup_partitions`,
+reported below the table); the MinHash merge holds every document of a cluster once.
 """
 
 from __future__ import annotations
@@ -82,9 +85,11 @@ def load_rates(path: str | Path | None) -> dict[str, R.DataRate]:
     return rates
 
 
-def _jobs(rule: str, rate: R.DataRate, shards: int, config: Mapping[str, Any]) -> int:
+def _jobs(rule: str, rate: R.DataRate, shards: int, config: Mapping[str, Any], crawl: float) -> int:
     if rate.scale == "shard":
         return shards
+    if rule in ("exact_duplicates", "minhash_components"):
+        return R.dedup_partitions(rule, config, crawl)
     if rule == "minhash_buckets":
         return int(config["dedup"]["near"]["bands"])
     if rule == "substring_dedup":
@@ -117,7 +122,7 @@ def data_plan(config: Mapping[str, Any], default_crawl_bytes: float) -> dict[str
     steps = []
     for rule, rate in rates.items():
         req = R.data_request(rule, rate, crawl, "planned", sized, None)
-        jobs = _jobs(rule, rate, shards, config)
+        jobs = _jobs(rule, rate, shards, sized, crawl)
         cpus = req.cpus_per_task
         hours = req.need_runtime_min / 60
         peak = req.need_mem_mb * 2**20
@@ -141,6 +146,15 @@ def data_plan(config: Mapping[str, Any], default_crawl_bytes: float) -> dict[str
         "cores": cores,
         "node_memory_gb": float(d["node_memory_gb"]),
         "rates": str(d["rates_file"]) if d["rates_file"] else "reference machine",
+        "documents": R.planned_docs(sized, crawl),
+        "partitions": {
+            rule: R.dedup_partitions(rule, sized, crawl)
+            for rule in ("exact_duplicates", "minhash_components")
+        },
+        "budgets_gb": {
+            "exact_duplicates": float(config["dedup"]["exact"]["memory_budget_gb"]),
+            "minhash_components": float(config["dedup"]["near"]["memory_budget_gb"]),
+        },
         "steps": steps,
     }
 
@@ -184,6 +198,19 @@ def render_data_plan(plan: Mapping[str, Any]) -> str:
     wall_hours = sum(s["wall_hours"] for s in steps)
     jobs = sum(s["jobs"] for s in steps)
     lines.append(f"| **total** | {jobs:,} | | | | {_num(core_hours)} | {_num(wall_hours)} | |")
+    parts = plan.get("partitions") or {}
+    if parts:
+        budgets, docs = plan["budgets_gb"], plan["documents"]
+        counted = f"{docs / 1e9:.3g} billion" if docs >= 1e9 else f"{docs:,.0f}"
+        lines += [
+            "",
+            f"Global dedup reduces for ~{counted} documents (docs/dedup.md): exact_duplicates in "
+            f"{_partitions(parts['exact_duplicates'])} of the hash space "
+            f"(dedup.exact.memory_budget_gb {budgets['exact_duplicates']:g} GiB), "
+            f"minhash_components in {_partitions(parts['minhash_components'])} of the pairs "
+            f"(dedup.near.memory_budget_gb {budgets['minhash_components']:g} GiB), then one "
+            f"minhash_clusters merge holding every document of a cluster.",
+        ]
     broken = [s["rule"] for s in steps if not s["fits"]]
     if broken:
         lines += [
@@ -195,6 +222,10 @@ def render_data_plan(plan: Mapping[str, Any]) -> str:
 
 
 _FIXED = frozenset(r for r, rate in R.DATA_RATES.items() if rate.scale == "fixed")
+
+
+def _partitions(n: int) -> str:
+    return f"{n:,} partition{'s' if n != 1 else ''}"
 
 
 def _gb(x: float) -> str:

@@ -51,9 +51,17 @@ GPU run trains and exports in bf16, a CPU run in fp32):
 Data rules: peak RSS = base + k × bytes, seconds = s0 + rate × MB, where bytes are the gzipped
 WARC bytes of one shard (per-shard rules) or of the whole crawl (global steps: exact and MinHash
 reduce, substring dedup, classifier training, funnel, scores, tokenizer), or nothing (fixed
-size). The crawl's bytes come from the config: synthetic ``num_pages`` ×
-:data:`SYNTH_WARC_BYTES_PER_PAGE`; real WARC files: their sizes (``DagShape.crawl_bytes``);
-URLs or a listing: ``launch.crawl_bytes``, else :data:`ASSUMED_WARC_SHARD_BYTES` per shard.
+size). The global dedup reduces are sized from the crawl's documents instead (crawl bytes /
+:data:`WARC_BYTES_PER_DOC`, synthetic pages / :data:`SYNTH_WARC_BYTES_PER_PAGE`), split into the
+partitions their memory budgets need (:func:`dedup_partitions`): ``exact_duplicates`` holds
+:data:`EXACT_BYTES_PER_DOC` per document of its partition, ``minhash_components``
+:data:`COMPONENT_BYTES_PER_DOC` per document of its partition (:data:`COMPONENT_COPIES` ×
+:data:`NEAR_DUP_SHARE` × documents / partitions), and the merge ``minhash_clusters``
+:data:`MERGE_BYTES_PER_DOC` per document in a cluster, all of them in one job
+(data/dedup/exact.py, data/dedup/minhash.py). The crawl's bytes come from the config:
+synthetic ``num_pages`` × :data:`SYNTH_WARC_BYTES_PER_PAGE`; real WARC files: their sizes
+(``DagShape.crawl_bytes``); URLs or a listing: ``launch.crawl_bytes``, else
+:data:`ASSUMED_WARC_SHARD_BYTES` per shard.
 Measured on this repository's data code (which holds a shard's documents in Python lists) with
 ``/usr/bin/time`` on one core, on the default crawl (3,000 pages, 2 shards of 5.1 MB) and an
 8× crawl (24,000 pages, 2 shards of 40.6 MB); k and the rate are the slopes between the two,
@@ -108,7 +116,9 @@ __all__ = [
     "Request",
     "check_overrides",
     "data_request",
+    "dedup_partitions",
     "crawl_bytes",
+    "planned_docs",
     "plan_resources",
 ]
 
@@ -194,6 +204,26 @@ WINDOW_BYTES_PER_TEXT_BYTE = 52
 """Substring dedup: bytes per kept window in a partition (data/dedup/substring_windows.py)."""
 WINDOW_HASH_BLOCK_BYTES = 72 * 4 * 2**20
 """Substring dedup: the hashing arrays of one 4 MiB block of window starts (same module)."""
+WARC_BYTES_PER_DOC = 33_000
+"""Gzipped WARC bytes per page of a real crawl, to count its documents: a Common Crawl dump
+holds ~3 billion pages in ~100 TB of WARC (the 90,000 files of ~1.1 GB of
+presets/a800_512.yaml). Every page is counted, as if no filter ran before dedup: an upper bound."""
+EXACT_BYTES_PER_DOC = 45 + 190 * 0.5
+"""``exact_duplicates``: bytes per document of a partition, 45 for each plus 190 for each in a
+group of copies (data/dedup/exact.py, measured by benchmarks/minhash.py), taking half of the
+documents to have a copy (an upper bound: Common Crawl pages repeat less)."""
+NEAR_DUP_SHARE = 0.3
+"""Share of the crawl's documents in a near-duplicate cluster (kept ones included): the upper
+end of the 10–30 % assumed in docs/dedup.md."""
+COMPONENT_BYTES_PER_DOC = 500
+"""MinHash reduce: bytes per document held by a ``minhash_components`` job
+(data/dedup/minhash.py, measured by benchmarks/minhash.py)."""
+MERGE_BYTES_PER_DOC = 400
+"""MinHash reduce: bytes per document held by the merge, ``minhash_clusters`` (same)."""
+COMPONENT_COPIES = 2
+"""Documents held by the ``minhash_components`` partitions together, per document in a cluster:
+a document is in the partition of its own shard and in those of the earlier documents it pairs
+with (1.4–1.5 on the synthetic crawl's clusters; 2 taken)."""
 
 
 @dataclass(frozen=True)
@@ -226,9 +256,12 @@ DATA_RATES: dict[str, DataRate] = {
     "pack_shard": DataRate("shard", 460, 1.0, 6.2, 0.01),  # 456 → 489 MB, 6.2 → 6.4 s
     # whole crawl: the default's 10.2 MB → the 8× crawl's 81.2 MB
     "crawl": DataRate("crawl", 160, 3.2, 0.6, 0.20),  # synthetic: 189 → 416 MB, 2.6 → 16.7 s
-    "exact_duplicates": DataRate("crawl", 150, 0.3, 0.7, 0.01),  # 148 → 164 MB, 0.6 → 0.6 s
+    # exact_duplicates, minhash_components, minhash_clusters: + documents × bytes (docstring);
+    # time as measured for the one-job reduce, 0.6 → 0.6 s and 0.8 → 0.7 s.
+    "exact_duplicates": DataRate("crawl", 250, 0, 0.7, 0.01),
     "minhash_buckets": DataRate("crawl", 150, 0.6, 0.8, 0.01),  # 148 → 189 MB, 0.8 → 0.9 s
-    "minhash_clusters": DataRate("crawl", 150, 0.3, 0.9, 0.01),  # 147 → 166 MB, 0.8 → 0.7 s
+    "minhash_components": DataRate("crawl", 350, 0, 0.9, 0.01),
+    "minhash_clusters": DataRate("crawl", 350, 0, 0.9, 0.01),
     "substring_dedup": DataRate("crawl", 160, 0, 1.2, 0.08),  # + windows (docstring); 1.9 → 6.9 s
     "train_quality_model": DataRate("crawl", 320, 0.8, 2.7, 0.01),  # 321 → 371 MB, 2.7 → 3.0 s
     "train_harmful_model": DataRate("crawl", 460, 0.7, 1.8, 0.15),  # 460 → 509 MB, 3.2 → 13.3 s
@@ -253,6 +286,9 @@ DATA_RATES: dict[str, DataRate] = {
     "summary": DataRate("fixed", 300, 0, 5, 0, measured=False),
 }
 """Every data rule's measured rates (module docstring)."""
+
+DEDUP_REDUCES = ("exact_duplicates", "minhash_components", "minhash_clusters")
+"""Global dedup reduces whose memory follows the crawl's documents (:func:`dedup_partitions`)."""
 
 DATA_CPUS = {"train_tokenizer": 2}
 """Data rules with more than one core (their ``threads:``)."""
@@ -375,6 +411,74 @@ def crawl_bytes(config: Mapping[str, Any], shape: DagShape) -> tuple[float, str]
     return n * ASSUMED_WARC_SHARD_BYTES, f"= 1 GiB × {n} shards assumed (set launch.crawl_bytes)"
 
 
+def planned_docs(config: Mapping[str, Any], crawl: float) -> float:
+    """Documents of a crawl of ``crawl`` WARC bytes: synthetic pages at
+    :data:`SYNTH_WARC_BYTES_PER_PAGE`, real ones at :data:`WARC_BYTES_PER_DOC`."""
+    per_doc = (
+        SYNTH_WARC_BYTES_PER_PAGE
+        if config["crawl"]["source"] == "synthetic"
+        else WARC_BYTES_PER_DOC
+    )
+    return crawl / per_doc
+
+
+def dedup_partitions(rule: str, config: Mapping[str, Any], crawl: float) -> int:
+    """Jobs a global dedup reduce is split into for a crawl of ``crawl`` WARC bytes: the fewest
+    whose memory fits the step's budget.
+
+    * ``exact_duplicates``: ⌈:data:`EXACT_BYTES_PER_DOC` × documents /
+      ``dedup.exact.memory_budget_gb``⌉ partitions of the hash space;
+    * ``minhash_components``: ⌈:data:`COMPONENT_BYTES_PER_DOC` × :data:`COMPONENT_COPIES` ×
+      :data:`NEAR_DUP_SHARE` × documents / ``dedup.near.memory_budget_gb``⌉ partitions of the
+      pairs by shard, at most one per shard.
+
+    A budget rather than a count, so that one config fits any crawl: the tiny default gets one
+    job each, a Common Crawl dump as many as its size needs. The DAG (rules/dedup.smk) sizes
+    the run's crawl with this function, the data plan the crawl of ``plan.data``.
+
+    Raises:
+        ValueError: another rule (an internal invariant).
+    """
+    docs = planned_docs(config, crawl)
+    if rule == "exact_duplicates":
+        need = EXACT_BYTES_PER_DOC * docs
+        budget = config["dedup"]["exact"]["memory_budget_gb"] * GIB
+        return max(1, math.ceil(need / budget))
+    if rule == "minhash_components":
+        need = COMPONENT_BYTES_PER_DOC * COMPONENT_COPIES * NEAR_DUP_SHARE * docs
+        budget = config["dedup"]["near"]["memory_budget_gb"] * GIB
+        return max(1, min(config["crawl"]["num_shards"], math.ceil(need / budget)))
+    raise ValueError(f"{rule!r} is not a partitioned dedup reduce")
+
+
+def _parts(n: int) -> str:
+    return f"{n:,} partition{'s' if n != 1 else ''}"
+
+
+def _dedup_need(
+    rule: str, config: Mapping[str, Any], crawl: float, origin: str
+) -> tuple[float, str]:
+    """Memory of one job of a global dedup reduce (beyond its base), and the arithmetic."""
+    docs = planned_docs(config, crawl)
+    counted = f"{_count(docs)} documents ({_gb(crawl)} crawl {origin})"
+    if rule == "exact_duplicates":
+        parts = dedup_partitions(rule, config, crawl)
+        key = f"dedup.exact.memory_budget_gb {config['dedup']['exact']['memory_budget_gb']:g}"
+        need = EXACT_BYTES_PER_DOC * docs / parts
+        return need, f"{EXACT_BYTES_PER_DOC:g} B × {counted} / {_parts(parts)} ({key} GiB)"
+    clustered = NEAR_DUP_SHARE * docs
+    if rule == "minhash_components":
+        parts = dedup_partitions(rule, config, crawl)
+        key = f"dedup.near.memory_budget_gb {config['dedup']['near']['memory_budget_gb']:g}"
+        need = COMPONENT_BYTES_PER_DOC * COMPONENT_COPIES * clustered / parts
+        return need, (
+            f"{COMPONENT_BYTES_PER_DOC} B × {COMPONENT_COPIES} × {NEAR_DUP_SHARE:g} × {counted} "
+            f"/ {_parts(parts)} ({key} GiB)"
+        )
+    need = MERGE_BYTES_PER_DOC * clustered
+    return need, f"{MERGE_BYTES_PER_DOC} B × {NEAR_DUP_SHARE:g} × {counted} in clusters"
+
+
 def data_request(
     rule: str,
     rate: DataRate,
@@ -401,6 +505,14 @@ def data_request(
         )
     else:
         why = f"{rate.base_mb:g} MB + {rate.k:g} × {_gb(crawl)} crawl ({origin})"
+    if rule in DEDUP_REDUCES:
+        extra, arithmetic = _dedup_need(rule, config, crawl, origin)
+        need_b += extra
+        why = f"{rate.base_mb:g} MB + {arithmetic}"
+        if rate.k:
+            why += f" + {rate.k:g} × {_gb(crawl)} crawl"
+        if rule == "minhash_components":  # each job reads the row groups of its shards only
+            seconds = rate.s0 + rate.s_per_mb * size / 1e6 / dedup_partitions(rule, config, crawl)
     if rule == "substring_dedup":
         budget = config["dedup"]["substring"]["memory_budget_gb"] * GIB
         text = crawl * TEXT_PER_WARC_BYTE

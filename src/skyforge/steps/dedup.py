@@ -12,6 +12,8 @@ from skyforge import config as C
 from skyforge.steps.registry import arg, path, step
 
 SHARD = arg("--shard", type=int, required=True)
+PARTITION = arg("--partition", type=int, default=0, help="this job's partition (0 … n−1)")
+NUM_PARTITIONS = arg("--num-partitions", type=int, default=1, help="jobs the reduce is split into")
 
 
 def _minhash_params(cfg: dict[str, Any]):
@@ -35,13 +37,16 @@ def exact_hashes(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any
 @step(
     "exact-dups",
     "reduce: exact duplicates across shards",
-    args=(path("out"), path("hashes", many=True)),
+    args=(path("out"), path("hashes", many=True), PARTITION, NUM_PARTITIONS),
 )
 def exact_dups(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
-    """Reduce: documents whose normalised text an earlier document already has."""
+    """Reduce: documents whose normalised text an earlier document already has (one partition
+    of the hash space)."""
     from skyforge.data.dedup.exact import exact_duplicates
 
-    return exact_duplicates(args.hashes, args.out)
+    return exact_duplicates(
+        args.hashes, args.out, partition=args.partition, num_partitions=args.num_partitions
+    )
 
 
 @step(
@@ -49,7 +54,7 @@ def exact_dups(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
     "remove listed documents of one shard",
     args=(
         path("docs"),
-        path("drop"),
+        path("drop", many=True),
         path("out-docs"),
         path("out-removed"),
         SHARD,
@@ -57,7 +62,7 @@ def exact_dups(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
     ),
 )
 def apply_drop(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
-    """Remove one shard's documents listed in a drop file."""
+    """Remove one shard's documents listed in the drop files (one per reduce partition)."""
     from skyforge.data.dedup.exact import apply_drop as drop
 
     return drop(args.docs, args.drop, args.shard, args.step, args.out_docs, args.out_removed)
@@ -90,16 +95,35 @@ def minhash_buckets(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, 
 
 
 @step(
-    "minhash-clusters",
-    "reduce: components → drop list",
+    "minhash-components",
+    "reduce 1/2: components of one partition of the pairs",
     sections=("dedup",),
-    args=(path("out"), path("out-clusters"), path("pairs", many=True)),
+    args=(path("out"), path("pairs", many=True), PARTITION, NUM_PARTITIONS),
+)
+def minhash_components(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
+    """Reduce, first pass: connected components of the near-duplicate pairs whose first
+    document's shard is the partition modulo the number of partitions."""
+    from skyforge.data.dedup.minhash import minhash_components as components
+
+    return components(
+        args.pairs,
+        args.out,
+        _minhash_params(cfg),
+        partition=args.partition,
+        num_partitions=args.num_partitions,
+    )
+
+
+@step(
+    "minhash-clusters",
+    "reduce 2/2: merged components → drop list",
+    args=(path("out"), path("out-clusters"), path("components", many=True)),
 )
 def minhash_clusters(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
-    """Reduce: connected components of near-duplicate pairs → drop list."""
-    from skyforge.data.dedup.minhash import minhash_clusters as clusters
+    """Reduce, second pass: the partitions' components joined → drop list and cluster table."""
+    from skyforge.data.dedup.minhash import merge_components
 
-    return clusters(args.pairs, args.out, _minhash_params(cfg), out_clusters=args.out_clusters)
+    return merge_components(args.components, args.out, out_clusters=args.out_clusters)
 
 
 @step(

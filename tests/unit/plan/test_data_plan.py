@@ -37,7 +37,9 @@ def test_default_plans_every_data_rule_with_the_dag_job_counts():
     assert steps["extract"]["jobs"] == steps["filter"]["jobs"] == shards
     assert steps["minhash_buckets"]["jobs"] == cfg["dedup"]["near"]["bands"]
     assert steps["substring_dedup"]["jobs"] == len(cfg["dedup"]["substring"]["groups"])
-    assert steps["exact_duplicates"]["jobs"] == 1
+    # The global dedup reduces: one partition each on the tiny default (3,000 pages).
+    assert steps["exact_duplicates"]["jobs"] == steps["minhash_components"]["jobs"] == 1
+    assert steps["minhash_clusters"]["jobs"] == 1
     assert all(s["fits"] for s in steps.values())  # the tiny default fits the laptop
 
 
@@ -65,12 +67,47 @@ def test_the_preset_plans_a_common_crawl_dump_and_names_what_does_not_fit():
     steps = {s["rule"]: s for s in plan["steps"]}
     per_shard = [r for r, rate in R.DATA_RATES.items() if rate.scale == "shard"]
     assert all(steps[r]["fits"] and steps[r]["jobs"] == 9000 for r in per_shard)
-    assert not steps["exact_duplicates"]["fits"] and not steps["minhash_clusters"]["fits"]
     assert steps["substring_dedup"]["fits"]  # hash partitions within its budget
     assert steps["crawl"]["peak_gb"] < 1  # real WARCs are streamed, not held
+    # ~3 billion pages (33 kB of WARC each): the dedup reduces run in as many partitions as
+    # their 16 GiB budgets need, and each job, the one merge included, fits a 512 GB node.
+    docs = 1e14 / R.WARC_BYTES_PER_DOC
+    assert plan["documents"] == pytest.approx(docs)
+    exact = steps["exact_duplicates"]
+    assert exact["jobs"] == plan["partitions"]["exact_duplicates"] == 25  # ⌈140 × 3.03e9 / 16 GiB⌉
+    assert exact["fits"] and exact["peak_gb"] < 16 * 2**30 / 1e9 + 0.3
+    components = steps["minhash_components"]
+    assert components["jobs"] == plan["partitions"]["minhash_components"] == 53
+    assert components["fits"] and components["peak_gb"] < 16 * 2**30 / 1e9 + 0.4
+    merge = steps["minhash_clusters"]
+    assert merge["jobs"] == 1 and merge["fits"]
+    held = R.MERGE_BYTES_PER_DOC * R.NEAR_DUP_SHARE * docs
+    assert merge["peak_gb"] == pytest.approx((held + 350e6) / 1e9, rel=0.01)
     md = render_data_plan(plan)
     assert md.startswith("## Data half") and "100 TB of WARC in 9,000 shards" in md
-    assert "Does not fit one node as the code stands: exact_duplicates" in md
+    assert "| exact_duplicates | 25 | 1 | 17.2 GB |" in md
+    assert "exact_duplicates in 25 partitions of the hash space" in md
+    assert "minhash_components in 53 partitions of the pairs" in md
+    broken = md.split("Does not fit one node as the code stands: ")[1].split(" (")[0]
+    assert not {"exact_duplicates", "minhash_components", "minhash_clusters"} & set(
+        broken.split(", ")
+    )
+
+
+def test_a_smaller_budget_makes_more_partitions_of_the_same_total():
+    cfg = _config("config.yaml", "presets/a800_512.yaml")
+    half = copy.deepcopy(cfg)
+    half["dedup"]["exact"]["memory_budget_gb"] = 8
+    half["dedup"]["near"]["memory_budget_gb"] = 8
+    a, b = _steps(cfg), _steps(validate_config(half))
+    for rule in ("exact_duplicates", "minhash_components"):
+        assert b[rule]["jobs"] in (2 * a[rule]["jobs"] - 1, 2 * a[rule]["jobs"]), rule
+        held = [
+            (s[rule]["peak_gb"] * 1e9 - R.DATA_RATES[rule].base_mb * 1e6) * s[rule]["jobs"]
+            for s in (a, b)
+        ]
+        assert held[1] == pytest.approx(held[0], rel=0.01), rule  # the same bytes, split
+    assert b["minhash_clusters"]["peak_gb"] == a["minhash_clusters"]["peak_gb"]  # the one merge
 
 
 def test_rates_measured_elsewhere_replace_the_shipped_ones(tmp_path: Path):

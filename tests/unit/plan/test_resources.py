@@ -181,3 +181,32 @@ def test_readme_shows_the_table_the_code_prints_for_the_preset(preset):
     rows = [line for line in md.splitlines() if line.startswith("| ")]
     missing = [line for line in rows if line not in readme]
     assert not missing, "README's cluster section is out of date:\n" + "\n".join(missing)
+
+
+def test_dedup_reduces_take_as_many_partitions_as_their_budgets_need(default):
+    crawl, _ = R.crawl_bytes(default, SHAPE)
+    assert R.planned_docs(default, crawl) == 3000  # synthetic pages
+    for rule in ("exact_duplicates", "minhash_components"):
+        assert R.dedup_partitions(rule, default, crawl) == 1
+    real = copy.deepcopy(default)
+    real["crawl"]["source"] = "warc"  # 1 TB of WARC ≈ 30.3 M documents
+    docs = 1e12 / R.WARC_BYTES_PER_DOC
+    assert R.dedup_partitions("exact_duplicates", real, 1e12) == 1  # 4.2 GB < 16 GiB
+    real["dedup"]["exact"]["memory_budget_gb"] = 1
+    real["dedup"]["near"]["memory_budget_gb"] = 1
+    assert R.dedup_partitions("exact_duplicates", real, 1e12) == 4  # ⌈140 × 30.3 M / 1 GiB⌉
+    assert R.dedup_partitions("minhash_components", real, 1e12) == 2  # at most one per shard
+    real["crawl"]["num_shards"] = 100
+    assert R.dedup_partitions("minhash_components", real, 1e12) == 9  # ⌈500 × 2 × 0.3 × 30.3 M⌉
+    req = R.data_request(
+        "exact_duplicates", R.DATA_RATES["exact_duplicates"], 1e12, "x", real, None
+    )
+    assert req.need_mem_mb == -(-(250e6 + R.EXACT_BYTES_PER_DOC * docs / 4) // 2**20)
+    assert "/ 4 partitions (dedup.exact.memory_budget_gb 1 GiB)" in req.why, req.why
+    merge = R.data_request(
+        "minhash_clusters", R.DATA_RATES["minhash_clusters"], 1e12, "x", real, None
+    )
+    held = R.MERGE_BYTES_PER_DOC * R.NEAR_DUP_SHARE * docs  # every clustered document, once
+    assert merge.need_mem_mb == -(-(350e6 + held) // 2**20)
+    with pytest.raises(ValueError, match="not a partitioned dedup reduce"):
+        R.dedup_partitions("minhash_clusters", real, 1e12)

@@ -3,9 +3,42 @@
 SkyPile removes near-duplicate pages ("hash-based semantic dedup") over the whole crawl, which
 does not fit in one job's memory, so the work is staged as Snakemake jobs: ``minhash_signatures``
 (map, per shard) → ``minhash_buckets`` (shuffle, per band: candidate pairs verified against
-``threshold`` by their signature estimate) → ``minhash_clusters`` (reduce: union-find, the first
-document by ``(crawl_date, id)`` of each component kept) → ``apply_drop`` per shard. Only the
-reduce job's memory grows with the corpus, with the number of near-duplicate pairs.
+``threshold`` by their signature estimate) → ``minhash_components`` (reduce, one job per
+partition of the pairs: connected components) → ``minhash_clusters`` (one merge: the first
+document by ``(crawl_date, id)`` of each component kept) → ``apply_drop`` per shard.
+
+**The reduce in two passes.** A pair belongs to partition ``shard_a mod num_partitions`` (its
+first document's shard; ``minhash_buckets`` writes pairs sorted by ``shard_a``, so a partition
+reads only the row groups that can hold it). :func:`minhash_components` finds the components of
+its partition's pairs and writes, per document, the first document by ``(crawl_date, id)`` of
+its component there (its local root); :func:`merge_components` takes each such row as an edge
+``document — local root`` and finds their components. They are exactly the components of all
+the pairs: every pair lies in one partition, inside one local component, so its two documents
+are joined through the local root; every row joins two documents that some pairs connect. The
+kept document of a component, its minimum by ``(crawl_date, id)``, and the outputs' row orders
+(drop list by shard and id, cluster table by kept document then date and id, component tables
+by id) depend on nothing else, so any number of partitions, record batches and compactions
+gives the same files byte for byte as :func:`minhash_clusters` in one job (the tests check it).
+Label propagation over partitioned edge files would bound the merge too, but needs as many
+rounds as the longest chain of pairs, unknown when the DAG is built.
+
+**Memory.** The reduce holds documents, not pairs (:class:`_Graph`): buffered pairs are folded
+into a per-document state (id, shard, date, component label) once they reach 1/8 of it. Its
+peak is :data:`COMPONENT_BYTES_PER_DOC` = 500 B per distinct document held in a components job
+and :data:`MERGE_BYTES_PER_DOC` = 400 B in the merge (the state, the buffered rows, the
+dictionary encoding and union-find of a compaction; measured by ``benchmarks/minhash.py
+--memory-only`` at 0.25–1 million documents: 434–489 B and 352–386 B), plus ~350 MB for the
+process, 2^20 buffered pairs and the record batches read. A ``minhash_components`` job
+holds the documents of its pairs: together the partitions hold each document in a cluster once
+per partition it has pairs in (its own shard's, and those of the earlier documents it pairs
+with: 1.4–1.5 times on the synthetic crawl); the merge holds every document in a cluster once.
+At Common Crawl scale (3 billion documents, 10–30 % of them in a cluster: D = 0.3–0.9 billion):
+the one-job reduce of before read every pair row (~150 B each in Arrow, and a document is in
+6 pair rows on the synthetic crawl, 15–60 in the benchmark's clusters, one per band it shares
+and per bucket partner): 0.3–8 TB. Now the components jobs take ``dedup.near.memory_budget_gb``
+each (16 GiB: 53 partitions at D = 0.9 billion), and the merge 400 B × D = 121–364 GB, within a
+512 GB node up to D ≈ 1.2 billion (and at most 2^31 − 1 documents a job: Arrow's dictionary
+codes are int32).
 
 Shingles are word n-grams in English and character n-grams in Chinese (each CJK character is a
 token), hashed for a whole record batch at once in numpy. The permutations are
@@ -33,7 +66,15 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from skyforge.config import DedupConfig, section_defaults
-from skyforge.data.dedup.exact import DROP_SCHEMA, MISSING_DATE, first_by_date_then_id
+from skyforge.core.io import atomic_path
+from skyforge.data.dedup.exact import (
+    BATCH_ROWS,
+    DROP_SCHEMA,
+    MISSING_DATE,
+    open_parquet,
+    take_rows,
+    write_rows,
+)
 from skyforge.data.dedup.signatures import (
     META_KEY,
     POSITION_MULT,
@@ -47,7 +88,6 @@ from skyforge.data.dedup.signatures import (
     signature_schema,
     tokenize,
 )
-from skyforge.data.docs import write_table
 
 __all__ = [
     "MinHashParams",
@@ -61,6 +101,9 @@ __all__ = [
     "signature_schema",
     "minhash_signatures",
     "minhash_buckets",
+    "COMPONENT_SCHEMA",
+    "minhash_components",
+    "merge_components",
     "minhash_clusters",
 ]
 
@@ -88,7 +131,12 @@ PAIR_SCHEMA = pa.schema(
         pa.field("band", pa.int16(), nullable=False),
     ]
 )
-"""Columns of a ``minhash_buckets`` pair file: verified pairs only (similarity ≥ threshold)."""
+"""Columns of a ``minhash_buckets`` pair file: verified pairs only (similarity ≥ threshold),
+sorted by ``shard_a``."""
+
+PAIR_ROW_GROUP = 1 << 16
+"""Rows per row group of a pair file: at Common Crawl scale a band file holds ~10^5 pairs per
+shard, so a row group spans one or two shards and its statistics can rule a partition out."""
 
 CLUSTER_SCHEMA = pa.schema(
     [
@@ -229,7 +277,7 @@ def minhash_buckets(
             "band": pa.array(np.full(len(ia), band, np.int16)),
         }
     )
-    write_table(out, table, PAIR_SCHEMA)
+    _write_pairs(out, table)
     return {
         "band": band,
         "partition": partition,
@@ -238,6 +286,16 @@ def minhash_buckets(
         "num_candidate_pairs": int(ok.size),
         "num_verified_pairs": int(ok.sum()),
     }
+
+
+def _write_pairs(out: Path, table: pa.Table) -> None:
+    """Write a pair file sorted by ``shard_a`` (stable), in row groups of
+    :data:`PAIR_ROW_GROUP` rows, so that a ``minhash_components`` job reads only the row groups
+    whose ``shard_a`` range can hold its partition (Parquet statistics)."""
+    table = table.take(pc.sort_indices(table, sort_keys=[("shard_a", "ascending")]))
+    table = table.select(PAIR_SCHEMA.names).cast(PAIR_SCHEMA)
+    with atomic_path(out) as tmp:
+        pq.write_table(table, tmp, compression="zstd", row_group_size=PAIR_ROW_GROUP)
 
 
 def _ranges(sizes: np.ndarray) -> np.ndarray:
@@ -288,8 +346,34 @@ def _estimate(sig: np.ndarray, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------
-# Clusters (one job) → drop list
+# Clusters: components per partition of the pairs, then one merge → drop list
 # ---------------------------------------------------------------------------------------------
+
+COMPONENT_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("shard", pa.int32(), nullable=False),
+        pa.field("crawl_date", pa.string()),
+        pa.field("root", pa.string(), nullable=False),  # first by (crawl_date, id) of its component
+        pa.field("root_shard", pa.int32(), nullable=False),
+        pa.field("root_crawl_date", pa.string()),
+    ]
+)
+"""Columns of a ``minhash_components`` table: every document of the partition's pairs and the
+first document by ``(crawl_date, id)`` of its component among those pairs; sorted by id."""
+
+COMPONENT_BYTES_PER_DOC = 500
+"""Peak memory of a ``minhash_components`` job (or the one-job :func:`minhash_clusters`) per
+distinct document it holds, above the process, the 2^20 pairs buffered first and the batches
+read (module docstring; measured by ``benchmarks/minhash.py --memory-only``)."""
+MERGE_BYTES_PER_DOC = 400
+"""The same for :func:`merge_components`, whose input has one or two rows per document."""
+
+_PAIR_COLUMNS = ["id_a", "shard_a", "crawl_date_a", "id_b", "shard_b", "crawl_date_b"]
+_MIN_PENDING = 1 << 20
+"""Edges buffered before the first compaction of a :class:`_Graph`."""
+_PENDING_SHARE = 0.125
+"""A :class:`_Graph` compacts once its buffered edges reach this share of its documents."""
 
 
 def _components(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
@@ -299,17 +383,306 @@ def _components(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
     (``np.minimum.at``), then compress paths by pointer jumping; repeat until every edge's ends
     share a root. Parents only ever decrease, so no cycle can form.
     """
-    parent = np.arange(n)
+    parent = np.arange(n, dtype=a.dtype)
     while True:
         ra, rb = parent[a], parent[b]
         if np.array_equal(ra, rb):
             return parent
         np.minimum.at(parent, np.maximum(ra, rb), np.minimum(ra, rb))
+        del ra, rb
         while True:
             nxt = parent[parent]
             if np.array_equal(nxt, parent):
                 break
             parent = nxt
+
+
+def _large(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """A string column as one large_string array (64-bit offsets: no 2 GiB limit)."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    return pc.cast(values, pa.large_string())
+
+
+class _Graph:
+    """Connected components of a stream of edges between documents, held per document.
+
+    Edges are buffered and, once they reach :data:`_PENDING_SHARE` of the documents seen (and
+    at least ``min_pending``), folded in: the documents and the buffer are dictionary-encoded
+    together, union-find runs over the buffered edges plus one edge per document to the label
+    of its component so far, and the state becomes, per distinct document, its id, shard, date
+    and label (an index of a document of its component). The edges are then dropped, so the
+    memory follows the distinct documents, not the pairs (which repeat a document once per
+    band and per bucket partner). The labels depend on the order edges came in; the first
+    document by ``(crawl_date, id)`` per component (:meth:`roots`) does not.
+
+    A document's shard and date are taken from its first row; every row of a document carries
+    the same ones.
+    """
+
+    def __init__(self, min_pending: int = _MIN_PENDING) -> None:
+        self.ids = pa.array([], pa.large_string())
+        self.shard = np.empty(0, np.int32)
+        self.date = pa.array([], pa.large_string())
+        self.label = np.empty(0, np.int32)
+        self.min_pending = min_pending
+        self.num_edges = 0
+        self.num_compactions = 0
+        self._pending: list[tuple[pa.Array, pa.Array, np.ndarray, np.ndarray, pa.Array, pa.Array]]
+        self._pending = []
+        self._num_pending = 0
+
+    def add(self, id_a, id_b, shard_a, shard_b, date_a, date_b) -> None:
+        """Buffer the edges ``id_a[i] — id_b[i]`` (with each end's shard and crawl date)."""
+        n = len(id_a)
+        if not n:
+            return
+        self._pending.append(
+            (
+                _large(id_a),
+                _large(id_b),
+                np.asarray(shard_a, dtype=np.int32),
+                np.asarray(shard_b, dtype=np.int32),
+                _large(date_a),
+                _large(date_b),
+            )
+        )
+        self._num_pending += n
+        self.num_edges += n
+        if self._num_pending >= max(self.min_pending, _PENDING_SHARE * len(self.ids)):
+            self.compact()
+
+    def compact(self) -> None:
+        """Fold the buffered edges into the per-document state."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        s, e = len(self.ids), self._num_pending
+        self._num_pending = 0
+        ids = pa.chunked_array(
+            [self.ids] + [p[0] for p in pending] + [p[1] for p in pending], pa.large_string()
+        )
+        encoded = pc.dictionary_encode(ids)
+        del ids
+        self.ids = pa.array([], pa.large_string())
+        dictionary = encoded.chunk(encoded.num_chunks - 1).dictionary
+        n = len(dictionary)
+        # Arrow's dictionary codes are int32: at most 2^31 − 1 distinct documents a job.
+        index = np.concatenate([c.indices.to_numpy() for c in encoded.chunks])
+        del encoded
+        # Codes are given in order of first appearance (the state's documents first, as
+        # 0 … s−1): a row is a document's first exactly where the running maximum grows.
+        grows = np.empty(len(index), dtype=bool)
+        grows[0] = True
+        running = np.maximum.accumulate(index)
+        grows[1:] = running[1:] > running[:-1]
+        del running
+        first = np.flatnonzero(grows)
+        del grows
+        shard_all = np.concatenate([self.shard] + [p[2] for p in pending] + [p[3] for p in pending])
+        date_all = [self.date] + [p[4] for p in pending] + [p[5] for p in pending]
+        del pending
+        self.shard = shard_all[first]
+        self.date = take_rows(date_all, first)
+        del shard_all, date_all, first
+        a = np.concatenate([np.arange(s, dtype=np.int32), index[s : s + e]])
+        b = np.concatenate([self.label, index[s + e :]])
+        del index
+        self.label = _components(a, b, n)
+        self.ids = dictionary
+        self.num_compactions += 1
+        pa.default_memory_pool().release_unused()
+
+    def roots(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Fold in the buffer; return, per document, the index of its component's first
+        document by ``(crawl_date, id)``, and the documents in cluster-table order.
+
+        Returns:
+            ``(root, order, cluster)``: ``order`` lists the documents by (their root's
+            (crawl_date, id), their own (crawl_date, id)); ``cluster[j]`` numbers the component
+            of document ``order[j]`` from 0 in that order.
+        """
+        self.compact()
+        n = len(self.ids)
+        date_key = pc.fill_null(self.date, MISSING_DATE)
+        by_label = pc.sort_indices(
+            pa.table({"c": self.label, "d": date_key, "i": self.ids}),
+            sort_keys=[("c", "ascending"), ("d", "ascending"), ("i", "ascending")],
+        ).to_numpy()
+        label = self.label[by_label]
+        head = np.ones(n, dtype=bool)
+        head[1:] = label[1:] != label[:-1]
+        del label
+        component = np.cumsum(head) - 1
+        heads = by_label[np.flatnonzero(head)]
+        root = np.empty(n, dtype=np.int64)
+        root[by_label] = heads[component]
+        rank = np.empty(len(heads), dtype=np.int64)
+        kept = pa.table({"d": date_key.take(pa.array(heads)), "i": self.ids.take(pa.array(heads))})
+        rank[
+            pc.sort_indices(kept, sort_keys=[("d", "ascending"), ("i", "ascending")]).to_numpy()
+        ] = np.arange(len(heads))
+        cluster = rank[component]
+        regroup = np.argsort(cluster, kind="stable")
+        return root, by_label[regroup], cluster[regroup]
+
+
+def _hits(lo: int, hi: int, partition: int, num_partitions: int) -> bool:
+    """Whether some shard in ``[lo, hi]`` is ``partition`` modulo ``num_partitions``."""
+    return hi - lo + 1 >= num_partitions or (partition - lo) % num_partitions <= hi - lo
+
+
+def _pair_batches(
+    pair_files: Sequence[Path],
+    threshold: float,
+    partition: int,
+    num_partitions: int,
+    batch_rows: int,
+):
+    """Verified pairs (similarity ≥ threshold) whose ``shard_a`` is ``partition`` mod
+    ``num_partitions``, a record batch at a time. Row groups whose ``shard_a`` statistics rule
+    the partition out are not read (``minhash_buckets`` writes its pairs sorted by ``shard_a``).
+    """
+    cols = _PAIR_COLUMNS + ["similarity"]
+    for path in pair_files:
+        pf = open_parquet(path, cols)
+        meta = pf.metadata
+        col = [meta.schema.column(j).path for j in range(meta.num_columns)].index("shard_a")
+        groups = []
+        for g in range(meta.num_row_groups):
+            stats = meta.row_group(g).column(col).statistics
+            if num_partitions > 1 and stats is not None and stats.has_min_max:
+                if not _hits(int(stats.min), int(stats.max), partition, num_partitions):
+                    continue
+            groups.append(g)
+        if not groups:
+            continue
+        for batch in pf.iter_batches(batch_size=batch_rows, row_groups=groups, columns=cols):
+            keep = pc.greater_equal(batch.column("similarity"), threshold)
+            if num_partitions > 1:
+                shard_a = batch.column("shard_a").to_numpy(zero_copy_only=False).astype(np.int64)
+                keep = pc.and_(keep, pa.array(shard_a % num_partitions == partition))
+            yield batch.filter(keep)
+
+
+def _add_pairs(graph: _Graph, batch: pa.RecordBatch) -> None:
+    graph.add(
+        batch.column("id_a"),
+        batch.column("id_b"),
+        batch.column("shard_a").to_numpy(zero_copy_only=False),
+        batch.column("shard_b").to_numpy(zero_copy_only=False),
+        batch.column("crawl_date_a"),
+        batch.column("crawl_date_b"),
+    )
+
+
+def minhash_components(
+    pair_files: Sequence[Path],
+    out: Path,
+    params: MinHashParams,
+    *,
+    partition: int = 0,
+    num_partitions: int = 1,
+    batch_rows: int = BATCH_ROWS,
+    min_pending: int = _MIN_PENDING,
+) -> dict[str, Any]:
+    """First reduce pass: connected components of one partition of the verified pairs.
+
+    The partition holds the pairs whose first document's shard (``shard_a``) is ``partition``
+    modulo ``num_partitions``; every pair lies in exactly one partition. Each component found
+    is a connected part of a global component; :func:`merge_components` joins them.
+
+    Args:
+        pair_files: ``minhash_buckets`` outputs of all bands.
+        out: component table (``COMPONENT_SCHEMA``), one row per document of the partition's
+            pairs, sorted by id.
+        params: pairs below ``params.threshold`` are ignored.
+        partition: which partition this job handles.
+        num_partitions: how many jobs split the pairs.
+        batch_rows: rows per record batch read.
+        min_pending: edges buffered before the first compaction (:class:`_Graph`).
+
+    Returns:
+        ``{"partition", "num_partitions", "num_pairs", "num_docs", "num_components",
+        "num_compactions"}``.
+
+    Raises:
+        ValueError: bad partition arguments, or a pair file without the expected columns.
+    """
+    if num_partitions < 1 or not 0 <= partition < num_partitions:
+        raise ValueError(f"partition {partition} of {num_partitions}: need 0 <= partition < n")
+    graph = _Graph(min_pending)
+    for batch in _pair_batches(pair_files, params.threshold, partition, num_partitions, batch_rows):
+        _add_pairs(graph, batch)
+    root, _, cluster = graph.roots()
+    by_id = pc.sort_indices(graph.ids).to_numpy()
+    write_rows(
+        out,
+        COMPONENT_SCHEMA,
+        by_id,
+        lambda part: {
+            "id": graph.ids.take(pa.array(part)),
+            "shard": graph.shard[part],
+            "crawl_date": graph.date.take(pa.array(part)),
+            "root": graph.ids.take(pa.array(root[part])),
+            "root_shard": graph.shard[root[part]],
+            "root_crawl_date": graph.date.take(pa.array(root[part])),
+        },
+    )
+    return {
+        "partition": partition,
+        "num_partitions": num_partitions,
+        "num_pairs": graph.num_edges,
+        "num_docs": len(graph.ids),
+        "num_components": int(cluster[-1]) + 1 if len(cluster) else 0,
+        "num_compactions": graph.num_compactions,
+    }
+
+
+def merge_components(
+    component_files: Sequence[Path],
+    out: Path,
+    *,
+    out_clusters: Path | None = None,
+    batch_rows: int = BATCH_ROWS,
+    min_pending: int = _MIN_PENDING,
+) -> dict[str, Any]:
+    """Second reduce pass: join the partitions' components → drop list + cluster table.
+
+    Each row ``id → root`` of a component table is an edge inside one global component, and
+    every pair of the partitions lies inside one partition's component, so the components of
+    these edges are exactly those of all the pairs (module docstring).
+
+    Args:
+        component_files: ``minhash_components`` outputs of every partition.
+        out: drop list (``DROP_SCHEMA``) for ``apply_drop(step="near_dedup")``.
+        out_clusters: cluster table (``CLUSTER_SCHEMA``); default ``<out stem>.clusters.parquet``
+            beside ``out``.
+        batch_rows: rows per record batch read.
+        min_pending: edges buffered before the first compaction (:class:`_Graph`).
+
+    Returns:
+        ``{"num_pairs", "num_docs_in_clusters", "num_clusters", "num_drop",
+        "largest_cluster"}`` (``num_pairs``: component rows read).
+
+    Raises:
+        ValueError: no component files, or one without the expected columns.
+    """
+    if not component_files:
+        raise ValueError("merge_components: no component files given")
+    graph = _Graph(min_pending)
+    cols = [f.name for f in COMPONENT_SCHEMA]
+    for path in component_files:
+        for batch in open_parquet(path, cols).iter_batches(batch_size=batch_rows, columns=cols):
+            graph.add(
+                batch.column("id"),
+                batch.column("root"),
+                batch.column("shard").to_numpy(zero_copy_only=False),
+                batch.column("root_shard").to_numpy(zero_copy_only=False),
+                batch.column("crawl_date"),
+                batch.column("root_crawl_date"),
+            )
+    return _write_clusters(graph, out, out_clusters)
 
 
 def minhash_clusters(
@@ -318,8 +691,12 @@ def minhash_clusters(
     params: MinHashParams,
     *,
     out_clusters: Path | None = None,
+    batch_rows: int = BATCH_ROWS,
+    min_pending: int = _MIN_PENDING,
 ) -> dict[str, Any]:
-    """Reduce step: connected components of verified pairs → drop list + cluster table.
+    """The whole reduce in one process: connected components of all verified pairs → drop list
+    + cluster table; the same files as :func:`minhash_components` over any number of
+    partitions followed by :func:`merge_components`.
 
     Args:
         pair_files: ``minhash_buckets`` outputs of all bands (and partitions).
@@ -328,70 +705,60 @@ def minhash_clusters(
             them when run with the same threshold).
         out_clusters: cluster table (``CLUSTER_SCHEMA``); default ``<out stem>.clusters.parquet``
             beside ``out``.
+        batch_rows: rows per record batch read.
+        min_pending: edges buffered before the first compaction (:class:`_Graph`).
 
     Returns:
         ``{"num_pairs", "num_docs_in_clusters", "num_clusters", "num_drop",
         "largest_cluster"}``.
     """
-    cols = [f.name for f in PAIR_SCHEMA]
-    tables = [pq.read_table(p, columns=cols) for p in pair_files]
-    pairs = pa.concat_tables(tables) if tables else PAIR_SCHEMA.empty_table()
-    pairs = pairs.filter(pc.greater_equal(pairs.column("similarity"), params.threshold))
-    ids = pa.concat_arrays(
-        [pairs.column("id_a").combine_chunks(), pairs.column("id_b").combine_chunks()]
-    )
-    shards = np.concatenate(
-        [pairs.column("shard_a").to_numpy(), pairs.column("shard_b").to_numpy()]
-    )
-    dates = pa.concat_arrays(
-        [
-            pairs.column("crawl_date_a").combine_chunks(),
-            pairs.column("crawl_date_b").combine_chunks(),
-        ]
-    )
-    codes = pc.dictionary_encode(ids)
-    index = codes.indices.to_numpy()
-    uniq_ids = codes.dictionary.to_numpy(zero_copy_only=False).astype(str)
-    n = len(uniq_ids)
-    # Per distinct document: its shard and date (the first row it appears in).
-    first_row = np.full(n, len(index), dtype=np.int64)
-    np.minimum.at(first_row, index, np.arange(len(index)))
-    doc_shard = shards[first_row] if n else np.empty(0, np.int32)
-    doc_date_raw = dates.take(pa.array(first_row)) if n else pa.array([], pa.string())
-    doc_date = pc.fill_null(doc_date_raw, MISSING_DATE).to_numpy(zero_copy_only=False).astype(str)
-    num_pairs = pairs.num_rows
-    label = _components(index[:num_pairs], index[num_pairs:], n)
-    order, first = first_by_date_then_id(label, doc_date, uniq_ids)
-    drop = order[first != order]
-    drop_table = pa.table(
-        {
-            "id": pa.array(uniq_ids[drop], pa.string()),
-            "shard": pa.array(doc_shard[drop], pa.int32()),
-            "duplicate_of": pa.array(uniq_ids[first[first != order]], pa.string()),
-        }
-    ).sort_by([("shard", "ascending"), ("id", "ascending")])
-    write_table(out, drop_table, DROP_SCHEMA)
-    _, cluster = np.unique(label, return_inverse=True)
-    kept = np.zeros(n, dtype=bool)
-    kept[first] = True
-    cluster_table = pa.table(
-        {
-            "cluster": pa.array(cluster[order].astype(np.int64)),
-            "id": pa.array(uniq_ids[order], pa.string()),
-            "shard": pa.array(doc_shard[order], pa.int32()),
-            "crawl_date": doc_date_raw.take(pa.array(order)) if n else doc_date_raw,
-            "kept": pa.array(kept[order]),
-        }
+    graph = _Graph(min_pending)
+    for batch in _pair_batches(pair_files, params.threshold, 0, 1, batch_rows):
+        _add_pairs(graph, batch)
+    return _write_clusters(graph, out, out_clusters)
+
+
+def _write_clusters(graph: _Graph, out: Path, out_clusters: Path | None) -> dict[str, Any]:
+    """Drop list (every document but its component's first by (crawl_date, id)) and cluster
+    table of ``graph``; clusters are numbered in the order of their kept documents."""
+    root, order, cluster = graph.roots()
+    n = len(graph.ids)
+    by_id = pc.sort_indices(graph.ids).to_numpy()
+    by_shard_id = by_id[np.argsort(graph.shard[by_id], kind="stable")]
+    drop = by_shard_id[root[by_shard_id] != by_shard_id]  # sorted by (shard, id)
+    del by_id, by_shard_id
+    write_rows(
+        out,
+        DROP_SCHEMA,
+        drop,
+        lambda part: {
+            "id": graph.ids.take(pa.array(part)),
+            "shard": graph.shard[part],
+            "duplicate_of": graph.ids.take(pa.array(root[part])),
+        },
     )
     if out_clusters is None:
         out_clusters = Path(out).with_name(Path(out).stem + ".clusters.parquet")
-    write_table(out_clusters, cluster_table, CLUSTER_SCHEMA)
+    position = np.empty(n, dtype=np.int64)
+    position[order] = np.arange(n)
+    write_rows(
+        out_clusters,
+        CLUSTER_SCHEMA,
+        order,
+        lambda part: {
+            "cluster": cluster[position[part]],
+            "id": graph.ids.take(pa.array(part)),
+            "shard": graph.shard[part],
+            "crawl_date": graph.date.take(pa.array(part)),
+            "kept": root[part] == part,
+        },
+    )
     sizes = np.bincount(cluster) if n else np.zeros(1, np.int64)
     return {
-        "num_pairs": num_pairs,
+        "num_pairs": graph.num_edges,
         "num_docs_in_clusters": n,
         "num_clusters": int(len(sizes)) if n else 0,
-        "num_drop": int(len(drop)),
+        "num_drop": len(drop),
         "largest_cluster": int(sizes.max()),
     }
 

@@ -44,6 +44,8 @@ POSITION_MULT = np.array(
 )
 _SHIFT_31 = np.uint64(31)
 META_KEY = b"skyforge.minhash"
+JOB_KEYS = frozenset({"memory_budget_gb"})
+"""Keys of ``dedup.near`` that size the reduce jobs; not MinHash parameters."""
 # Shingles whose permuted values are computed in one numpy block: 128 × 4,096 × 8 bytes = 4 MiB
 # per buffer, so the seven passes over it stay in cache (512…4,096 measured within noise).
 _CHUNK_SHINGLES = 4096
@@ -88,9 +90,10 @@ class MinHashParams:
 
     @classmethod
     def from_section(cls, cfg: DedupConfig) -> MinHashParams:
-        """From the ``dedup`` section's ``near`` keys (every key; an unknown one is an error)."""
+        """From the ``dedup`` section's ``near`` keys (every key; an unknown one is an error),
+        less those that size the jobs rather than define the hashing (:data:`JOB_KEYS`)."""
         known = {f.name for f in fields(cls)}
-        near = dict(cfg.near)
+        near = {k: v for k, v in cfg.near.items() if k not in JOB_KEYS}
         if set(near) != known:
             odd = sorted(set(near) ^ known)
             raise ConfigError(f"config key 'dedup.near.{odd[0]}': missing or unknown key")

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from skyforge.data.dedup import exact as E
-from skyforge.data.docs import read_docs, read_removed, write_docs
+from skyforge.data.docs import read_docs, read_removed, write_docs, write_table
 
 
 def _doc(i: int, text: str, shard: int, date: str) -> dict:
@@ -181,3 +181,67 @@ def test_exact_dedup_on_synthetic_crawl(synthetic_docs, tmp_path) -> None:
     )
     assert len(expected) > 10
     assert correct == len(expected) == len(drop)
+
+
+def _hash_tables(tmp: Path, seed: int = 3) -> tuple[list[Path], list[dict]]:
+    """Four hash tables: 400 documents, 60 groups of 2–6 copies of one hash spread over the
+    shards (so every group's copies sit in several files), some dates missing."""
+    rng = random.Random(seed)
+    rows: list[dict] = []
+    for i in range(400):
+        date = None if rng.random() < 0.1 else f"2023-{rng.randint(1, 3):02d}-0{rng.randint(1, 3)}"
+        rows.append({"id": f"doc-{rng.randrange(10**6):06d}-{i}", "crawl_date": date})
+    hashes = [f"{rng.getrandbits(128):032x}" for _ in rows]
+    for g in range(60):
+        for j in rng.sample(range(400), rng.randint(2, 6)):
+            hashes[j] = f"{g:02d}" + hashes[g][2:]  # planted copies
+    full = [dict(r, shard=k % 4, hash=h) for k, (r, h) in enumerate(zip(rows, hashes, strict=True))]
+    paths = []
+    for s in range(4):
+        paths.append(tmp / f"hashes-{s}.parquet")
+        write_table(paths[-1], [r for r in full if r["shard"] == s], E.HASH_SCHEMA)
+    return paths, full
+
+
+def test_partitions_stream_to_exactly_the_one_job_drop_list(tmp_path) -> None:
+    paths, rows = _hash_tables(tmp_path)
+    # Reference: per hash, the first by (date, missing last; id) is kept, the rest dropped.
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(r["hash"], []).append(r)
+    want = set()
+    for members in groups.values():
+        members.sort(key=lambda r: (r["crawl_date"] or E.MISSING_DATE, r["id"]))
+        want |= {(r["id"], r["shard"], members[0]["id"]) for r in members[1:]}
+    spread = [m for m in groups.values() if len({r["shard"] for r in m}) >= 3]
+    assert len(want) > 100 and spread  # copies of one text in three or more files
+    one = tmp_path / "one.parquet"
+    stats = E.exact_duplicates(paths, one)
+    table = pq.read_table(one)
+    assert {tuple(r.values()) for r in table.to_pylist()} == want
+    assert table.to_pylist() == sorted(table.to_pylist(), key=lambda r: (r["shard"], r["id"]))
+    assert stats["num_drop"] == len(want) and stats["num_docs"] == 400
+    for n in (3, 7):
+        got, docs = [], 0
+        for p in range(n):  # record batches of 5 rows: every group crosses batch boundaries
+            out = tmp_path / f"part-{p}-of-{n}.parquet"
+            docs += E.exact_duplicates(paths, out, partition=p, num_partitions=n, batch_rows=5)[
+                "num_docs"
+            ]
+            got += pq.read_table(out).to_pylist()
+        assert docs == 400 and len(got) == len(want)
+        assert sorted(got, key=lambda r: (r["shard"], r["id"])) == table.to_pylist()
+
+
+def test_bad_hash_tables_are_named(tmp_path) -> None:
+    bad = tmp_path / "bad.parquet"
+    row = {"id": "a", "shard": 0, "hash": "xyz", "crawl_date": None}
+    write_table(bad, [row], E.HASH_SCHEMA)
+    with pytest.raises(ValueError, match=r"bad\.parquet: column 'hash' must hold 32 hex"):
+        E.exact_duplicates([bad], tmp_path / "d.parquet")
+    write_table(bad, [dict(row, hash="G" * 32)], E.HASH_SCHEMA)
+    with pytest.raises(ValueError, match=r"bad\.parquet: column 'hash' must hold lower-case hex"):
+        E.exact_duplicates([bad], tmp_path / "d.parquet")
+    write_docs(bad, [])
+    with pytest.raises(ValueError, match=r"bad\.parquet: no column 'hash'"):
+        E.exact_duplicates([bad], tmp_path / "d.parquet")

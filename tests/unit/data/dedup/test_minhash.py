@@ -308,3 +308,116 @@ def test_near_dedup_on_synthetic_crawl(synthetic_docs, tmp_path) -> None:
     # original); the number to remove is the number of near copies.
     precision, recall = _score(drop, cluster_of, expected=int((gt.dup_type == "near").sum()))
     assert recall >= 0.9 and precision >= 0.95, (precision, recall, stats)
+
+
+def _pair_files(tmp: Path, seed: int = 5) -> tuple[list[Path], list[dict], list[tuple]]:
+    """Pair files of 3 'bands' for 300 documents on 6 shards: 50 random clusters of 2–7 linked
+    by random spanning edges, listed again in other bands, plus pairs below the threshold; and
+    a chain d0 – d1 – … – d5 with one document per shard, whose pairs fall in 6 partitions."""
+    rng = random.Random(seed)
+    docs = [
+        {
+            "id": f"<urn:uuid:{rng.getrandbits(64):016x}-{i:04d}>",
+            "shard": i % 6,
+            "date": None
+            if rng.random() < 0.1
+            else f"2023-0{rng.randint(1, 3)}-1{rng.randint(0, 2)}",
+        }
+        for i in range(300)
+    ]
+    edges = [(k, k + 1) for k in range(5)]  # the chain: docs 0 … 5, shards 0 … 5
+    free = list(range(6, 300))
+    rng.shuffle(free)
+    for _ in range(50):
+        members = [free.pop() for _ in range(rng.randint(2, 7))]
+        edges += [(members[rng.randrange(k)], members[k]) for k in range(1, len(members))]
+        edges += [tuple(rng.sample(members, 2)) for _ in range(rng.randint(0, 3))]
+    weak = [tuple(rng.sample(free, 2)) for _ in range(30)]  # below the threshold: no cluster
+    tables = []
+    for band in range(3):
+        rows = [(a, b, 0.9) for a, b in edges if band == 0 or rng.random() < 0.6]
+        rows += [(a, b, 0.3) for a, b in weak]
+        rng.shuffle(rows)
+        tables.append(
+            pa.table(
+                {
+                    "id_a": [docs[a]["id"] for a, _, _ in rows],
+                    "shard_a": pa.array([docs[a]["shard"] for a, _, _ in rows], pa.int32()),
+                    "crawl_date_a": [docs[a]["date"] for a, _, _ in rows],
+                    "id_b": [docs[b]["id"] for _, b, _ in rows],
+                    "shard_b": pa.array([docs[b]["shard"] for _, b, _ in rows], pa.int32()),
+                    "crawl_date_b": [docs[b]["date"] for _, b, _ in rows],
+                    "similarity": pa.array([s for _, _, s in rows], pa.float32()),
+                    "band": pa.array([band] * len(rows), pa.int16()),
+                }
+            )
+        )
+    paths = []
+    for band, table in enumerate(tables):
+        paths.append(tmp / f"band-{band}.parquet")
+        M._write_pairs(paths[-1], table)
+    return paths, docs, edges
+
+
+def test_partitioned_components_and_merge_equal_the_one_job_reduce(tmp_path, monkeypatch):
+    monkeypatch.setattr(M, "PAIR_ROW_GROUP", 16)  # many row groups: partitions skip most
+    paths, docs, edges = _pair_files(tmp_path)
+    # Reference: union-find over the verified pairs; each cluster keeps its first document by
+    # (crawl date, missing last; id).
+    parent = list(range(len(docs)))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            x = parent[x]
+        return x
+
+    for a, b in edges:
+        parent[find(a)] = find(b)
+    clusters: dict[int, list[int]] = {}
+    for a, b in edges:
+        for x in (a, b):
+            clusters.setdefault(find(x), [])
+    for x in {x for e in edges for x in e}:
+        clusters[find(x)].append(x)
+    want = set()
+    for members in clusters.values():
+        members.sort(key=lambda x: (docs[x]["date"] or E.MISSING_DATE, docs[x]["id"]))
+        keep = docs[members[0]]["id"]
+        want |= {(docs[x]["id"], docs[x]["shard"], keep) for x in members[1:]}
+
+    one = M.minhash_clusters(paths, tmp_path / "one.parquet", PARAMS, min_pending=10)
+    drop = pq.read_table(tmp_path / "one.parquet").to_pylist()
+    assert {tuple(r.values()) for r in drop} == want and one["num_drop"] == len(want)
+    assert drop == sorted(drop, key=lambda r: (r["shard"], r["id"]))
+    chain = {docs[k]["id"] for k in range(6)}
+    chain_drop = [r for r in drop if r["id"] in chain]
+    assert len(chain_drop) == 5 and len({r["duplicate_of"] for r in chain_drop}) == 1
+    clusters_one = pq.read_table(tmp_path / "one.clusters.parquet").to_pandas()
+    chain_rows = clusters_one[clusters_one.id.isin(chain)]
+    assert chain_rows.cluster.nunique() == 1 and len(chain_rows) == 6  # one cluster over 6 jobs
+    for n in (2, 3, 6):
+        comps, pairs = [], 0
+        for p in range(n):
+            comps.append(tmp_path / f"part-{p}-of-{n}.parquet")
+            stats = M.minhash_components(
+                paths, comps[-1], PARAMS, partition=p, num_partitions=n, batch_rows=7, min_pending=5
+            )
+            pairs += stats["num_pairs"]
+        assert pairs == one["num_pairs"]  # every verified pair in exactly one partition
+        out = tmp_path / f"merged-{n}.parquet"
+        M.merge_components(comps, out, out_clusters=tmp_path / f"merged-{n}.clusters.parquet")
+        assert out.read_bytes() == (tmp_path / "one.parquet").read_bytes(), n
+        assert (tmp_path / f"merged-{n}.clusters.parquet").read_bytes() == (
+            tmp_path / "one.clusters.parquet"
+        ).read_bytes(), n
+
+
+def test_components_reject_bad_arguments(tmp_path):
+    with pytest.raises(ValueError, match="partition 3 of 3"):
+        M.minhash_components([], tmp_path / "c.parquet", PARAMS, partition=3, num_partitions=3)
+    bad = tmp_path / "bad.parquet"
+    write_docs(bad, [])
+    with pytest.raises(ValueError, match=r"bad\.parquet: no column 'id_a'"):
+        M.minhash_components([bad], tmp_path / "c.parquet", PARAMS)
+    with pytest.raises(ValueError, match=r"bad\.parquet: no column 'root'"):
+        M.merge_components([bad], tmp_path / "d.parquet")
