@@ -44,12 +44,10 @@ import xxhash
 
 from skyforge.core.io import atomic_path
 from skyforge.data.docs import (
-    DOC_SCHEMA,
-    REMOVED_SCHEMA,
     ROW_GROUP_SIZE,
+    doc_writer,
     iter_doc_batches,
-    write_docs,
-    write_removed,
+    removed_writer,
     write_table,
 )
 
@@ -487,6 +485,9 @@ def apply_drop(
 ) -> dict[str, Any]:
     """Remove the listed documents of one shard; write kept documents and removal rows.
 
+    The shard streams through one record batch at a time; what is held is the shard's drop
+    ids (its duplicates, not its documents) and one batch.
+
     Args:
         docs_in: this shard's documents (``DOC_SCHEMA``).
         drop_file: drop list(s) (``DROP_SCHEMA``) from ``exact_duplicates`` or
@@ -509,36 +510,32 @@ def apply_drop(
         raise ValueError(f"apply_drop: step must be one of {DEDUP_STEPS}, got {step!r}")
     drop = read_drop_ids(drop_file, shard)
     drop_ids = pa.array(list(drop), pa.string())
-    kept, removed = [], []
     num_in = bytes_in = bytes_removed = found = 0
-    for batch in iter_doc_batches(docs_in):
-        table = pa.Table.from_batches([batch])
-        mask = pc.is_in(table.column("id"), value_set=drop_ids)
-        nbytes = pc.binary_length(table.column("text"))
-        num_in += table.num_rows
-        bytes_in += pc.sum(nbytes).as_py() or 0
-        gone = table.filter(mask)
-        kept.append(table.filter(pc.invert(mask)))
-        if gone.num_rows:
-            found += gone.num_rows
-            gone_bytes = pc.binary_length(gone.column("text"))
-            bytes_removed += pc.sum(gone_bytes).as_py() or 0
-            removed.append(
-                pa.table(
-                    {
-                        "id": gone.column("id"),
-                        "url": gone.column("url"),
-                        "step": pa.array([step] * gone.num_rows, pa.string()),
-                        "reason": pa.array([DEDUP_REASONS[step]] * gone.num_rows, pa.string()),
-                        "bytes": pc.cast(gone_bytes, pa.int64()),
-                        "shard": pa.array(np.full(gone.num_rows, shard, np.int32)),
-                    }
+    with doc_writer(out_docs) as kept, removed_writer(out_removed) as removed:
+        for batch in iter_doc_batches(docs_in):
+            table = pa.Table.from_batches([batch])
+            mask = pc.is_in(table.column("id"), value_set=drop_ids)
+            nbytes = pc.binary_length(table.column("text"))
+            num_in += table.num_rows
+            bytes_in += pc.sum(nbytes).as_py() or 0
+            gone = table.filter(mask)
+            kept.write_table(table.filter(pc.invert(mask)))
+            if gone.num_rows:
+                found += gone.num_rows
+                gone_bytes = pc.binary_length(gone.column("text"))
+                bytes_removed += pc.sum(gone_bytes).as_py() or 0
+                removed.write_table(
+                    pa.table(
+                        {
+                            "id": gone.column("id"),
+                            "url": gone.column("url"),
+                            "step": pa.array([step] * gone.num_rows, pa.string()),
+                            "reason": pa.array([DEDUP_REASONS[step]] * gone.num_rows, pa.string()),
+                            "bytes": pc.cast(gone_bytes, pa.int64()),
+                            "shard": pa.array(np.full(gone.num_rows, shard, np.int32)),
+                        }
+                    )
                 )
-            )
-    kept_table = pa.concat_tables(kept) if kept else DOC_SCHEMA.empty_table()
-    removed_table = pa.concat_tables(removed) if removed else REMOVED_SCHEMA.empty_table()
-    write_docs(out_docs, kept_table)
-    write_removed(out_removed, removed_table)
     missing = len(drop) - found
     if missing:
         log.warning("%s shard %d: %d drop ids not in %s", step, shard, missing, docs_in)
@@ -546,7 +543,7 @@ def apply_drop(
         "shard": shard,
         "step": step,
         "num_in": num_in,
-        "num_kept": kept_table.num_rows,
+        "num_kept": kept.num_rows,
         "num_removed": found,
         "bytes_in": bytes_in,
         "bytes_removed": bytes_removed,

@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import xxhash
 
 from skyforge.config import ConfigError, DedupConfig
-from skyforge.data.docs import iter_doc_batches, write_table
+from skyforge.data.docs import TableWriter, iter_doc_batches
 
 log = logging.getLogger(__name__)
 
@@ -317,7 +317,8 @@ def hash_column(i: int) -> str:
 def minhash_signatures(
     docs_in: Path, shard: int, out: Path, params: MinHashParams
 ) -> dict[str, Any]:
-    """Map step: write the MinHash signature of every document of one shard.
+    """Map step: write the MinHash signature of every document of one shard, one record batch
+    at a time (signatures are written as they are computed, so memory is one batch).
 
     Args:
         docs_in: this shard's documents (``DOC_SCHEMA``), after exact dedup.
@@ -329,26 +330,24 @@ def minhash_signatures(
         ``{"shard", "num_docs", "num_bytes", "seconds"}``.
     """
     t0 = time.perf_counter()
-    ids, dates, sigs = [], [], []
-    num_bytes = 0
-    for batch in iter_doc_batches(docs_in):
-        texts = batch.column("text").to_pylist()
-        num_bytes += pc.sum(pc.binary_length(batch.column("text"))).as_py() or 0
-        ids.append(batch.column("id"))
-        dates.append(batch.column("crawl_date"))
-        sigs.append(compute_signatures(texts, params))
-    sig = np.concatenate(sigs) if sigs else np.empty((0, params.num_perm), np.uint32)
-    cols: dict[str, Any] = {
-        "id": pa.chunked_array(ids, pa.string()),
-        "shard": pa.array(np.full(len(sig), shard, np.int32)),
-        "crawl_date": pa.chunked_array(dates, pa.string()),
-    }
-    for i in range(params.num_perm):
-        cols[hash_column(i)] = pa.array(np.ascontiguousarray(sig[:, i]))
-    write_table(out, pa.table(cols), signature_schema(params))
+    num_docs = num_bytes = 0
+    with TableWriter(out, signature_schema(params)) as writer:
+        for batch in iter_doc_batches(docs_in):
+            texts = batch.column("text").to_pylist()
+            num_bytes += pc.sum(pc.binary_length(batch.column("text"))).as_py() or 0
+            sig = compute_signatures(texts, params)
+            cols: dict[str, Any] = {
+                "id": batch.column("id"),
+                "shard": pa.array(np.full(len(sig), shard, np.int32)),
+                "crawl_date": batch.column("crawl_date"),
+            }
+            for i in range(params.num_perm):
+                cols[hash_column(i)] = pa.array(np.ascontiguousarray(sig[:, i]))
+            writer.write_table(pa.table(cols))
+            num_docs += len(sig)
     return {
         "shard": shard,
-        "num_docs": len(sig),
+        "num_docs": num_docs,
         "num_bytes": num_bytes,
         "seconds": round(time.perf_counter() - t0, 3),
     }
