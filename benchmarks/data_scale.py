@@ -27,8 +27,8 @@ fixed cost and falls with size.
 ``--rates-out`` writes, per rule, the fit the data plan reads as ``plan.data.rates_file``
 (rule → ``{"base_mb", "k", "s0", "s_per_mb"}``: peak RSS = base + k × bytes and job seconds =
 s0 + s_per_mb × MB, with bytes the shard's WARC bytes for per-shard rules and the crawl's for
-the global ones, as ``skyforge.plan.resources.DATA_RATES`` defines each rule's scale); a least-
-squares line through the runs, slopes clamped at zero.
+the global ones, as ``skyforge.plan.resources.DATA_RATES`` defines each rule's scale); a
+line through the two largest runs, slopes clamped at zero (``fit_rates`` says why).
 """
 
 from __future__ import annotations
@@ -142,11 +142,14 @@ def measure(factor: int, cores: int, keep: Path | None) -> dict:
 
 
 def fit_rates(runs: list[dict]) -> dict[str, dict[str, float]]:
-    """Per rule: least-squares peak RSS and job seconds against its scale's bytes (module
-    docstring)."""
+    """Per rule: peak RSS and job seconds as a line in its scale's bytes, through the two
+    largest runs (at 1× a shard is less than one record batch, so the smallest run would make a
+    streaming job look as if it grew with its shard). Slopes are clamped at zero and the
+    intercept raised so that the line lies on or above both points."""
     out = {}
+    top = sorted(runs, key=lambda r: r["crawl_bytes"])[-2:]
     for rule, rate in DATA_RATES.items():
-        points = [(r, r["rules"][rule]) for r in runs if rule in r["rules"]]
+        points = [(r, r["rules"][rule]) for r in top if rule in r["rules"]]
         if len(points) < 2 or rate.scale == "fixed":
             continue
         x = np.array(
@@ -154,15 +157,13 @@ def fit_rates(runs: list[dict]) -> dict[str, dict[str, float]]:
         )
         rss = np.array([m["peak_rss_mb"] for _, m in points])
         sec = np.array([m["wall_s"] for _, m in points])
-        k_mb, base = np.polyfit(x, rss, 1)
-        s_per_byte, s0 = np.polyfit(x, sec, 1)
-        k = max(0.0, k_mb * 2**20)  # MB of RSS per byte of scale → bytes per byte
-        s_per_mb = max(0.0, s_per_byte * 2**20)
+        k_mb = max(0.0, float((rss[1] - rss[0]) / (x[1] - x[0])))  # MB of RSS per byte
+        s_per_byte = max(0.0, float((sec[1] - sec[0]) / (x[1] - x[0])))
         out[rule] = {
-            "base_mb": round(float(rss.min() if k == 0 else base), 1),
-            "k": round(float(k), 3),
-            "s0": round(float(max(0.0, s0 if s_per_mb else sec.min())), 2),
-            "s_per_mb": round(float(s_per_mb), 4),
+            "base_mb": round(float(np.max(rss - k_mb * x)), 1),
+            "k": round(k_mb * 2**20, 3),  # bytes of RSS per byte of scale
+            "s0": round(float(max(0.0, np.max(sec - s_per_byte * x))), 2),
+            "s_per_mb": round(s_per_byte * 2**20, 4),
         }
     return out
 
