@@ -52,18 +52,30 @@ def build_funnel(
     Raises:
         FunnelError: if records_in ≠ final documents + removed rows.
     """
-    frames = [pq.read_table(p, columns=["step", "reason", "bytes"]).to_pandas() for p in removed]
-    rem = (
-        pd.concat(frames, ignore_index=True)
-        if frames
-        else pd.DataFrame(columns=["step", "reason", "bytes"])
+    # Each table is reduced to its (step, reason) counts before the next is read, so memory
+    # follows the number of distinct reasons, not the number of removed documents. Groups keep
+    # their first appearance in file order, as one group-by over all rows would.
+    parts = []
+    for path in removed:
+        frame = pq.read_table(path, columns=["step", "reason", "bytes"]).to_pandas()
+        frame["bytes"] = frame["bytes"].fillna(0).astype("int64")
+        parts.append(
+            frame.groupby(["step", "reason"], sort=False)
+            .agg(docs=("reason", "size"), bytes=("bytes", "sum"))
+            .reset_index()
+        )
+    per_file = (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame({"step": [], "reason": [], "docs": [], "bytes": []})
     )
-    rem["bytes"] = rem["bytes"].fillna(0).astype("int64")
     reasons = (
-        rem.groupby(["step", "reason"], sort=False)
-        .agg(docs=("reason", "size"), bytes=("bytes", "sum"))
+        per_file.groupby(["step", "reason"], sort=False)
+        .agg(docs=("docs", "sum"), bytes=("bytes", "sum"))
         .reset_index()
     )
+    reasons["docs"] = reasons["docs"].astype("int64")
+    reasons["bytes"] = reasons["bytes"].astype("int64")
     reasons["order"] = reasons["step"].map({s: i for i, s in enumerate(STEPS)})
     reasons = reasons.sort_values(["order", "docs"], ascending=[True, False]).drop(columns="order")
 
@@ -71,8 +83,8 @@ def build_funnel(
     docs = records_in
     bytes_out: int | None = None
     for step in STEPS:
-        step_rem = rem[rem.step == step]
-        n_removed = len(step_rem)
+        step_rem = reasons[reasons.step == step]
+        n_removed = int(step_rem["docs"].sum())
         measured = kept_after.get(step)
         out_docs = docs - n_removed
         if measured is not None:
@@ -95,10 +107,11 @@ def build_funnel(
         )
         docs = out_docs
     n_final = _count_rows(final)
-    if n_final != docs or records_in != n_final + len(rem):
+    n_removed_all = int(reasons["docs"].sum())
+    if n_final != docs or records_in != n_final + n_removed_all:
         raise FunnelError(
-            f"funnel does not add up: {records_in} records in, {len(rem)} removed, "
-            f"{n_final} in the corpora (expected {records_in - len(rem)})"
+            f"funnel does not add up: {records_in} records in, {n_removed_all} removed, "
+            f"{n_final} in the corpora (expected {records_in - n_removed_all})"
         )
     rows.append(
         {
