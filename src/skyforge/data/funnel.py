@@ -15,11 +15,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from skyforge.core.tables import save_figure, write_csv, write_table
 from skyforge.data.corpora import text_bytes
-from skyforge.data.docs import STEPS
+from skyforge.data.docs import STEPS, iter_doc_batches
 
 
 class FunnelError(RuntimeError):
@@ -31,7 +32,12 @@ def _count_rows(paths: Sequence[Path]) -> int:
 
 
 def _bytes(paths: Sequence[Path]) -> int:
-    return sum(text_bytes(pq.read_table(p, columns=["text"])) for p in paths)
+    """UTF-8 bytes of the text of every table, read one row group at a time."""
+    return sum(
+        text_bytes(pa.Table.from_batches([batch]))
+        for p in paths
+        for batch in iter_doc_batches(p, columns=["text"])
+    )
 
 
 def build_funnel(
