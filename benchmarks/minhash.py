@@ -38,7 +38,11 @@ perfect) and exact-deduplicated with ``dedup_exact``. Both systems get exactly t
    start" is then its peak resident size (``VmHWM``) less its resident size just before the
    call, and "formula" is the docstring's bytes per document times the documents the call held
    (its own statistics): ``EXACT_BYTES_PER_DOC`` (data/dedup/exact.py) and
-   ``COMPONENT_BYTES_PER_DOC`` and ``MERGE_BYTES_PER_DOC`` (data/dedup/minhash.py).
+   ``COMPONENT_BYTES_PER_DOC`` and ``MERGE_BYTES_PER_DOC`` (data/dedup/minhash.py). The
+   ``minhash_buckets`` rows run band 0 (one job, then partition 0 of ``--partitions``) on
+   signature files of ``--bucket-docs`` documents over 8 shards, 30 % of them in a bucket of
+   two or more (a document copies another's band and 90 % of its other values); formula:
+   ``bucket_peak_bytes(documents, candidates)`` (data/dedup/minhash.py).
 
 datatrove must not go into the project's venv. Make a separate one and pass its interpreter::
 
@@ -354,6 +358,45 @@ def _make_pairs(work: Path, num_docs: int, bands: int = 16, seed: int = 2) -> tu
     return files, rows
 
 
+def _make_signatures(work: Path, num_docs: int, seed: int = 3, share: float = 0.3) -> list[Path]:
+    """``SHARDS`` signature files (default parameters) of ``num_docs`` documents in all; about
+    ``share`` of them share band 0 with another document (copies: band 0 and 90 % of the other
+    hash values of their source, so their pairs verify)."""
+    import numpy as np
+    import pyarrow as pa
+
+    from skyforge.config import DedupConfig, section_defaults
+    from skyforge.data.dedup import minhash as M
+    from skyforge.data.docs import write_table
+
+    params = M.MinHashParams.from_section(DedupConfig.from_dict(section_defaults("dedup")))
+    rng = np.random.default_rng(seed)
+    sig = rng.integers(0, 2**31 - 1, (num_docs, params.num_perm), dtype=np.uint32)
+    copy = np.flatnonzero(rng.random(num_docs) < share / 2)
+    src = rng.integers(0, num_docs, len(copy))
+    keep = ~np.isin(src, copy)
+    src, copy = src[keep], copy[keep]
+    same = rng.random((len(copy), params.num_perm)) < 0.9
+    same[:, : params.rows] = True
+    sig[copy] = np.where(same, sig[src], sig[copy])
+    ids, dates = pa.array(_ids(rng, num_docs)), _dates(rng, num_docs)
+    shard = rng.integers(0, SHARDS, num_docs)
+    schema = M.signature_schema(params)
+    paths = []
+    for s in range(SHARDS):
+        rows = np.flatnonzero(shard == s)
+        cols = {
+            "id": ids.take(pa.array(rows)),
+            "shard": pa.array(np.full(len(rows), s, np.int32)),
+            "crawl_date": dates.take(pa.array(rows)),
+        }
+        for i in range(params.num_perm):
+            cols[M.hash_column(i)] = pa.array(sig[rows, i])
+        paths.append(work / f"signatures-{s}.parquet")
+        write_table(paths[-1], pa.table(cols), schema)
+    return paths
+
+
 def reduce_worker(spec: str) -> None:
     """Run one reduce call (JSON ``spec``) and print its statistics and memory as JSON.
 
@@ -371,6 +414,9 @@ def reduce_worker(spec: str) -> None:
         if job["step"] == "exact_duplicates":
             part = {"partition": job["partition"], "num_partitions": job["partitions"]}
             return E.exact_duplicates(files, out, **part, batch_rows=job["batch_rows"])
+        if job["step"] == "minhash_buckets":
+            part = {"partition": job["partition"], "num_partitions": job["partitions"]}
+            return M.minhash_buckets(files, 0, out, params, **part, batch_rows=job["batch_rows"])
         pending = {"min_pending": job["min_pending"], "batch_rows": job["batch_rows"]}
         if job["step"] == "minhash_clusters":
             return M.minhash_clusters(files, out, params, **pending)
@@ -383,6 +429,8 @@ def reduce_worker(spec: str) -> None:
         warm = Path(tmp)
         if job["step"] == "exact_duplicates":
             call(_make_hashes(warm, 2000), warm / "out.parquet")
+        elif job["step"] == "minhash_buckets":
+            call(_make_signatures(warm, 2000), warm / "out.parquet")
         else:
             pairs, _ = _make_pairs(warm, 300)
             M.minhash_components(pairs, warm / "c.parquet", params)
@@ -414,7 +462,12 @@ def _run_reduce(job: dict) -> dict:
 
 
 def memory_section(
-    exact_docs: int, near_docs: int, partitions: int, min_pending: int, batch_rows: int
+    exact_docs: int,
+    near_docs: int,
+    partitions: int,
+    min_pending: int,
+    batch_rows: int,
+    bucket_docs: int = 0,
 ) -> None:
     """Print the reduce steps' measured peak memory next to their docstrings' formulas.
 
@@ -426,10 +479,14 @@ def memory_section(
     import filecmp
 
     from skyforge.data.dedup.exact import exact_peak_bytes
-    from skyforge.data.dedup.minhash import COMPONENT_BYTES_PER_DOC, MERGE_BYTES_PER_DOC
+    from skyforge.data.dedup.minhash import (
+        COMPONENT_BYTES_PER_DOC,
+        MERGE_BYTES_PER_DOC,
+        bucket_peak_bytes,
+    )
 
     def held(step: str, stats: dict) -> int:
-        if step == "exact_duplicates":
+        if step in ("exact_duplicates", "minhash_buckets"):
             return stats["num_docs"]
         return stats["num_docs" if step == "minhash_components" else "num_docs_in_clusters"]
 
@@ -437,6 +494,8 @@ def memory_section(
         if step == "exact_duplicates":
             dup_rows = stats["num_drop"] + stats["num_duplicate_groups"]
             return exact_peak_bytes(stats["num_docs"], dup_rows)
+        if step == "minhash_buckets":
+            return bucket_peak_bytes(stats["num_docs"], stats["num_candidates"])
         per_doc = MERGE_BYTES_PER_DOC if step == "merge" else COMPONENT_BYTES_PER_DOC
         return per_doc * held(step, stats)
 
@@ -460,6 +519,13 @@ def memory_section(
                     runs.append(
                         {"step": "exact_duplicates", "inputs": hashes, "partition": part}
                         | {"partitions": n, "out": str(folder / f"exact-{n}.parquet")}
+                    )
+            if bucket_docs:
+                sigs = [str(p) for p in _make_signatures(folder, bucket_docs // scale)]
+                for n in (1, partitions):
+                    runs.append(
+                        {"step": "minhash_buckets", "inputs": sigs, "partition": 0}
+                        | {"partitions": n, "out": str(folder / f"buckets-{n}.parquet")}
                     )
             if near_docs:
                 pairs, _ = _make_pairs(folder, near_docs // scale, bands=4)
@@ -493,7 +559,7 @@ def memory_section(
             added = formula(step, b["stats"]) - formula(step, a["stats"])
             predicted = peak_a + added
             per_doc = max(docs_b - docs_a, 1)
-            rows = b["stats"].get("num_pairs")
+            rows = b["stats"].get("num_pairs", b["stats"].get("num_verified_pairs"))
             name = "merge_components" if step == "merge" else step
             print(
                 f"| {name} | {full.get('partition', 0)} of {full.get('partitions', 1)} "
@@ -526,6 +592,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--memory-only", action="store_true", help="only the reduce steps' memory")
     ap.add_argument("--exact-docs", type=int, default=2_000_000, help="hash rows (memory part)")
     ap.add_argument("--near-docs", type=int, default=1_000_000, help="clustered docs (memory)")
+    ap.add_argument(
+        "--bucket-docs", type=int, default=1_000_000, help="signature rows (memory part)"
+    )
     ap.add_argument("--partitions", type=int, default=4, help="reduce partitions (memory part)")
     ap.add_argument(
         "--min-pending",
@@ -553,7 +622,12 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.memory_only:
         memory_section(
-            args.exact_docs, args.near_docs, args.partitions, args.min_pending, args.batch_rows
+            args.exact_docs,
+            args.near_docs,
+            args.partitions,
+            args.min_pending,
+            args.batch_rows,
+            args.bucket_docs,
         )
         return
 
@@ -650,7 +724,12 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"- {name}: compute {compute:.1f}× ({per_lang}); whole step {step:.1f}×")
     if args.memory:
         memory_section(
-            args.exact_docs, args.near_docs, args.partitions, args.min_pending, args.batch_rows
+            args.exact_docs,
+            args.near_docs,
+            args.partitions,
+            args.min_pending,
+            args.batch_rows,
+            args.bucket_docs,
         )
 
 

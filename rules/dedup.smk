@@ -1,8 +1,9 @@
 """Dedup across ALL shards: exact hash, MinHash LSH (map → shuffle → reduce), exact substrings.
 
-The two reduces run in partitions, as many as their memory budgets need for this run's crawl
-(dedup.exact.memory_budget_gb, dedup.near.memory_budget_gb; skyforge.plan.resources
-.dedup_partitions): the partition count is in the file names, so a new count makes new files.
+The two reduces and the MinHash bucket jobs of each band run in partitions, as many as their
+memory budgets need for this run's crawl (dedup.exact.memory_budget_gb,
+dedup.near.memory_budget_gb; skyforge.plan.resources.dedup_partitions): the partition count is
+in the file names, so a new count makes new files.
 """
 
 from skyforge.plan.resources import dedup_partitions
@@ -10,9 +11,17 @@ from skyforge.plan.resources import dedup_partitions
 _CRAWL_BYTES = crawl_bytes(config, planned_shape())[0]
 EXACT_PARTS = dedup_partitions("exact_duplicates", config, _CRAWL_BYTES)
 NEAR_PARTS = dedup_partitions("minhash_components", config, _CRAWL_BYTES)
+BUCKET_PARTS = dedup_partitions("minhash_buckets", config, _CRAWL_BYTES)
 EXACT_DROPS = [
     f"results/data/exact/drop/part-{p}-of-{EXACT_PARTS}.parquet" for p in range(EXACT_PARTS)
 ]
+NEAR_PAIRS = band_files(
+    expand(
+        "results/data/near/pairs/band-{{band}}-part-{part}-of-{parts}.parquet",
+        part=range(BUCKET_PARTS),
+        parts=BUCKET_PARTS,
+    )
+)
 NEAR_COMPONENTS = [
     f"results/data/near/components/part-{p}-of-{NEAR_PARTS}.parquet" for p in range(NEAR_PARTS)
 ]
@@ -115,12 +124,16 @@ rule minhash_buckets:
         signatures=by_content(shard_files("results/data/near/signatures/{shard}.parquet")),
         signatures_sha256=digest_of(shard_files("results/data/near/signatures/{shard}.parquet")),
     output:
-        pairs="results/data/near/pairs/band-{band}.parquet",
-        pairs_sha256=digest_of("results/data/near/pairs/band-{band}.parquet"),
+        pairs="results/data/near/pairs/band-{band}-part-{part}-of-{parts}.parquet",
+        pairs_sha256=digest_of("results/data/near/pairs/band-{band}-part-{part}-of-{parts}.parquet"),
     log:
-        "logs/minhash_buckets/band-{band}.log",
+        "logs/minhash_buckets/band-{band}-part-{part}-of-{parts}.log",
     benchmark:
-        "logs/benchmarks/minhash_buckets/band-{band}.tsv"
+        "logs/benchmarks/minhash_buckets/band-{band}-part-{part}-of-{parts}.tsv"
+    wildcard_constraints:
+        band=r"\d+",
+        part=r"\d+",
+        parts=r"\d+",
     conda:
         "../envs/skyforge.yaml"
     resources:
@@ -129,14 +142,15 @@ rule minhash_buckets:
         config=lambda wildcards: step_config("dedup"),
     shell:
         "python -m skyforge.cli minhash-buckets --config-json {params.config:q} --band {wildcards.band}"
+        " --partition {wildcards.part} --num-partitions {wildcards.parts}"
         " --signatures {input.signatures:q} --out {output.pairs:q} --digests {output.pairs:q}"
         " 2> {log:q}"
 
 
 rule minhash_components:
     input:
-        pairs=by_content(band_files("results/data/near/pairs/band-{band}.parquet")),
-        pairs_sha256=digest_of(band_files("results/data/near/pairs/band-{band}.parquet")),
+        pairs=by_content(NEAR_PAIRS),
+        pairs_sha256=digest_of(NEAR_PAIRS),
     output:
         components="results/data/near/components/part-{part}-of-{parts}.parquet",
         components_sha256=digest_of("results/data/near/components/part-{part}-of-{parts}.parquet"),

@@ -7,16 +7,17 @@ k × bytes, seconds = s0 + rate × MB, on one core) were measured on this reposi
 machine with the default crawl and an 8× crawl; ``plan.data.rates_file`` replaces them with rates
 measured on the user's own nodes (JSON: rule → ``{"base_mb", "k", "s0", "s_per_mb"}``).
 
-Jobs per rule follow the DAG: one per shard for the per-shard steps, one per MinHash band for
-``minhash_buckets``, one per language group for ``substring_dedup``, one per partition for
-``exact_duplicates`` and ``minhash_components``, one for the other global steps. Wall time adds
-up the rules one after another (each rule's jobs spread over the cores), which ignores the
-overlap of independent rules: an upper bound. A job whose peak memory exceeds
+Jobs per rule follow the DAG: one per shard for the per-shard steps, bands × partitions of each
+band's keys for ``minhash_buckets``, one per language group for ``substring_dedup``, one per
+partition for ``exact_duplicates`` and ``minhash_components``, one for the other global steps.
+Wall time adds up the rules one after another (each rule's jobs spread over the cores), which
+ignores the overlap of independent rules: an upper bound. A job whose peak memory exceeds
 ``plan.data.node_memory_gb`` cannot run as the code stands, and the table says so: the global
-steps whose memory grows with the crawl (MinHash buckets, the classifier and tokenizer training)
-are where a full crawl breaks today. The exact-dedup reduce and the MinHash components run in as
-many partitions as their memory budgets need (:func:`skyforge.plan.resources.dedup_partitions`,
-reported below the table); the MinHash merge holds every document of a cluster once.
+steps whose memory grows with the crawl (the classifier and tokenizer training) are where a
+full crawl breaks today. The exact-dedup reduce, the MinHash bucket jobs of each band and the
+MinHash components run in as many partitions as their memory budgets need
+(:func:`skyforge.plan.resources.dedup_partitions`, reported below the table); the MinHash merge
+holds every document of a cluster once.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def _jobs(rule: str, rate: R.DataRate, shards: int, config: Mapping[str, Any], c
     if rule in ("exact_duplicates", "minhash_components"):
         return R.dedup_partitions(rule, config, crawl)
     if rule == "minhash_buckets":
-        return int(config["dedup"]["near"]["bands"])
+        return int(config["dedup"]["near"]["bands"]) * R.dedup_partitions(rule, config, crawl)
     if rule == "substring_dedup":
         return len(config["dedup"]["substring"]["groups"])
     return 1
@@ -149,10 +150,12 @@ def data_plan(config: Mapping[str, Any], default_crawl_bytes: float) -> dict[str
         "documents": R.planned_docs(sized, crawl),
         "partitions": {
             rule: R.dedup_partitions(rule, sized, crawl)
-            for rule in ("exact_duplicates", "minhash_components")
+            for rule in ("exact_duplicates", "minhash_buckets", "minhash_components")
         },
+        "bands": int(config["dedup"]["near"]["bands"]),
         "budgets_gb": {
             "exact_duplicates": float(config["dedup"]["exact"]["memory_budget_gb"]),
+            "minhash_buckets": float(config["dedup"]["near"]["memory_budget_gb"]),
             "minhash_components": float(config["dedup"]["near"]["memory_budget_gb"]),
         },
         "steps": steps,
@@ -207,6 +210,9 @@ def render_data_plan(plan: Mapping[str, Any]) -> str:
             f"Global dedup reduces for ~{counted} documents (docs/dedup.md): exact_duplicates in "
             f"{_partitions(parts['exact_duplicates'])} of the hash space "
             f"(dedup.exact.memory_budget_gb {budgets['exact_duplicates']:g} GiB), "
+            f"minhash_buckets in {_partitions(parts['minhash_buckets'])} of each of the "
+            f"{plan['bands']} bands' keys ({plan['bands'] * parts['minhash_buckets']:,} jobs, "
+            f"dedup.near.memory_budget_gb {budgets['minhash_buckets']:g} GiB each), "
             f"minhash_components in {_partitions(parts['minhash_components'])} of the pairs "
             f"(dedup.near.memory_budget_gb {budgets['minhash_components']:g} GiB), then one "
             f"minhash_clusters merge holding every document of a cluster.",

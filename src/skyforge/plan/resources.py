@@ -54,7 +54,11 @@ reduce, substring dedup, classifier training, funnel, scores, tokenizer), or not
 size). The global dedup reduces are sized from the crawl's documents instead (crawl bytes /
 :data:`WARC_BYTES_PER_DOC`, synthetic pages / :data:`SYNTH_WARC_BYTES_PER_PAGE`), split into the
 partitions their memory budgets need (:func:`dedup_partitions`): ``exact_duplicates`` holds
-:data:`EXACT_BYTES_PER_DOC` per document of its partition, ``minhash_components``
+:data:`EXACT_BYTES_PER_DOC` per document of its partition, each ``minhash_buckets`` job
+:data:`BUCKET_BYTES_PER_DOC` per document of its band partition plus
+:data:`BUCKET_BYTES_PER_CANDIDATE` per candidate (:data:`BUCKET_CANDIDATE_SHARE` of them; its
+time stays that of a whole band, as every partition streams every signature file),
+``minhash_components``
 :data:`COMPONENT_BYTES_PER_DOC` per document of its partition (:data:`COMPONENT_COPIES` ×
 :data:`NEAR_DUP_SHARE` × documents / partitions), and the merge ``minhash_clusters``
 :data:`MERGE_BYTES_PER_DOC` per document in a cluster, all of them in one job
@@ -220,6 +224,16 @@ COMPONENT_BYTES_PER_DOC = 500
 (data/dedup/minhash.py, measured by benchmarks/minhash.py)."""
 MERGE_BYTES_PER_DOC = 400
 """MinHash reduce: bytes per document held by the merge, ``minhash_clusters`` (same)."""
+BUCKET_BYTES_PER_DOC = 48
+"""MinHash buckets: bytes per document of a band partition held by a ``minhash_buckets`` job
+(its band key and file/row reference sorted; data/dedup/minhash.py, measured by
+benchmarks/minhash.py)."""
+BUCKET_BYTES_PER_CANDIDATE = 1_600
+"""MinHash buckets: bytes per candidate (a document in a bucket of two or more: its signature,
+id, date, pairs and output rows; same)."""
+BUCKET_CANDIDATE_SHARE = NEAR_DUP_SHARE
+"""Share of a band's documents in a bucket of two or more, taken as the share of documents in a
+near-duplicate cluster (a pair verified in some band shares that band's bucket)."""
 COMPONENT_COPIES = 2
 """Documents held by the ``minhash_components`` partitions together, per document in a cluster:
 a document is in the partition of its own shard and in those of the earlier documents it pairs
@@ -287,8 +301,10 @@ DATA_RATES: dict[str, DataRate] = {
 }
 """Every data rule's measured rates (module docstring)."""
 
-DEDUP_REDUCES = ("exact_duplicates", "minhash_components", "minhash_clusters")
-"""Global dedup reduces whose memory follows the crawl's documents (:func:`dedup_partitions`)."""
+DEDUP_REDUCES = ("exact_duplicates", "minhash_buckets", "minhash_components", "minhash_clusters")
+"""Global dedup steps whose memory follows the crawl's documents (:func:`dedup_partitions`);
+``minhash_buckets``' measured ``k`` × crawl bytes (the one job per band of before) is replaced
+by its documents formula."""
 
 DATA_CPUS = {"train_tokenizer": 2}
 """Data rules with more than one core (their ``threads:``)."""
@@ -430,7 +446,10 @@ def dedup_partitions(rule: str, config: Mapping[str, Any], crawl: float) -> int:
       ``dedup.exact.memory_budget_gb``⌉ partitions of the hash space;
     * ``minhash_components``: ⌈:data:`COMPONENT_BYTES_PER_DOC` × :data:`COMPONENT_COPIES` ×
       :data:`NEAR_DUP_SHARE` × documents / ``dedup.near.memory_budget_gb``⌉ partitions of the
-      pairs by shard, at most one per shard.
+      pairs by shard, at most one per shard;
+    * ``minhash_buckets``: ⌈(:data:`BUCKET_BYTES_PER_DOC` + :data:`BUCKET_BYTES_PER_CANDIDATE`
+      × :data:`BUCKET_CANDIDATE_SHARE`) × documents / ``dedup.near.memory_budget_gb``⌉
+      partitions of each band's key space (jobs: bands × partitions).
 
     A budget rather than a count, so that one config fits any crawl: the tiny default gets one
     job each, a Common Crawl dump as many as its size needs. The DAG (rules/dedup.smk) sizes
@@ -448,7 +467,15 @@ def dedup_partitions(rule: str, config: Mapping[str, Any], crawl: float) -> int:
         need = COMPONENT_BYTES_PER_DOC * COMPONENT_COPIES * NEAR_DUP_SHARE * docs
         budget = config["dedup"]["near"]["memory_budget_gb"] * GIB
         return max(1, min(config["crawl"]["num_shards"], math.ceil(need / budget)))
+    if rule == "minhash_buckets":
+        budget = config["dedup"]["near"]["memory_budget_gb"] * GIB
+        return max(1, math.ceil(_bucket_bytes_per_doc() * docs / budget))
     raise ValueError(f"{rule!r} is not a partitioned dedup reduce")
+
+
+def _bucket_bytes_per_doc() -> float:
+    """Memory of ``minhash_buckets`` per document of a band partition, candidates included."""
+    return BUCKET_BYTES_PER_DOC + BUCKET_BYTES_PER_CANDIDATE * BUCKET_CANDIDATE_SHARE
 
 
 def _parts(n: int) -> str:
@@ -466,6 +493,15 @@ def _dedup_need(
         key = f"dedup.exact.memory_budget_gb {config['dedup']['exact']['memory_budget_gb']:g}"
         need = EXACT_BYTES_PER_DOC * docs / parts
         return need, f"{EXACT_BYTES_PER_DOC:g} B × {counted} / {_parts(parts)} ({key} GiB)"
+    if rule == "minhash_buckets":
+        parts = dedup_partitions(rule, config, crawl)
+        key = f"dedup.near.memory_budget_gb {config['dedup']['near']['memory_budget_gb']:g}"
+        need = _bucket_bytes_per_doc() * docs / parts
+        return need, (
+            f"({BUCKET_BYTES_PER_DOC} B + {BUCKET_BYTES_PER_CANDIDATE:,} B × "
+            f"{BUCKET_CANDIDATE_SHARE:g} candidates) × {counted} / {_parts(parts)} per band "
+            f"({key} GiB)"
+        )
     clustered = NEAR_DUP_SHARE * docs
     if rule == "minhash_components":
         parts = dedup_partitions(rule, config, crawl)
@@ -507,9 +543,11 @@ def data_request(
         why = f"{rate.base_mb:g} MB + {rate.k:g} × {_gb(crawl)} crawl ({origin})"
     if rule in DEDUP_REDUCES:
         extra, arithmetic = _dedup_need(rule, config, crawl, origin)
+        if rule == "minhash_buckets":  # the documents formula replaces k × crawl bytes
+            need_b = rate.base_mb * 1e6
         need_b += extra
         why = f"{rate.base_mb:g} MB + {arithmetic}"
-        if rate.k:
+        if rate.k and rule != "minhash_buckets":
             why += f" + {rate.k:g} × {_gb(crawl)} crawl"
         if rule == "minhash_components":  # each job reads the row groups of its shards only
             seconds = rate.s0 + rate.s_per_mb * size / 1e6 / dedup_partitions(rule, config, crawl)

@@ -83,15 +83,29 @@ def minhash_signatures(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[st
 
 @step(
     "minhash-buckets",
-    "shuffle: one LSH band → pairs",
+    "shuffle: one partition of one LSH band → pairs",
     sections=("dedup",),
-    args=(path("out"), path("signatures", many=True), arg("--band", type=int, required=True)),
+    args=(
+        path("out"),
+        path("signatures", many=True),
+        arg("--band", type=int, required=True),
+        PARTITION,
+        NUM_PARTITIONS,
+    ),
 )
 def minhash_buckets(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
-    """Shuffle: one LSH band over all shards' signatures → verified candidate pairs."""
+    """Shuffle: one LSH band over all shards' signatures → verified candidate pairs, for the
+    band keys that are the partition modulo the number of partitions."""
     from skyforge.data.dedup.minhash import minhash_buckets as buckets
 
-    return buckets(args.signatures, args.band, args.out, _minhash_params(cfg))
+    return buckets(
+        args.signatures,
+        args.band,
+        args.out,
+        _minhash_params(cfg),
+        partition=args.partition,
+        num_partitions=args.num_partitions,
+    )
 
 
 @step(

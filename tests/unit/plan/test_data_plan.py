@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -79,6 +80,12 @@ def test_the_preset_plans_a_common_crawl_dump_and_names_what_does_not_fit():
     components = steps["minhash_components"]
     assert components["jobs"] == plan["partitions"]["minhash_components"] == 53
     assert components["fits"] and components["peak_gb"] < 16 * 2**30 / 1e9 + 0.4
+    buckets = steps["minhash_buckets"]  # each band's keys in P partitions of 16 GiB
+    per_doc = R.BUCKET_BYTES_PER_DOC + R.BUCKET_BYTES_PER_CANDIDATE * R.BUCKET_CANDIDATE_SHARE
+    parts = plan["partitions"]["minhash_buckets"]
+    assert parts == math.ceil(per_doc * docs / (16 * 2**30)) and parts > 1
+    assert buckets["jobs"] == 16 * parts
+    assert buckets["fits"] and buckets["peak_gb"] < 16 * 2**30 / 1e9 + 0.2
     merge = steps["minhash_clusters"]
     assert merge["jobs"] == 1 and merge["fits"]
     held = R.MERGE_BYTES_PER_DOC * R.NEAR_DUP_SHARE * docs
@@ -88,10 +95,11 @@ def test_the_preset_plans_a_common_crawl_dump_and_names_what_does_not_fit():
     assert "| exact_duplicates | 25 | 1 | 17.2 GB |" in md
     assert "exact_duplicates in 25 partitions of the hash space" in md
     assert "minhash_components in 53 partitions of the pairs" in md
+    assert f"minhash_buckets in {parts} partitions of each of the 16 bands' keys" in md
+    assert f"({16 * parts:,} jobs, dedup.near.memory_budget_gb 16 GiB each)" in md
     broken = md.split("Does not fit one node as the code stands: ")[1].split(" (")[0]
-    assert not {"exact_duplicates", "minhash_components", "minhash_clusters"} & set(
-        broken.split(", ")
-    )
+    reduces = {"exact_duplicates", "minhash_buckets", "minhash_components", "minhash_clusters"}
+    assert not reduces & set(broken.split(", "))
 
 
 def test_a_smaller_budget_makes_more_partitions_of_the_same_total():

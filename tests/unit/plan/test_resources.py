@@ -5,6 +5,7 @@ and one-line errors naming the rule and the key."""
 from __future__ import annotations
 
 import copy
+import math
 from pathlib import Path
 
 import pytest
@@ -210,3 +211,28 @@ def test_dedup_reduces_take_as_many_partitions_as_their_budgets_need(default):
     assert merge.need_mem_mb == -(-(350e6 + held) // 2**20)
     with pytest.raises(ValueError, match="not a partitioned dedup reduce"):
         R.dedup_partitions("minhash_clusters", real, 1e12)
+
+
+def test_minhash_bucket_jobs_are_sized_from_documents_not_crawl_bytes(default):
+    """Each band runs in P jobs (band keys ≡ p mod P), P the fewest whose bucket jobs fit
+    dedup.near.memory_budget_gb; a job's memory is the documents formula over P, not the
+    measured k × crawl bytes of the one job per band of before."""
+    crawl, _ = R.crawl_bytes(default, SHAPE)
+    assert R.dedup_partitions("minhash_buckets", default, crawl) == 1  # the default DAG
+    per_doc = R.BUCKET_BYTES_PER_DOC + R.BUCKET_BYTES_PER_CANDIDATE * R.BUCKET_CANDIDATE_SHARE
+    real = copy.deepcopy(default)
+    real["crawl"]["source"] = "warc"
+    docs = 1e12 / R.WARC_BYTES_PER_DOC  # 1 TB of WARC ≈ 30.3 M documents
+    assert R.dedup_partitions("minhash_buckets", real, 1e12) == 1  # 16 GiB budget
+    real["dedup"]["near"]["memory_budget_gb"] = 1
+    parts = R.dedup_partitions("minhash_buckets", real, 1e12)
+    assert parts == math.ceil(per_doc * docs / 2**30) and parts > 1
+    rate = R.DATA_RATES["minhash_buckets"]
+    req = R.data_request("minhash_buckets", rate, 1e12, "x", real, None)
+    assert req.need_mem_mb == -(-(rate.base_mb * 1e6 + per_doc * docs / parts) // 2**20)
+    assert req.need_mem_mb * 2**20 <= rate.base_mb * 1e6 + 2**30 + 2**20  # within the budget
+    assert f"/ {parts} partitions per band (dedup.near.memory_budget_gb 1 GiB)" in req.why
+    # A 100 TB crawl: every bucket job stays within the 16 GiB budget.
+    real["dedup"]["near"]["memory_budget_gb"] = 16
+    big = R.data_request("minhash_buckets", rate, 1e14, "x", real, None)
+    assert big.need_mem_mb * 2**20 <= rate.base_mb * 1e6 + 16 * 2**30 + 2**20

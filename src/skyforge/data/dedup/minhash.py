@@ -2,10 +2,12 @@
 
 SkyPile removes near-duplicate pages ("hash-based semantic dedup") over the whole crawl, which
 does not fit in one job's memory, so the work is staged as Snakemake jobs: ``minhash_signatures``
-(map, per shard) → ``minhash_buckets`` (shuffle, per band: candidate pairs verified against
-``threshold`` by their signature estimate) → ``minhash_components`` (reduce, one job per
-partition of the pairs: connected components) → ``minhash_clusters`` (one merge: the first
-document by ``(crawl_date, id)`` of each component kept) → ``apply_drop`` per shard.
+(map, per shard) → ``minhash_buckets`` (shuffle, per band and partition of its keys: candidate
+pairs verified against ``threshold`` by their signature estimate; :data:`BUCKET_BYTES_PER_DOC`
+per document of the partition + :data:`BUCKET_BYTES_PER_CANDIDATE` per candidate) →
+``minhash_components`` (reduce, one job per partition of the pairs: connected components) →
+``minhash_clusters`` (one merge: the first document by ``(crawl_date, id)`` of each component
+kept) → ``apply_drop`` per shard.
 
 **The reduce in two passes.** A pair belongs to partition ``shard_a mod num_partitions`` (its
 first document's shard; ``minhash_buckets`` writes pairs sorted by ``shard_a``, so a partition
@@ -88,6 +90,7 @@ from skyforge.data.dedup.signatures import (
     signature_schema,
     tokenize,
 )
+from skyforge.data.docs import iter_doc_batches
 
 __all__ = [
     "MinHashParams",
@@ -101,6 +104,9 @@ __all__ = [
     "signature_schema",
     "minhash_signatures",
     "minhash_buckets",
+    "bucket_peak_bytes",
+    "BUCKET_BYTES_PER_DOC",
+    "BUCKET_BYTES_PER_CANDIDATE",
     "COMPONENT_SCHEMA",
     "minhash_components",
     "merge_components",
@@ -113,6 +119,13 @@ log = logging.getLogger(__name__)
 # shared by thousands of pages) is linked as a star to its first document plus a chain through
 # its members in (crawl_date, id) order, keeping the pair count linear in the bucket size.
 _MAX_ALL_PAIRS_BUCKET = 32
+
+BUCKET_BYTES_PER_DOC = 48
+"""Memory of a ``minhash_buckets`` job per document of its band partition (first pass: band
+key and file/row reference, their sort order and sorted copies; :func:`minhash_buckets`)."""
+BUCKET_BYTES_PER_CANDIDATE = 1_600
+"""Memory of a ``minhash_buckets`` job per candidate (a document of its partition in a bucket
+of two or more: its full signature, id and date, bucket order, pairs and output rows)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -184,6 +197,13 @@ def _bucket_pairs(members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate((star[0], chain[0])), np.concatenate((star[1], chain[1]))
 
 
+def bucket_peak_bytes(num_docs: float, num_candidates: float) -> float:
+    """Peak memory of one ``minhash_buckets`` job above the process and the record batches it
+    reads: the documents of its band partition and those of them in a bucket of two or more
+    (the candidates), at :data:`BUCKET_BYTES_PER_DOC` and :data:`BUCKET_BYTES_PER_CANDIDATE`."""
+    return BUCKET_BYTES_PER_DOC * num_docs + BUCKET_BYTES_PER_CANDIDATE * num_candidates
+
+
 def minhash_buckets(
     signature_files: Sequence[Path],
     band: int,
@@ -192,8 +212,29 @@ def minhash_buckets(
     *,
     partition: int = 0,
     num_partitions: int = 1,
+    batch_rows: int = BATCH_ROWS,
 ) -> dict[str, Any]:
-    """Shuffle step for one band: bucket documents by band values, write verified pairs.
+    """Shuffle step for one band (or one partition of it): bucket documents by band values,
+    write verified pairs.
+
+    With ``num_partitions > 1`` the job handles only the documents whose band key is
+    ``partition`` modulo ``num_partitions``. The members of a bucket share its key, so a bucket
+    never spans partitions, and the partitions' pair files together hold exactly the one-job
+    file's rows (each file sorted by ``shard_a`` on its own): run one job per partition and
+    pass every file to ``minhash_components``.
+
+    Two streaming passes over the signature files, one row group at a time in record batches
+    of ``batch_rows`` (:func:`skyforge.data.docs.iter_doc_batches`), holding only the
+    partition's rows: the first reads the band's ``rows`` hash columns and keeps a 64-bit key
+    and a 64-bit (file, row) reference per document of the partition, then sorts them
+    (:data:`BUCKET_BYTES_PER_DOC` = 48 B a document); the second reads id, shard, date and the
+    full signature of the candidates only (documents in a bucket of two or more), pairs them
+    and writes the verified pairs (:data:`BUCKET_BYTES_PER_CANDIDATE` = 1,600 B a candidate:
+    the 4 × ``num_perm`` bytes of its signature, its id and date as numpy strings for the
+    ordering, the pairs and the output rows). Peak memory above the process and the batches
+    read: ``bucket_peak_bytes(documents, candidates)`` of the partition, i.e.
+    ``(48 + 1,600 × candidate share) × documents / num_partitions``; measured by
+    ``benchmarks/minhash.py --memory-only`` (docs/dedup.md).
 
     Args:
         signature_files: ``minhash_signatures`` outputs of ALL shards.
@@ -202,52 +243,65 @@ def minhash_buckets(
         params: the same parameters the signatures were made with.
         partition: with ``num_partitions > 1``, this job handles band keys ≡ partition.
         num_partitions: split of the band-key space, to bound memory on large corpora.
+        batch_rows: rows per record batch read.
 
     Returns:
-        ``{"band", "partition", "num_docs", "num_buckets", "num_candidate_pairs",
-        "num_verified_pairs"}`` (buckets of ≥ 2 documents).
+        ``{"band", "partition", "num_partitions", "num_docs", "num_candidates",
+        "num_buckets", "num_candidate_pairs", "num_verified_pairs"}`` (buckets of ≥ 2
+        documents; documents and candidates of this partition).
 
     Raises:
-        ValueError: band or partition out of range, or signatures made with other params.
+        ValueError: band or partition out of range, a signature file without the band's
+            columns (naming it), or signatures made with other params.
     """
     if not 0 <= band < params.bands:
         raise ValueError(f"minhash band {band} out of range 0..{params.bands - 1}")
     if num_partitions < 1 or not 0 <= partition < num_partitions:
         raise ValueError(f"partition {partition} of {num_partitions}: need 0 <= partition < n")
     cols = [hash_column(band * params.rows + j) for j in range(params.rows)]
-    keys, file_idx, rows = [], [], []
+    keys, refs = [], []
     for fi, path in enumerate(signature_files):
         _check_params(path, params)
-        table = pq.read_table(path, columns=cols)
-        values = np.column_stack([table.column(c).to_numpy() for c in cols])
-        key = _band_keys(values)
-        row = np.arange(len(key), dtype=np.int64)
-        if num_partitions > 1:
-            sel = key % np.uint64(num_partitions) == partition
-            key, row = key[sel], row[sel]
-        keys.append(key)
-        rows.append(row)
-        file_idx.append(np.full(len(key), fi, dtype=np.int64))
+        open_parquet(path, cols)
+        start = 0
+        for batch in iter_doc_batches(path, batch_rows, columns=cols):
+            values = np.column_stack([batch.column(c).to_numpy(zero_copy_only=False) for c in cols])
+            key = _band_keys(values)
+            # A document reference packs (file index, row) into one int64: 2^40 rows per shard.
+            ref = (fi << 40) | np.arange(start, start + len(key), dtype=np.int64)
+            start += len(key)
+            if num_partitions > 1:
+                sel = key % np.uint64(num_partitions) == partition
+                key, ref = key[sel], ref[sel]
+            keys.append(key)
+            refs.append(ref)
+            del batch, values
     key = np.concatenate(keys + [np.empty(0, np.uint64)])
-    # A document reference packs (file index, row) into one int64: 2^40 rows per shard.
-    ref = (np.concatenate(file_idx + [np.empty(0, np.int64)]) << 40) | np.concatenate(
-        rows + [np.empty(0, np.int64)]
-    )
+    ref = np.concatenate(refs + [np.empty(0, np.int64)])
+    del keys, refs
     num_docs = len(key)
     order = np.argsort(key, kind="stable")
-    key, ref = key[order], ref[order]
+    key = key[order]
+    ref = ref[order]
+    del order
     new = np.ones(num_docs, dtype=bool)
     new[1:] = key[1:] != key[:-1]
+    del key
     starts = np.flatnonzero(new)
+    del new
     sizes = np.diff(np.append(starts, num_docs))
     multi = sizes >= 2
     group_starts, group_sizes = starts[multi], sizes[multi]
+    del starts, sizes, multi
     in_bucket = np.repeat(group_starts, group_sizes) + _ranges(group_sizes)
-    cand_ref = np.unique(ref[in_bucket])
-    cand = _read_candidates(signature_files, cand_ref, params)
+    ref = ref[in_bucket]
+    del in_bucket, group_starts
+    cand_ref = np.unique(ref)
+    cand = _read_candidates(signature_files, cand_ref, params, batch_rows)
 
     # Members of each bucket as candidate indices, sorted by (crawl_date, id).
-    pos = np.searchsorted(cand_ref, ref[in_bucket])
+    pos = np.searchsorted(cand_ref, ref)
+    del ref
     group_of = np.repeat(np.arange(len(group_sizes)), group_sizes)
     rank = np.lexsort((cand["ids"], cand["dates"]))
     rank_of = np.empty_like(rank)
@@ -281,7 +335,9 @@ def minhash_buckets(
     return {
         "band": band,
         "partition": partition,
+        "num_partitions": num_partitions,
         "num_docs": num_docs,
+        "num_candidates": len(cand_ref),
         "num_buckets": int(len(group_sizes)),
         "num_candidate_pairs": int(ok.size),
         "num_verified_pairs": int(ok.sum()),
@@ -308,23 +364,36 @@ def _ranges(sizes: np.ndarray) -> np.ndarray:
 
 
 def _read_candidates(
-    signature_files: Sequence[Path], cand_ref: np.ndarray, params: MinHashParams
+    signature_files: Sequence[Path],
+    cand_ref: np.ndarray,
+    params: MinHashParams,
+    batch_rows: int = BATCH_ROWS,
 ) -> dict[str, Any]:
-    """Second pass: id, shard, date and full signature of the candidate rows only."""
+    """Second pass: id, shard, date and full signature of the candidate rows only, streamed a
+    record batch at a time (``cand_ref`` sorted, so the rows come out in its order)."""
     ids, shards, dates, sigs = [], [], [], []
     file_of = cand_ref >> 40
-    all_cols = ["id", "shard", "crawl_date"] + [hash_column(i) for i in range(params.num_perm)]
+    hash_cols = [hash_column(i) for i in range(params.num_perm)]
+    all_cols = ["id", "shard", "crawl_date"] + hash_cols
     for fi in np.unique(file_of):
         rows = cand_ref[file_of == fi] & ((1 << 40) - 1)
-        table = pq.read_table(signature_files[int(fi)], columns=all_cols).take(pa.array(rows))
-        ids.append(table.column("id").combine_chunks())
-        shards.append(table.column("shard").to_numpy())
-        dates.append(table.column("crawl_date").combine_chunks())
-        sigs.append(
-            np.column_stack(
-                [table.column(hash_column(i)).to_numpy() for i in range(params.num_perm)]
-            )
-        )
+        path = signature_files[int(fi)]
+        open_parquet(path, all_cols)
+        start = 0
+        for batch in iter_doc_batches(path, batch_rows, columns=all_cols):
+            lo, hi = np.searchsorted(rows, [start, start + batch.num_rows])
+            if hi > lo:
+                table = batch.take(pa.array(rows[lo:hi] - start))
+                ids.append(table.column("id"))
+                shards.append(table.column("shard").to_numpy(zero_copy_only=False))
+                dates.append(table.column("crawl_date"))
+                sigs.append(
+                    np.column_stack(
+                        [table.column(c).to_numpy(zero_copy_only=False) for c in hash_cols]
+                    )
+                )
+            start += batch.num_rows
+            del batch
     raw_dates = pa.concat_arrays(dates) if dates else pa.array([], pa.string())
     id_arr = pa.concat_arrays(ids) if ids else pa.array([], pa.string())
     return {
