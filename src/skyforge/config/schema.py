@@ -270,15 +270,36 @@ def merge_configs(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[s
     return merged
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a key given twice in one mapping is an error: PyYAML
+    keeps the last value silently, so a second ``plan:`` section would drop the first."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key '{key}' given twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_config_files(paths: list[str | Path]) -> dict[str, Any]:
-    """Read YAML files and merge them in order (not validated)."""
+    """Read YAML files and merge them in order (not validated). A key given twice in one
+    mapping is an error naming the file, the line and the key."""
     merged: dict[str, Any] = {}
     for path in paths:
         path = Path(path)
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader) or {}  # noqa: S506 - a SafeLoader subclass
         except FileNotFoundError:
             raise ConfigError(f"config file '{path}': not found") from None
+        except yaml.constructor.ConstructorError as exc:
+            mark = exc.problem_mark
+            where = f" line {mark.line + 1}" if mark else ""
+            raise ConfigError(f"config file '{path}'{where}: {exc.problem}") from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" line {mark.line + 1}" if mark else ""

@@ -66,18 +66,20 @@ time stays that of a whole band, as every partition streams every signature file
 synthetic ``num_pages`` × :data:`SYNTH_WARC_BYTES_PER_PAGE`; real WARC files: their sizes
 (``DagShape.crawl_bytes``); URLs or a listing: ``launch.crawl_bytes``, else
 :data:`ASSUMED_WARC_SHARD_BYTES` per shard.
-Measured on this repository's data code (which holds a shard's documents in Python lists) with
-``/usr/bin/time`` on one core, on the default crawl (3,000 pages, 2 shards of 5.1 MB) and an
-8× crawl (24,000 pages, 2 shards of 40.6 MB); k and the rate are the slopes between the two,
-rounded up (:data:`DATA_RATES`). Substring dedup finds repeated windows in hash partitions
+Measured by ``benchmarks/data_scale.py --factors 1 10 30`` (Snakemake's ``benchmark:`` files:
+peak RSS and seconds of each job, 2 cores) on the synthetic crawl at 10× (60,000 pages, 2 shards
+of 51 MB) and 30× (180,000 pages, 2 shards of 152 MB): k and the rate are the slopes between the
+two (:data:`DATA_RATES`). The per-shard steps stream record batches (``stream``): their peak
+moved by 0.95–1.15× from the 10× to the 30× shard, so their k is 0 and their base is the larger
+of the two peaks. Substring dedup finds repeated windows in hash partitions
 within ``dedup.substring.memory_budget_gb`` (data/dedup/substring.py, substring_windows.py): its
 need is base + min(budget, 52 B × group text + 72 × 4 MiB of hashing blocks) + 2 × one shard's
 text, the group's text bounded by all the crawl's text (:data:`TEXT_PER_WARC_BYTE`); the
 formula is an upper bound (measured 298 MB on the default crawl and 907 MB on the 8× crawl,
 where it gives 0.8 and 3.1 GB). The tokenizer adds 3.8 B per
 sampled byte (measured with ``tokenizer.sample_bytes`` 4 MB and 32 MB on the 8× crawl). The
-synthetic crawl holds its pages in memory (3.2 B per crawl byte); a real crawl is re-sharded as
-a stream.
+synthetic crawl holds its pages in memory (1 B per crawl byte); a real crawl is re-sharded as
+a stream, or with ``crawl.reshard: false`` only listed (one listing per shard, no copy).
 
 Requests: memory = need × :data:`MEM_MARGIN`, rounded up to 256 MiB, at least
 :data:`DATA_MEM_FLOOR_MB` for data rules; time = 2 × the estimate, rounded up to 10 min, at
@@ -256,31 +258,35 @@ class DataRate:
 
 
 DATA_RATES: dict[str, DataRate] = {
-    # per shard: the default's 5.1 MB shard → the 8× crawl's 40.6 MB shard (peak RSS, seconds)
-    "extract": DataRate("shard", 160, 3.1, 0.7, 0.09),  # 170 → 279 MB, 1.1 → 4.2 s
-    "filter": DataRate("shard", 260, 2.8, 0.6, 0.84),  # 264 → 360 MB, 4.8 → 34.3 s
-    "exact_hashes": DataRate("shard", 160, 1.4, 0.7, 0.04),  # 158 → 205 MB, 0.8 → 2.0 s
-    "exact_dedup": DataRate("shard", 180, 2.0, 0.8, 0.01),  # 185 → 255 MB, 0.7 → 0.8 s
-    "minhash_signatures": DataRate("shard", 160, 3.1, 0.8, 0.10),  # 167 → 274 MB, 1.2 → 4.4 s
-    "near_dedup": DataRate("shard", 180, 1.6, 0.7, 0.01),  # 185 → 241 MB, 0.7 → 0.8 s
-    "quality": DataRate("shard", 190, 1.8, 0.8, 0.06),  # 194 → 257 MB, 1.1 → 2.9 s
-    "harmful": DataRate("shard", 220, 1.6, 0.8, 0.02),  # 222 → 277 MB, 0.9 → 1.5 s
-    "corpus_dates": DataRate("shard", 160, 1.6, 0.6, 0.02),  # 161 → 215 MB, 0.7 → 1.3 s
-    "corpus_split": DataRate("shard", 170, 2.1, 0.7, 0.03),  # 175 → 248 MB, 0.8 → 1.8 s
-    "pack_shard": DataRate("shard", 460, 1.0, 6.2, 0.01),  # 456 → 489 MB, 6.2 → 6.4 s
-    # whole crawl: the default's 10.2 MB → the 8× crawl's 81.2 MB
-    "crawl": DataRate("crawl", 160, 3.2, 0.6, 0.20),  # synthetic: 189 → 416 MB, 2.6 → 16.7 s
-    # exact_duplicates, minhash_components, minhash_clusters: + documents × bytes (docstring);
-    # time as measured for the one-job reduce, 0.6 → 0.6 s and 0.8 → 0.7 s.
+    # per shard, streamed: flat memory, base = the larger peak of the 10× (51 MB) and 30× (152 MB)
+    # shards; seconds = s0 + rate × shard MB through the two (benchmarks/data_scale.py)
+    "extract": DataRate("shard", 200, 0, 8.5, 0.034),  # 193 → 197 MB, 10.1 → 13.4 s
+    "filter": DataRate("shard", 270, 0, 60, 0.35),  # 270 → 270 MB, 77 → 111 s
+    "exact_hashes": DataRate("shard", 170, 0, 3.5, 0.011),  # 169 → 160 MB, 4.0 → 5.0 s
+    "exact_dedup": DataRate("shard", 250, 0, 1.8, 0.01),  # 217 → 249 MB, 1.8 → 1.4 s
+    "minhash_signatures": DataRate("shard", 290, 0, 7.7, 0.042),  # 268 → 290 MB, 9.7 → 13.7 s
+    "near_dedup": DataRate("shard", 225, 0, 1.7, 0.01),  # 218 → 221 MB, 1.6 → 1.0 s
+    "quality": DataRate("shard", 245, 0, 5.6, 0.026),  # 215 → 241 MB, 6.9 → 9.3 s
+    "harmful": DataRate("shard", 255, 0, 3.3, 0.01),  # 245 → 254 MB, 3.4 → 3.5 s
+    "corpus_dates": DataRate("shard", 235, 0, 2.6, 0.012),  # as corpus_split (no benchmark:)
+    "corpus_split": DataRate("shard", 235, 0, 2.6, 0.012),  # 202 → 232 MB, 3.1 → 4.3 s
+    "pack_shard": DataRate("shard", 460, 1.0, 6.2, 0.01),  # default → 8× crawl: 456 → 489 MB
+    # whole crawl: the 10× crawl's 101 MB → the 30× crawl's 304 MB
+    "crawl": DataRate("crawl", 90, 1.0, 0.1, 0.21),  # synthetic: 184 → 372 MB, 19.7 → 59.1 s
+    # exact_duplicates, minhash_buckets, minhash_components, minhash_clusters: + documents ×
+    # bytes (docstring). Their time at ≤ 300 MB is start-up (0.6 → 0.6 s, 1.9 → 1.2 s): the
+    # 0.01 s/MB is assumed, not measured, and makes the plan's hours an upper bound.
     "exact_duplicates": DataRate("crawl", 250, 0, 0.7, 0.01),
-    "minhash_buckets": DataRate("crawl", 150, 0.6, 0.8, 0.01),  # 148 → 189 MB, 0.8 → 0.9 s
+    "minhash_buckets": DataRate("crawl", 200, 0, 1.9, 0.01),
     "minhash_components": DataRate("crawl", 350, 0, 0.9, 0.01),
     "minhash_clusters": DataRate("crawl", 350, 0, 0.9, 0.01),
-    "substring_dedup": DataRate("crawl", 160, 0, 1.2, 0.08),  # + windows (docstring); 1.9 → 6.9 s
-    "train_quality_model": DataRate("crawl", 320, 0.8, 2.7, 0.01),  # 321 → 371 MB, 2.7 → 3.0 s
-    "train_harmful_model": DataRate("crawl", 460, 0.7, 1.8, 0.15),  # 460 → 509 MB, 3.2 → 13.3 s
-    "funnel": DataRate("crawl", 240, 1.1, 1.8, 0.01),  # 250 → 323 MB, 1.8 → 2.2 s
-    "score_removals": DataRate("crawl", 170, 2.4, 0.6, 0.02),  # 191 → 356 MB, 0.7 → 1.5 s
+    "substring_dedup": DataRate("crawl", 290, 0, 9.6, 0.07),  # + windows (docstring); 16 → 29 s
+    "train_quality_model": DataRate("crawl", 310, 0.66, 2.7, 0.01),  # 375 → 502 MB, 2.8 → 3.1 s
+    # 519 → 365 MB (30×: fewer negatives pass max_per_class); k of the default → 8× runs
+    "train_harmful_model": DataRate("crawl", 520, 0.7, 1.8, 0.15),  # 16.0 → 44.4 s
+    "funnel": DataRate("crawl", 260, 0.23, 1.7, 0.005),  # 280 → 324 MB, 2.2 → 3.1 s
+    "score_removals": DataRate("crawl", 110, 1.63, 3.0, 0.01),  # 264 → 578 MB, 3.0 → 3.1 s
+    # default → 8× crawl (not in the data half's benchmark targets)
     "eval_domains": DataRate("crawl", 150, 0.3, 0.8, 0.01),  # 146 → 166 MB, 0.7 → 0.7 s
     "train_tokenizer": DataRate("crawl", 230, 0.6, 1.8, 0.01),  # 227 → 269 MB (+ the sample)
     # fixed size (config-sized generators, small tables); the largest of both runs
@@ -527,13 +533,21 @@ def data_request(
     (also the data half of the plan, :mod:`skyforge.plan.data_plan`)."""
     shards = config["crawl"]["num_shards"]
     streamed = rule == "crawl" and config["crawl"]["source"] == "warc"
+    in_place = streamed and not config["crawl"].get("reshard", True)
     size = {"shard": crawl / shards, "crawl": crawl, "fixed": 0.0}[rate.scale]
     need_b = rate.base_mb * 1e6 + (0.0 if streamed else rate.k * size)
-    seconds = rate.s0 + rate.s_per_mb * size / 1e6
+    seconds = rate.s0 + (0.0 if in_place else rate.s_per_mb * size / 1e6)
     if rate.scale == "fixed":
         why = f"fixed size: {rate.base_mb:g} MB {'measured' if rate.measured else 'assumed'}"
+    elif in_place:
+        why = f"{rate.base_mb:g} MB, one listing per shard of the {_gb(crawl)} crawl, no copy"
     elif streamed:
         why = f"{rate.base_mb:g} MB, records streamed from the {_gb(crawl)} crawl ({origin})"
+    elif rate.scale == "shard" and rate.k == 0:
+        why = (
+            f"{rate.base_mb:g} MB, record batches streamed through the {_gb(size)} shard "
+            f"({_gb(crawl)} {origin}, / {shards} shards)"
+        )
     elif rate.scale == "shard":
         crawl_why = f"{_gb(crawl)} {origin}"
         why = (
@@ -555,12 +569,12 @@ def data_request(
         budget = config["dedup"]["substring"]["memory_budget_gb"] * GIB
         text = crawl * TEXT_PER_WARC_BYTE
         windows = min(budget, WINDOW_BYTES_PER_TEXT_BYTE * text + WINDOW_HASH_BLOCK_BYTES)
-        shard_text = 2 * text / shards
-        need_b += windows + shard_text
+        batch = min(text / shards, config["stream"]["batch_mb"] * 2**20)
+        need_b += windows + 2 * batch
         why = (
             f"{rate.base_mb:g} MB + windows min({budget / GIB:g} GiB budget, 52 × {_gb(text)} "
             f"text of the {_gb(crawl)} crawl ({origin}) + 302 MB) = {_gb(windows)} + 2 × "
-            f"{_gb(shard_text / 2)} shard text"
+            f"{_gb(batch)} batch text"
         )
     if rule == "train_tokenizer":
         sample = min(float(config["tokenizer"]["sample_bytes"]), crawl * TEXT_PER_WARC_BYTE)

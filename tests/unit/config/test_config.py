@@ -149,3 +149,12 @@ def test_cli_one_line_error(tmp_path, default):
         "skyforge validate-config: error: config key 'parallel.tensr': unknown key "
         "(allowed here: data, micro_batch_size, pipeline, recompute, tensor, zero_stage)"
     ]
+
+
+def test_a_key_given_twice_in_one_file_is_an_error_naming_it(tmp_path):
+    """PyYAML keeps the last of two equal keys silently; a second `plan:` section would drop
+    the first one's keys."""
+    overlay = tmp_path / "twice.yaml"
+    overlay.write_text("plan:\n  gpu: H100-80G\n\nrun_name: x\nplan:\n  assumed_mfu: 0.4\n")
+    with pytest.raises(ConfigError, match=r"twice.yaml. line 5: key .plan. given twice"):
+        load_config_files(["config.yaml", overlay])

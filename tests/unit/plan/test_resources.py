@@ -93,9 +93,9 @@ def test_data_memory_grows_with_the_shard_and_global_steps_with_the_crawl(defaul
     shard = crawl / default["crawl"]["num_shards"]
     rate = R.DATA_RATES["extract"]
     assert big["extract"].need_mem_mb == -(-(rate.base_mb * 1e6 + rate.k * shard) // 2**20)
-    # Substring dedup stays within its windows budget (8 GiB) plus one shard's text twice.
-    text = crawl * R.TEXT_PER_WARC_BYTE
-    sub = 160e6 + 8 * 2**30 + 2 * text / default["crawl"]["num_shards"]
+    # Substring dedup stays within its windows budget (8 GiB) plus one record batch's text
+    # twice (stream.batch_mb, 64 MB), however large the shard.
+    sub = R.DATA_RATES["substring_dedup"].base_mb * 1e6 + 8 * 2**30 + 2 * 64 * 2**20
     assert big["substring_dedup"].need_mem_mb == -(-sub // 2**20)
     huge_cfg = _with(big_cfg, crawl={"num_shards": 10_000})  # 10 TB of WARC, 1 GB a shard
     huge = R.plan_resources(_with(huge_cfg, launch={"crawl_bytes": 1e13}), SHAPE)
