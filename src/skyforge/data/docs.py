@@ -255,7 +255,8 @@ def write_removed(path: str | Path, rows: Iterable[Mapping[str, Any]] | pa.Table
 
 
 def read_docs(path: str | Path, columns: list[str] | None = None) -> pa.Table:
-    """Read a document table (all of it; shards are sized to fit one job's memory)."""
+    """Read a whole document table (small tables and tests; the per-shard steps stream theirs
+    with :func:`iter_doc_batches`)."""
     return pq.read_table(path, columns=columns, schema=DOC_SCHEMA if columns is None else None)
 
 

@@ -73,10 +73,10 @@ two (:data:`DATA_RATES`). The per-shard steps stream record batches (``stream``)
 moved by 0.95–1.15× from the 10× to the 30× shard, so their k is 0 and their base is the larger
 of the two peaks. Substring dedup finds repeated windows in hash partitions
 within ``dedup.substring.memory_budget_gb`` (data/dedup/substring.py, substring_windows.py): its
-need is base + min(budget, 52 B × group text + 72 × 4 MiB of hashing blocks) + 2 × one shard's
-text, the group's text bounded by all the crawl's text (:data:`TEXT_PER_WARC_BYTE`); the
-formula is an upper bound (measured 298 MB on the default crawl and 907 MB on the 8× crawl,
-where it gives 0.8 and 3.1 GB). The tokenizer adds 3.8 B per
+need is base + min(budget, 52 B × group text + 72 × 4 MiB of hashing blocks) + 2 × one record
+batch's text (``stream.batch_mb``), the group's text bounded by all the crawl's text
+(:data:`TEXT_PER_WARC_BYTE`); the formula is an upper bound (measured 1,037 MB on the 10× crawl
+and 2,533 MB on the 30× crawl). The tokenizer adds 3.8 B per
 sampled byte (measured with ``tokenizer.sample_bytes`` 4 MB and 32 MB on the 8× crawl). The
 synthetic crawl holds its pages in memory (1 B per crawl byte); a real crawl is re-sharded as
 a stream, or with ``crawl.reshard: false`` only listed (one listing per shard, no copy).
