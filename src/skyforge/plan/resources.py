@@ -433,6 +433,29 @@ def crawl_bytes(config: Mapping[str, Any], shape: DagShape) -> tuple[float, str]
     return n * ASSUMED_WARC_SHARD_BYTES, f"= 1 GiB × {n} shards assumed (set launch.crawl_bytes)"
 
 
+TRAINING_POOLS = {"train_quality_model": "quality_model", "train_harmful_model": "harmful_model"}
+"""Classifier training keeps its pools in reservoirs of ``max_per_class`` documents
+(data/classifiers/quality.py ``Reservoir``): per language, 2 pools for the quality model
+(reference, crawl) and 1 + ``num_folds`` for the harmful model (positives, and negatives for
+every fold). Memory then follows the documents held, not the crawl; the time still follows
+the crawl, which is read whole."""
+
+TRAINING_LANGS = 2
+"""Languages the classifiers train on (zh, en)."""
+
+
+def _training_pool_bytes(rule: str, config: Mapping[str, Any], crawl: float) -> float | None:
+    """WARC bytes' worth of the documents a classifier's reservoirs hold (None: not one)."""
+    if rule not in TRAINING_POOLS:
+        return None
+    section = TRAINING_POOLS[rule]
+    cap = config[section]["max_per_class"]
+    pools = 2 if rule == "train_quality_model" else 1 + config[section]["num_folds"]
+    docs = planned_docs(config, crawl)
+    per_doc = crawl / docs if docs else 0.0
+    return float(pools * TRAINING_LANGS * cap * per_doc)
+
+
 def planned_docs(config: Mapping[str, Any], crawl: float) -> float:
     """Documents of a crawl of ``crawl`` WARC bytes: synthetic pages at
     :data:`SYNTH_WARC_BYTES_PER_PAGE`, real ones at :data:`WARC_BYTES_PER_DOC`."""
@@ -537,8 +560,18 @@ def data_request(
     size = {"shard": crawl / shards, "crawl": crawl, "fixed": 0.0}[rate.scale]
     need_b = rate.base_mb * 1e6 + (0.0 if streamed else rate.k * size)
     seconds = rate.s0 + (0.0 if in_place else rate.s_per_mb * size / 1e6)
+    held = _training_pool_bytes(rule, config, crawl)
+    if held is not None and held < crawl:
+        need_b = rate.base_mb * 1e6 + rate.k * held
     if rate.scale == "fixed":
         why = f"fixed size: {rate.base_mb:g} MB {'measured' if rate.measured else 'assumed'}"
+    elif held is not None and held < crawl:
+        section = TRAINING_POOLS[rule]
+        why = (
+            f"{rate.base_mb:g} MB + {rate.k:g} × {_gb(held)} of crawl held (reservoirs of "
+            f"{section}.max_per_class documents per class and language, of the {_gb(crawl)} "
+            f"crawl ({origin}))"
+        )
     elif in_place:
         why = f"{rate.base_mb:g} MB, one listing per shard of the {_gb(crawl)} crawl, no copy"
     elif streamed:

@@ -137,3 +137,17 @@ def test_rates_measured_elsewhere_replace_the_shipped_ones(tmp_path: Path):
         _steps(_config("config.yaml", rates_file=str(rates)))
     with pytest.raises(ConfigError, match="plan.data.rates_file"):
         _steps(_config("config.yaml", rates_file=str(tmp_path / "missing.json")))
+
+
+def test_classifier_training_memory_follows_its_reservoirs_not_the_crawl():
+    """Training pools are reservoirs of max_per_class documents per class and language: at
+    100 TB the quality and harmful models fit a node, and their memory grows with the cap."""
+    cfg = _config("config.yaml", "presets/a800_512.yaml")
+    steps = _steps(cfg)
+    assert steps["train_quality_model"]["fits"] and steps["train_harmful_model"]["fits"]
+    assert steps["train_quality_model"]["peak_gb"] < 20
+    bigger = copy.deepcopy(cfg)
+    bigger["quality_model"]["max_per_class"] = 400_000
+    assert (
+        _steps(bigger)["train_quality_model"]["peak_gb"] > steps["train_quality_model"]["peak_gb"]
+    )

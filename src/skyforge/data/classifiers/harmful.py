@@ -28,11 +28,16 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from skyforge.core.io import atomic_path, atomic_write_text
-from skyforge.data.classifiers.quality import _prf, fasttext_tokens, train_fasttext_rows
+from skyforge.data.classifiers.quality import (
+    Reservoir,
+    _prf,
+    fasttext_tokens,
+    iter_rows,
+    train_fasttext_rows,
+)
 from skyforge.data.docs import (
     BatchLimits,
     count_rows,
@@ -85,16 +90,6 @@ def _p_harmful(model, texts: list[str]) -> list[float]:
             float(min(1.0, p.get(HARMFUL_LABEL, 1.0 - p.get(CLEAN_LABEL, 0.0)))) if toks else 0.0
         )
     return out
-
-
-def _read(path: Path, what: str, columns: list[str]) -> pa.Table:
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{what} '{path}': no such file")
-    missing = [c for c in columns if c not in pq.read_schema(path).names]
-    if missing:
-        raise ValueError(f"{what} '{path}': missing column(s) {', '.join(missing)}")
-    return pq.read_table(path, columns=columns)
 
 
 def train_harmful_model(
@@ -152,35 +147,36 @@ def train_harmful_model(
     rng = random.Random(seed)
     out_dir = Path(out_dir)
 
-    pos: dict[str, list[str]] = {lang: [] for lang in langs}
+    # Every pool keeps at most what the sampling below can use (a reservoir: all of it, in
+    # order, under the cap), so memory follows max_per_class, not the crawl.
+    pool_rng = random.Random(f"{seed}:pool")
+    pos: dict[str, Reservoir] = {lang: Reservoir(max_per_class, pool_rng) for lang in langs}
     num_flagged = num_planted = 0
     for path in flagged:
-        t = _read(path, "harmful flagged table", ["text", "lang", "confidence"])
-        for text, lang, conf in zip(
-            *(t.column(c).to_pylist() for c in t.column_names), strict=True
+        for text, lang, conf in iter_rows(
+            path, "harmful flagged table", ["text", "lang", "confidence"]
         ):
             if lang in pos and text and conf is not None and conf >= min_confidence:
-                pos[lang].append(text)
+                pos[lang].offer(text)
                 num_flagged += 1
     if planted is not None:
-        t = _read(planted, "harmful planted set", ["text", "lang"])
-        for text, lang in zip(
-            t.column("text").to_pylist(), t.column("lang").to_pylist(), strict=True
-        ):
+        for text, lang in iter_rows(planted, "harmful planted set", ["text", "lang"]):
             if lang in pos and text:
-                pos[lang].append(text)
+                pos[lang].offer(text)
                 num_planted += 1
-    neg: dict[str, list[tuple[int, str]]] = {lang: [] for lang in langs}
+    # Each fold trains on the others' negatives, up to max_per_class: a pool of that many per
+    # fold covers it.
+    neg: dict[str, Reservoir] = {
+        lang: Reservoir(max_per_class * num_folds, pool_rng) for lang in langs
+    }
     num_uncertain = 0
     for path in negatives:
-        t = _read(path, "harmful negatives", ["id", "text", "lang"])
-        cols = (t.column(c).to_pylist() for c in ("id", "text", "lang"))
-        for doc_id, text, lang in zip(*cols, strict=True):
+        for doc_id, text, lang in iter_rows(path, "harmful negatives", ["id", "text", "lang"]):
             if lang in neg and text:
                 if uncertain is not None and uncertain(text, lang):
                     num_uncertain += 1
                     continue
-                neg[lang].append((fold_of(doc_id, num_folds), text))
+                neg[lang].offer((fold_of(doc_id, num_folds), text))
     if not any(pos.values()) or not any(neg.values()):
         raise ValueError(
             f"harmful model: needs positives and negatives (set config key "

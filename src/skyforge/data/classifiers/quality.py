@@ -85,23 +85,54 @@ def fasttext_tokens(text: str, max_tokens: int = _MAX_TOKENS) -> str:
     return " ".join(text.split()[:max_tokens])
 
 
-def _read_texts(path: Path, what: str) -> list[tuple[str, str]]:
-    """(lang, text) pairs of a Parquet file with ``text`` and ``lang`` columns."""
+class Reservoir(list):
+    """A uniform random sample of at most ``cap`` of the items offered (Vitter's Algorithm R).
+
+    While no more than ``cap`` items were offered it holds exactly those items, in order, and
+    draws no random number, so a pool under the cap is what a plain list would hold; beyond it,
+    item n replaces a random slot with probability cap / n. Classifier training offers every
+    crawl document to one of these, so it holds ``cap`` documents per class and language, not
+    the crawl (no library keeps a list-compatible reservoir: ``random.sample`` needs the whole
+    population)."""
+
+    def __init__(self, cap: int, rng: random.Random) -> None:
+        super().__init__()
+        self.cap = cap
+        self.rng = rng
+        self.offered = 0
+
+    def offer(self, item: Any) -> None:
+        """Consider one more item."""
+        self.offered += 1
+        if len(self) < self.cap:
+            self.append(item)
+            return
+        j = self.rng.randrange(self.offered)
+        if j < self.cap:
+            self[j] = item
+
+
+def iter_rows(path: Path, what: str, columns: list[str]) -> Iterator[tuple[Any, ...]]:
+    """The ``columns`` of a Parquet file, row by row, one row group at a time.
+
+    Raises:
+        ValueError: naming ``what`` and the file when it is missing or lacks a column.
+    """
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{what} '{path}': no such file")
-    names = pq.read_schema(path).names
-    missing = [c for c in ("text", "lang") if c not in names]
+    missing = [c for c in columns if c not in pq.read_schema(path).names]
     if missing:
         raise ValueError(f"{what} '{path}': missing column(s) {', '.join(missing)}")
-    table = pq.read_table(path, columns=["lang", "text"])
-    return [
-        (lang or "other", text)
-        for lang, text in zip(
-            table.column("lang").to_pylist(), table.column("text").to_pylist(), strict=True
-        )
-        if text
-    ]
+    for batch in iter_doc_batches(path, columns=columns):
+        yield from zip(*(batch.column(c).to_pylist() for c in columns), strict=True)
+
+
+def _read_texts(path: Path, what: str) -> Iterator[tuple[str, str]]:
+    """(lang, text) pairs of a Parquet file with ``text`` and ``lang`` columns, streamed."""
+    for text, lang in iter_rows(path, what, ["text", "lang"]):
+        if text:
+            yield lang or "other", text
 
 
 def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
@@ -262,13 +293,18 @@ def train_quality_model(
     out_dir = Path(out_dir)
     rng = random.Random(seed)
 
-    pos_by_lang: dict[str, list[str]] = {}
+    # At most max_per_class documents per class and language are kept while reading (a
+    # reservoir: all of them, in order, while there are no more), so memory follows the cap,
+    # not the crawl. The reservoirs draw from their own generator: under the cap they draw
+    # nothing, and the sample below is the one a full read would give.
+    pool_rng = random.Random(f"{seed}:pool")
+    pos_by_lang: dict[str, Reservoir] = {}
     for lang, text in _read_texts(positives, "quality positives"):
-        pos_by_lang.setdefault(lang, []).append(text)
-    neg_by_lang: dict[str, list[str]] = {}
+        pos_by_lang.setdefault(lang, Reservoir(max_per_class, pool_rng)).offer(text)
+    neg_by_lang: dict[str, Reservoir] = {}
     for path in negatives:
         for lang, text in _read_texts(path, "quality negatives"):
-            neg_by_lang.setdefault(lang, []).append(text)
+            neg_by_lang.setdefault(lang, Reservoir(max_per_class, pool_rng)).offer(text)
     langs = sorted(set(pos_by_lang) & set(neg_by_lang))
     left_out = sorted(set(pos_by_lang) ^ set(neg_by_lang))
     if not langs:

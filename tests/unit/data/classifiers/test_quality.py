@@ -357,3 +357,28 @@ def test_bad_inputs_name_the_file_or_key(trained, tmp_path):
         Q.train_quality_model(pos, [neg], tmp_path / "m", wordNgrams=0)
     with pytest.raises(ValueError, match="quality model .*model.bin"):
         Q.load_quality_model(tmp_path / "nowhere")
+
+
+def test_reservoir_keeps_everything_under_its_cap_and_a_uniform_sample_above():
+    """Training pools are reservoirs: under the cap they are the plain list (and draw nothing,
+    so the classifiers' samples are those of a full read); above it every item is kept with
+    probability cap / n, so memory follows the cap, not the crawl."""
+    import random
+
+    from skyforge.data.classifiers.quality import Reservoir
+
+    rng = random.Random(3)
+    state = rng.getstate()
+    pool = Reservoir(10, rng)
+    for i in range(10):
+        pool.offer(i)
+    assert list(pool) == list(range(10)) and rng.getstate() == state
+    kept = [0] * 20
+    for trial in range(3000):
+        pool = Reservoir(5, random.Random(trial))
+        for i in range(20):
+            pool.offer(i)
+        assert len(pool) == 5 and len(set(pool)) == 5
+        for i in pool:
+            kept[i] += 1
+    assert all(abs(k / 3000 - 0.25) < 0.04 for k in kept), kept
