@@ -205,3 +205,26 @@ def test_substring_dedup_in_small_batches_finds_the_same_spans(tmp_path) -> None
     for name in ["spans.parquet", "out-0.parquet", "out-1.parquet", "rm-0.parquet"]:
         a = pq.read_table(tmp_path / "small" / name)
         assert a.equals(pq.read_table(tmp_path / "one" / name)), name
+
+
+def test_a_shard_whose_documents_are_all_removed_gives_empty_tables_that_add_up(tmp_path):
+    """Every document of the shard is removed (a blocklisted domain): the kept table is an
+    empty table with the document schema, which the next streaming step reads as such."""
+    rows = [
+        {"id": f"d{i}", "url": f"https://pornhub.com/v/{i}", "text": "word " * 80, "shard": 0}
+        for i in range(5)
+    ]
+    D.write_docs(tmp_path / "in.parquet", rows)
+    stats = filter_shard(
+        tmp_path / "in.parquet",
+        0,
+        tmp_path / "kept.parquet",
+        tmp_path / "removed.parquet",
+        FiltersConfig.with_defaults(),
+        limits=D.BatchLimits(docs=2),
+    )
+    assert stats["num_kept"] == 0 and stats["num_removed"] == stats["num_docs_in"] == 5
+    kept = pq.read_table(tmp_path / "kept.parquet")
+    assert kept.num_rows == 0 and kept.schema.equals(D.DOC_SCHEMA)
+    assert pq.read_table(tmp_path / "removed.parquet").num_rows == 5
+    assert list(D.iter_doc_rows(tmp_path / "kept.parquet")) == []
