@@ -634,15 +634,26 @@ def _pair_batches(
             yield batch.filter(keep)
 
 
-def _add_pairs(graph: _Graph, batch: pa.RecordBatch) -> None:
+_PAIR_EDGE = ("id_a", "id_b", "shard_a", "shard_b", "crawl_date_a", "crawl_date_b")
+_ROOT_EDGE = ("id", "root", "shard", "root_shard", "crawl_date", "root_crawl_date")
+"""Column names of an edge (ids, shards, crawl dates of both ends) in a pair or component row."""
+
+
+def _add_edges(graph: _Graph, batch: pa.RecordBatch, names: tuple[str, ...]) -> None:
+    """Add a batch's edges to ``graph``; ``names``: :data:`_PAIR_EDGE` or :data:`_ROOT_EDGE`."""
+    id_a, id_b, shard_a, shard_b, date_a, date_b = (batch.column(n) for n in names)
     graph.add(
-        batch.column("id_a"),
-        batch.column("id_b"),
-        batch.column("shard_a").to_numpy(zero_copy_only=False),
-        batch.column("shard_b").to_numpy(zero_copy_only=False),
-        batch.column("crawl_date_a"),
-        batch.column("crawl_date_b"),
+        id_a,
+        id_b,
+        shard_a.to_numpy(zero_copy_only=False),
+        shard_b.to_numpy(zero_copy_only=False),
+        date_a,
+        date_b,
     )
+
+
+def _add_pairs(graph: _Graph, batch: pa.RecordBatch) -> None:
+    _add_edges(graph, batch, _PAIR_EDGE)
 
 
 def minhash_components(
@@ -743,14 +754,7 @@ def merge_components(
     cols = [f.name for f in COMPONENT_SCHEMA]
     for path in component_files:
         for batch in open_parquet(path, cols).iter_batches(batch_size=batch_rows, columns=cols):
-            graph.add(
-                batch.column("id"),
-                batch.column("root"),
-                batch.column("shard").to_numpy(zero_copy_only=False),
-                batch.column("root_shard").to_numpy(zero_copy_only=False),
-                batch.column("crawl_date"),
-                batch.column("root_crawl_date"),
-            )
+            _add_edges(graph, batch, _ROOT_EDGE)
     return _write_clusters(graph, out, out_clusters)
 
 
