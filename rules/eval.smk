@@ -11,6 +11,8 @@ rule eval_domains:
         expand("results/eval/domains/{corpus}.jsonl", corpus=CORPORA),
     log:
         "logs/eval_domains/eval_domains.log",
+    benchmark:
+        "logs/benchmarks/eval_domains/eval_domains.tsv"
     conda:
         "../envs/skyforge.yaml"
     resources:

@@ -58,27 +58,26 @@ def build_funnel(
     Raises:
         FunnelError: if records_in ≠ final documents + removed rows.
     """
-    # Each table is reduced to its (step, reason) counts before the next is read, so memory
+    # Each row group is reduced to its (step, reason) counts before the next is read, so memory
     # follows the number of distinct reasons, not the number of removed documents. Groups keep
     # their first appearance in file order, as one group-by over all rows would.
-    parts = []
+    counts: dict[tuple[str, str], list[int]] = {}
     for path in removed:
-        frame = pq.read_table(path, columns=["step", "reason", "bytes"]).to_pandas()
-        frame["bytes"] = frame["bytes"].fillna(0).astype("int64")
-        parts.append(
-            frame.groupby(["step", "reason"], sort=False)
-            .agg(docs=("reason", "size"), bytes=("bytes", "sum"))
-            .reset_index()
-        )
-    per_file = (
-        pd.concat(parts, ignore_index=True)
-        if parts
-        else pd.DataFrame({"step": [], "reason": [], "docs": [], "bytes": []})
-    )
-    reasons = (
-        per_file.groupby(["step", "reason"], sort=False)
-        .agg(docs=("docs", "sum"), bytes=("bytes", "sum"))
-        .reset_index()
+        for batch in iter_doc_batches(path, columns=["step", "reason", "bytes"]):
+            frame = batch.to_pandas()
+            frame["bytes"] = frame["bytes"].fillna(0).astype("int64")
+            part = frame.groupby(["step", "reason"], sort=False).agg(
+                docs=("reason", "size"), bytes=("bytes", "sum")
+            )
+            for (step, reason), docs, nbytes in zip(
+                part.index, part["docs"], part["bytes"], strict=True
+            ):
+                total = counts.setdefault((step, reason), [0, 0])
+                total[0] += int(docs)
+                total[1] += int(nbytes)
+    reasons = pd.DataFrame(
+        [(step, reason, d, b) for (step, reason), (d, b) in counts.items()],
+        columns=["step", "reason", "docs", "bytes"],
     )
     reasons["docs"] = reasons["docs"].astype("int64")
     reasons["bytes"] = reasons["bytes"].astype("int64")

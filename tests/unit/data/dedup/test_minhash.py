@@ -201,6 +201,19 @@ def test_short_and_empty_texts_get_signatures() -> None:
     assert (sig[0] == sig[3]).all()  # no tokens at all: the same (empty) shingle
 
 
+def test_a_batch_hashed_in_chunks_gives_each_document_its_own_signature() -> None:
+    """compute_signatures hashes a record batch a few hundred documents at a time: a batch that
+    spans several chunks equals the documents' signatures computed one by one."""
+    rng = random.Random(7)
+    langs = ["en" if i % 3 else "zh" for i in range(600)]
+    texts = [_join(_text(rng, lang, 20 + i % 50), lang) for i, lang in enumerate(langs)]
+    texts[300] = ""  # an empty document inside the second chunk
+    batch = M.compute_signatures(texts, PARAMS)
+    assert batch.shape == (600, PARAMS.num_perm)
+    single = np.concatenate([M.compute_signatures([t], PARAMS) for t in texts])
+    assert np.array_equal(batch, single)
+
+
 def test_crafted_near_duplicates_recall_and_precision(crafted, tmp_path) -> None:
     paths, cluster_of = crafted
     drop, stats = _pipeline(paths, tmp_path, PARAMS)
