@@ -7,7 +7,7 @@ Not a test: run it by hand and quote the command and its output::
 
 For each factor F it runs the data half of the DAG (``snakemake --cores N`` on the funnel and
 the removal scores, which need every cleaning rule, the classifiers and the corpora split, and on
-the tokenizer, the merged packs and the held-out domain files, which read the corpora) in
+the tokenizer, the packs (through the blends) and the held-out domain files, which read the corpora) in
 a fresh directory, on the embedded default config with ``crawl.synthetic.num_pages`` = 3,000 ×
 F and the default two shards: a shard grows F times, so a job whose memory followed its shard
 would show it. Every other key keeps its default (``stream`` batches, the substring-dedup
@@ -57,7 +57,7 @@ TARGETS = [
     "results/data/scores/scores.csv",
     # the data rules past the corpora: tokenizer training, the packs, the held-out domains
     "train_tokenizer",
-    "merge_packs",
+    "blends",  # every corpus and split packed and merged
     "eval_domains",
 ]
 BASE_PAGES = 3000
