@@ -279,10 +279,21 @@ class Fingerprint:
     eligible: bool
 
 
-def fingerprint(item: BenchmarkItem, config: DecontamConfig | None = None) -> Fingerprint:
-    """The cross-lingual fingerprint of ``item`` (see the module docstring)."""
+def fingerprint(
+    item: BenchmarkItem, config: DecontamConfig | None = None, *, with_answer: bool = False
+) -> Fingerprint:
+    """The cross-lingual fingerprint of ``item`` (see the module docstring).
+
+    Args:
+        item: the item.
+        config: thresholds (defaults: :class:`DecontamConfig`).
+        with_answer: fingerprint the question followed by the worked answer (a GSM8K solution's
+            numbers; calculator annotations are skipped on both sides), for pages that
+            republish the solution with the problem.
+    """
     config = config or DecontamConfig()
-    norm = normalize(item.probe_text)
+    text = item.probe_text + ("\n" + item.answer if with_answer else "")
+    norm = normalize(text)
     seen_soft: set[str] = set()
     kept = []
     for a in anchors(norm.text):
@@ -378,7 +389,7 @@ class _FP:
     soft_set: frozenset[int]
 
 
-_SEED_BITS = 9.0  # an anchor pair must weigh this much to be a seed (not "2, 3")
+_SEED_BITS = 8.0  # an anchor pair must weigh this much to be a seed (not "2, 3")
 _MAX_SEED_ITEMS = 2000  # a pair shared by more items says nothing about one of them
 _SHIFT = 1 << 32
 
@@ -514,25 +525,30 @@ class Decontaminator:
         if not cfg.crosslingual:
             return
         for idx, it in enumerate(self.items):
-            fp = fingerprint(it, cfg)
-            if not fp.eligible:
-                continue
-            toks = [self._tok_id.setdefault(a.token, len(self._tok_id)) for a in fp.anchors]
-            bits = [a.bits for a in fp.anchors]
-            keys = _pair_keys(toks, bits) | _pair_keys(
-                [t for t, a in zip(toks, fp.anchors, strict=True) if not a.soft],
-                [a.bits for a in fp.anchors if not a.soft],
-            )
-            if not keys:
-                continue
-            f = len(self._fps)
-            soft_set = frozenset(t for t, a in zip(toks, fp.anchors, strict=True) if a.soft)
-            self._fps.append(_FP(idx, fp, toks, bits, soft_set))
-            self._fp_eligible[idx] = True
-            for k in keys:
-                self._seeds.setdefault(k, []).append(f)
+            solved = not it.options and any(c.isdigit() for c in it.answer)
+            for with_answer in (False, True) if solved else (False,):
+                self._add_fingerprint(idx, fingerprint(it, cfg, with_answer=with_answer))
         for k in [k for k, v in self._seeds.items() if len(v) > _MAX_SEED_ITEMS]:
             del self._seeds[k]
+
+    def _add_fingerprint(self, idx: int, fp: Fingerprint) -> None:
+        """Indexes one fingerprint of item ``idx`` (nothing when it is too weak)."""
+        if not fp.eligible:
+            return
+        toks = [self._tok_id.setdefault(a.token, len(self._tok_id)) for a in fp.anchors]
+        bits = [a.bits for a in fp.anchors]
+        keys = _pair_keys(toks, bits) | _pair_keys(
+            [t for t, a in zip(toks, fp.anchors, strict=True) if not a.soft],
+            [a.bits for a in fp.anchors if not a.soft],
+        )
+        if not keys:
+            return
+        f = len(self._fps)
+        soft_set = frozenset(t for t, a in zip(toks, fp.anchors, strict=True) if a.soft)
+        self._fps.append(_FP(idx, fp, toks, bits, soft_set))
+        self._fp_eligible[idx] = True
+        for k in keys:
+            self._seeds.setdefault(k, []).append(f)
 
     def _make_stats(self) -> DecontamStats:
         per: dict[str, dict[str, int]] = {}

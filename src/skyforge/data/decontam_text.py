@@ -65,6 +65,8 @@ FORMULA_BITS = 10.0
 """Weight of a Latin token with a digit (H2O, CO2, B12)."""
 BITS_PER_DIGIT = 3.3
 """Weight of one significant digit of a number (log2 10)."""
+MAGNITUDE_BITS = 1.5
+"""Added for a number with trailing zeros (its order of magnitude)."""
 MAX_NUMBER_BITS = 20.0
 
 
@@ -310,7 +312,9 @@ def _number_anchor(canon: str, start: int, end: int) -> Anchor | None:
         sig = _sig_digits(a, True) + _sig_digits(b, True)
     else:
         sig = _sig_digits(canon.replace(".", ""), "." not in canon)
-    return Anchor(canon, min(BITS_PER_DIGIT * sig, MAX_NUMBER_BITS), False, start, end)
+    # a round number's magnitude says something too: 9000 and 90000 are different numbers
+    bits = BITS_PER_DIGIT * sig + (MAGNITUDE_BITS if canon.endswith("0") else 0.0)
+    return Anchor(canon, min(bits, MAX_NUMBER_BITS), False, start, end)
 
 
 def _fraction(num: Decimal | None, den: Decimal | None) -> str | None:
@@ -342,12 +346,21 @@ def _date_anchor(s: str, start: int, end: int) -> Anchor:
     return Anchor(token, 16.0 if day else 11.0, False, start, end)
 
 
+_CALCULATOR_RE = re.compile(r"<<[^<>\n]*>>")
+
+
 def anchors(text: str) -> list[Anchor]:
-    """The anchors of a folded text (:attr:`Normalized.text`), in order."""
+    """The anchors of a folded text (:attr:`Normalized.text`), in order.
+
+    GSM8K's calculator annotations (``<<48/2=24>>``) are skipped: a copy may keep or drop them.
+    """
     out: list[Anchor] = []
+    skip = [m.span() for m in _CALCULATOR_RE.finditer(text)] if "<<" in text else []
     for m in _ANCHOR_RE.finditer(text):
         kind, s = m.lastgroup, m.group()
         start, end = m.span()
+        if skip and any(a <= start < b for a, b in skip):
+            continue
         canon: str | None
         if kind == "zh":
             if s in ("一", "百", "千", "万", "亿", "千万"):  # 一些, 百姓, 千万不要, 百分点
