@@ -321,3 +321,36 @@ def test_remove_spans_keeps_words_apart():
     assert remove_spans(text, ms) == "alpha delta"
     assert remove_spans("abcXYZdef", [Match("b", "1", "ngram", 3, 6, 1.0)]) == "abc def"
     assert remove_spans("abc", []) == "abc"
+
+
+def test_same_template_sharing_one_number_is_not_a_match():
+    item = BenchmarkItem(
+        "gsm8k",
+        "s",
+        "en",
+        "Ravi has 33 stickers and shares them equally among 3 friends. How many stickers does "
+        "each friend get?",
+    )
+    d = Decontaminator([item])
+    assert found(d.match(item.question)) == {("gsm8k", "s", "ngram")}
+    assert not d.match(item.question.replace("Ravi has 33", "Mia has 36"))
+
+
+def test_word_problem_with_its_solution_is_fingerprinted_by_both():
+    solved = BenchmarkItem(
+        "gsm8k",
+        "p",
+        "en",
+        "A box holds 6 pencils. Sara buys 10 boxes. How many pencils does Sara buy?",
+        answer="Sara buys 6 * 10 = <<6*10=60>>60 pencils.\n#### 60",
+    )
+    assert not fingerprint(solved).eligible
+    assert fingerprint(solved, with_answer=True).eligible
+    d = Decontaminator([solved])
+    assert d.is_fingerprinted("gsm8k", "p")
+    page = (
+        "一盒有6支铅笔。萨拉买了10盒。萨拉一共买了多少支铅笔？\n"
+        "解：萨拉买了 6 * 10 = 60 支铅笔。\n#### 60"
+    )
+    assert found(d.match(FILLER_ZH + page)) == {("gsm8k", "p", "crosslingual")}
+    assert not d.match(FILLER_ZH + page.split("\n")[0])  # the question alone is too weak
