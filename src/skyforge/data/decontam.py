@@ -395,10 +395,13 @@ class _FP:
     tokens: list[int]
     bits: list[float]
     soft_set: frozenset[int]
+    tok_bits: dict[int, float]
 
 
-_SEED_BITS = 8.0  # an anchor pair must weigh this much to be a seed (not "2, 3")
-_MAX_SEED_ITEMS = 2000  # a pair shared by more items says nothing about one of them
+_SEED_BITS = 9.0  # an anchor pair must weigh this much to be a seed (not "2, 10")
+_MAX_SEED_ITEMS = 25  # a pair shared by more fingerprints says little about one of them
+_MARGIN = 4  # document anchors aligned beyond the first and last seed-linked ones
+_SEED_SHARE = 0.5  # seed-linked anchors must weigh this share of min_match_bits to align
 _SHIFT = 1 << 32
 
 
@@ -526,31 +529,36 @@ class Decontaminator:
         self._seeds: dict[int, list[int]] = {}
         if not cfg.crosslingual:
             return
+        pending: list[tuple[int, Fingerprint, list[int], set[int]]] = []
+        uses: dict[int, int] = {}
         for idx, it in enumerate(self.items):
             solved = not it.options and any(c.isdigit() for c in it.answer)
             for with_answer in (False, True) if solved else (False,):
-                self._add_fingerprint(idx, fingerprint(it, cfg, with_answer=with_answer))
-        for k in [k for k, v in self._seeds.items() if len(v) > _MAX_SEED_ITEMS]:
-            del self._seeds[k]
-
-    def _add_fingerprint(self, idx: int, fp: Fingerprint) -> None:
-        """Indexes one fingerprint of item ``idx`` (nothing when it is too weak)."""
-        if not fp.eligible:
-            return
-        toks = [self._tok_id.setdefault(a.token, len(self._tok_id)) for a in fp.anchors]
-        bits = [a.bits for a in fp.anchors]
-        keys = _pair_keys(toks, bits) | _pair_keys(
-            [t for t, a in zip(toks, fp.anchors, strict=True) if not a.soft],
-            [a.bits for a in fp.anchors if not a.soft],
-        )
-        if not keys:
-            return
-        f = len(self._fps)
-        soft_set = frozenset(t for t, a in zip(toks, fp.anchors, strict=True) if a.soft)
-        self._fps.append(_FP(idx, fp, toks, bits, soft_set))
-        self._fp_eligible[idx] = True
-        for k in keys:
-            self._seeds.setdefault(k, []).append(f)
+                fp = fingerprint(it, cfg, with_answer=with_answer)
+                if not fp.eligible:
+                    continue
+                toks = [self._tok_id.setdefault(a.token, len(self._tok_id)) for a in fp.anchors]
+                keys = _pair_keys(toks, [a.bits for a in fp.anchors]) | _pair_keys(
+                    [t for t, a in zip(toks, fp.anchors, strict=True) if not a.soft],
+                    [a.bits for a in fp.anchors if not a.soft],
+                )
+                pending.append((idx, fp, toks, keys))
+                for k in keys:
+                    uses[k] = uses.get(k, 0) + 1
+        for idx, fp, toks, keys in pending:
+            keys = {k for k in keys if uses[k] <= _MAX_SEED_ITEMS}
+            if not keys:  # only common pairs: no way to find it cheaply, counted as weak
+                continue
+            f = len(self._fps)
+            soft_set = frozenset(t for t, a in zip(toks, fp.anchors, strict=True) if a.soft)
+            bits = [a.bits for a in fp.anchors]
+            tok_bits: dict[int, float] = {}
+            for t, b in zip(toks, bits, strict=True):
+                tok_bits[t] = max(b, tok_bits.get(t, 0.0))
+            self._fps.append(_FP(idx, fp, toks, bits, soft_set, tok_bits))
+            self._fp_eligible[idx] = True
+            for k in keys:
+                self._seeds.setdefault(k, []).append(f)
 
     def _make_stats(self) -> DecontamStats:
         per: dict[str, dict[str, int]] = {}
@@ -687,7 +695,9 @@ class Decontaminator:
                         lst = seeds.get(ids[k] * _SHIFT + ids[seq[y]])
                         if lst:
                             for f in lst:
-                                cand.setdefault(f, []).append(k)
+                                c = cand.setdefault(f, [])
+                                c.append(k)
+                                c.append(seq[y])
         out: list[Match] = []
         for f, ks in cand.items():
             fp = self._fps[f]
@@ -700,8 +710,12 @@ class Decontaminator:
                     cur = []
                 cur.append(k)
             groups.append(cur)
+            need = _SEED_SHARE * self.config.min_match_bits
             for g in groups:
-                lo, hi = max(0, g[0] - m - 2), min(n, g[-1] + m + 3)
+                # the anchors that seed pairs link must weigh enough before aligning
+                if sum(fp.tok_bits[ids[k]] for k in set(g)) < need:
+                    continue
+                lo, hi = max(0, g[0] - _MARGIN), min(n, g[-1] + _MARGIN + 1)
                 match = self._align(fp, anc[lo:hi], ids[lo:hi], norm)
                 if match is not None:
                     out.append(match)
@@ -722,9 +736,15 @@ class Decontaminator:
             0.0 if a.soft and t in fp.soft_set else cfg.gap_penalty_bits
             for a, t in zip(win, win_ids, strict=True)
         ]
-        pairs = _local_alignment(fp.tokens, fp.bits, win_ids, pen)
+        # an item anchor absent from the window leaves its DP row equal to the one before, so
+        # the alignment runs on the present ones only (few, even for a long worked solution)
+        rows = [i for i, t in enumerate(fp.tokens) if t in present]
+        pairs = _local_alignment(
+            [fp.tokens[i] for i in rows], [fp.bits[i] for i in rows], win_ids, pen
+        )
         if not pairs:
             return None
+        pairs = [(rows[i], j) for i, j in pairs]
         anchors_ = fp.fp.anchors
         matched = sum(fp.bits[i] for i, _ in pairs)
         matched_soft = sum(fp.bits[i] for i, _ in pairs if anchors_[i].soft)
