@@ -448,6 +448,12 @@ class FiltersConfig(Section):
     max_dup_ngram_frac: list[Any]
     stuffing_top_k: int
     max_stuffing_frac: float
+    farm_rules: bool
+    farm_max_bracketed_share: float
+    farm_min_bracketed_chars: int
+    farm_max_stitch_marks: int
+    farm_max_isolated_share: float
+    farm_min_sentences: int
 
 
 @dataclass(frozen=True)
@@ -460,6 +466,7 @@ class EncodingConfig(Section):
     min_valid_share: float
     max_replacement_share: float
     max_damaged_share: float
+    max_fragments: int
 
 
 @dataclass(frozen=True)

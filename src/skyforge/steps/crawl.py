@@ -22,14 +22,19 @@ def _write_manifest(path: Path, summary: dict[str, Any]) -> None:
 
 
 @step(
-    "synth-crawl", "write the synthetic bilingual WARC crawl", sections=("crawl",), args=(OUT_DIR,)
+    "synth-crawl",
+    "write the synthetic bilingual WARC crawl",
+    sections=("crawl", "eval"),
+    args=(OUT_DIR,),
 )
 def synth_crawl(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
-    """Write the synthetic bilingual crawl (WARC shards + ground truth)."""
+    """Write the synthetic bilingual crawl (WARC shards + ground truth); its leak pages plant
+    items of the synthetic benchmark sets (eval.benchmarks.synthetic, the only eval key read)."""
     from skyforge.synthetic.crawl import synthesize_crawl
 
     crawl = C.CrawlConfig.from_dict(cfg["crawl"])
-    summary = synthesize_crawl(crawl.synthetic, crawl.num_shards, args.out_dir)
+    benchmarks = dict(cfg["eval"]["benchmarks"]["synthetic"])
+    summary = synthesize_crawl(crawl.synthetic, crawl.num_shards, args.out_dir, benchmarks)
     _write_manifest(args.out_dir / "manifest.json", {"source": "synthetic", **summary})
     return summary
 

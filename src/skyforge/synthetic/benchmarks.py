@@ -30,7 +30,18 @@ from skyforge.eval.benchmark_files import (
     subject_file_name,
 )
 
-__all__ = ["MC_SUBJECTS", "write_synthetic_benchmarks"]
+__all__ = [
+    "GSM8K_NAMES",
+    "MC_SUBJECTS",
+    "NUM_GSM8K_TEMPLATES",
+    "draw_gsm8k_numbers",
+    "gsm8k_text",
+    "item_id",
+    "mc_item",
+    "mc_text",
+    "synthetic_benchmark_items",
+    "write_synthetic_benchmarks",
+]
 
 # Facts for the "science" subject: (question, correct option, three wrong options).
 _SCIENCE_ZH = [
@@ -104,69 +115,101 @@ def _distractors(rng: random.Random, correct: int) -> list[int]:
     return rng.sample(sorted(v for v in pool if v > 0), 3)
 
 
-def _mc_question(rng: random.Random, subject: str, lang: str) -> tuple[str, str, list[str]]:
-    """(question, correct option, wrong options) for one synthetic item."""
+# Unit pairs of the "units" and "time" subjects: (big zh, small zh, big en, small en, factor).
+_UNITS = [
+    ("千米", "米", "kilometres", "metres", 1000),
+    ("米", "厘米", "metres", "centimetres", 100),
+    ("千克", "克", "kilograms", "grams", 1000),
+    ("升", "毫升", "litres", "millilitres", 1000),
+]
+_TIMES = [
+    ("小时", "分钟", "hours", "minutes", 60),
+    ("分钟", "秒", "minutes", "seconds", 60),
+    ("天", "小时", "days", "hours", 24),
+    ("星期", "天", "weeks", "days", 7),
+]
+
+
+def mc_text(spec: tuple, lang: str) -> tuple[str, str, list[str]]:
+    """(question, correct option, wrong options) of an item ``spec`` in ``lang`` (zh / en).
+
+    ``spec`` is what :func:`_mc_spec` drew: ``("arithmetic", "plus" | "times", a, b)``,
+    ``("units" | "time", pair index, n)`` or ``("science", fact index)``. The Chinese and the
+    English text of one spec say the same thing (the other language's template, same numbers or
+    the parallel fact): what a translated copy of the item looks like.
+    """
     zh = lang == "zh"
+    subject = spec[0]
     if subject == "arithmetic":
-        a, b = rng.randint(2, 99), rng.randint(2, 99)
-        if rng.random() < 0.5:
+        _, op, a, b = spec
+        if op == "plus":
             q, c = (f"{a} 加 {b} 等于多少？" if zh else f"What is {a} plus {b}?"), a + b
         else:
-            a, b = rng.randint(2, 19), rng.randint(2, 19)
             q, c = (f"{a} 乘以 {b} 等于多少？" if zh else f"What is {a} times {b}?"), a * b
-        return q, str(c), [str(v) for v in _distractors(rng, c)]
-    if subject == "units":
-        n = rng.randint(2, 99)
-        big_zh, small_zh, big_en, small_en, f = rng.choice(
-            [
-                ("千米", "米", "kilometres", "metres", 1000),
-                ("米", "厘米", "metres", "centimetres", 100),
-                ("千克", "克", "kilograms", "grams", 1000),
-                ("升", "毫升", "litres", "millilitres", 1000),
-            ]
-        )
-        q = f"{n} {big_zh}等于多少{small_zh}？" if zh else f"How many {small_en} are {n} {big_en}?"
-        wrong = [n * f // 10, n * f * 10, n * f + f]
-        return q, str(n * f), [str(v) for v in wrong]
-    if subject == "time":
-        n = rng.randint(2, 60)
-        big_zh, small_zh, big_en, small_en, f = rng.choice(
-            [
-                ("小时", "分钟", "hours", "minutes", 60),
-                ("分钟", "秒", "minutes", "seconds", 60),
-                ("天", "小时", "days", "hours", 24),
-                ("星期", "天", "weeks", "days", 7),
-            ]
-        )
+        return q, str(c), []
+    if subject in ("units", "time"):
+        _, k, n = spec
+        big_zh, small_zh, big_en, small_en, f = (_UNITS if subject == "units" else _TIMES)[k]
         q = f"{n} {big_zh}等于多少{small_zh}？" if zh else f"How many {small_en} are {n} {big_en}?"
         c = n * f
-        return q, str(c), [str(v) for v in (c + f, c - f, 2 * c)]
-    facts = _SCIENCE_ZH if zh else _SCIENCE_EN
-    q, c, *wrong = rng.choice(facts)
+        wrong = [c // 10, c * 10, c + f] if subject == "units" else [c + f, c - f, 2 * c]
+        return q, str(c), [str(v) for v in wrong]
+    q, c, *wrong = (_SCIENCE_ZH if zh else _SCIENCE_EN)[spec[1]]
     return q, c, list(wrong)
 
 
+def _mc_spec(rng: random.Random, subject: str) -> tuple[tuple, list[str] | None]:
+    """One item's spec (see :func:`mc_text`) and, for arithmetic, its wrong options (drawn)."""
+    if subject == "arithmetic":
+        a, b = rng.randint(2, 99), rng.randint(2, 99)
+        if rng.random() < 0.5:
+            return ("arithmetic", "plus", a, b), [str(v) for v in _distractors(rng, a + b)]
+        a, b = rng.randint(2, 19), rng.randint(2, 19)
+        return ("arithmetic", "times", a, b), [str(v) for v in _distractors(rng, a * b)]
+    if subject in ("units", "time"):
+        n = rng.randint(2, 99) if subject == "units" else rng.randint(2, 60)
+        pairs = _UNITS if subject == "units" else _TIMES
+        return (subject, rng.choice(range(len(pairs))), n), None
+    return ("science", rng.choice(range(len(_SCIENCE_ZH)))), None
+
+
+def mc_item(spec: tuple, wrong: list[str] | None, order: list[int], lang: str) -> dict:
+    """The item ``{question, A, B, C, D, answer}`` of ``spec`` in ``lang``; ``order[i]`` is the
+    option (0 = correct) shown under letter i, ``wrong`` overrides drawn wrong options."""
+    q, correct, drawn = mc_text(spec, lang)
+    options = [correct, *(wrong if wrong is not None else drawn)]
+    shown = [options[i] for i in order]
+    return {
+        "question": q,
+        **dict(zip(LETTERS, shown, strict=True)),
+        "answer": LETTERS[order.index(0)],
+    }
+
+
 def _mc_items(rng: random.Random, subject: str, lang: str, n: int) -> list[dict]:
-    """``n`` items with shuffled options; numeric questions do not repeat within a subject."""
+    """``n`` items with shuffled options; numeric questions do not repeat within a subject.
+
+    Each item also carries ``spec`` (see :func:`mc_text`) and ``translation``: the same item in
+    the other language, options in the same order (so the same answer letter).
+    """
+    other = "en" if lang == "zh" else "zh"
     items, seen = [], set()
     for _ in range(200 * n):
         if len(items) == n:
             break
-        q, correct, wrong = _mc_question(rng, subject, lang)
+        spec, wrong = _mc_spec(rng, subject)
+        q, correct, drawn = mc_text(spec, lang)
         if q in seen and subject != "science":  # 10 facts: science repeats, reshuffled
             continue
-        options = [correct, *wrong]
+        options = [correct, *(wrong if wrong is not None else drawn)]
         if len(set(options)) < len(options):
             continue
         seen.add(q)
-        rng.shuffle(options)
-        items.append(
-            {
-                "question": q,
-                **dict(zip(LETTERS, options, strict=True)),
-                "answer": LETTERS[options.index(correct)],
-            }
-        )
+        order = list(range(len(options)))
+        rng.shuffle(order)  # the same draws as shuffling the options themselves
+        item = mc_item(spec, wrong, order, lang)
+        translation = mc_item(spec, wrong, order, other)
+        items.append({**item, "spec": spec, "translation": translation})
     assert len(items) == n, f"could not draw {n} distinct {subject} questions"
     return items
 
@@ -244,6 +287,164 @@ def _gsm8k_templates() -> list[tuple[Callable[[random.Random], tuple], Callable[
     ]
 
 
+# The names of ``_NAMES`` as a Chinese site transliterates them.
+_NAMES_ZH = {
+    "Mia": "米娅",
+    "Tom": "汤姆",
+    "Ana": "安娜",
+    "Liam": "利亚姆",
+    "Zoe": "佐伊",
+    "Omar": "奥马尔",
+    "Lena": "莉娜",
+    "Ravi": "拉维",
+    "Sara": "萨拉",
+    "Ken": "肯",
+}
+
+
+def _gsm8k_templates_zh() -> list[Callable[..., tuple[str, str]]]:
+    """Chinese versions of :func:`_gsm8k_templates`, template by template: (question, worked
+    answer) with the same numbers in the same order and the name transliterated, as a Chinese
+    site republishes the English problem."""
+
+    def t0(name, a, b, c):
+        s, r = a + b, a + b - c
+        return (
+            f"{name}有{a}个苹果。{name}又买了{b}个苹果，然后送给朋友{c}个苹果。{name}现在有多少个苹果？",
+            f"买完以后，{name}有 {a} + {b} = <<{a}+{b}={s}>>{s} 个苹果。\n"
+            f"送出一些以后，{name}有 {s} - {c} = <<{s}-{c}={r}>>{r} 个苹果。\n#### {r}",
+        )
+
+    def t1(name, a, b):
+        r = a * b
+        return (
+            f"一盒装有{a}支铅笔。{name}买了{b}盒。{name}一共买了多少支铅笔？",
+            f"{name}买了 {a} * {b} = <<{a}*{b}={r}>>{r} 支铅笔。\n#### {r}",
+        )
+
+    def t2(name, a, b, c):
+        w, r = a * b, a * b + c
+        return (
+            f"{name}每小时挣{a}美元，工作了{b}小时。{name}还得到了{c}美元的小费。"
+            f"{name}一共得到多少钱？",
+            f"工作收入是 {a} * {b} = <<{a}*{b}={w}>>{w} 美元。\n"
+            f"加上小费一共是 {w} + {c} = <<{w}+{c}={r}>>{r} 美元。\n#### {r}",
+        )
+
+    def t3(name, q, b):
+        a = q * b
+        return (
+            f"{name}有{a}张贴纸，平均分给{b}个朋友。每个朋友能得到多少张贴纸？",
+            f"每个朋友得到 {a} / {b} = <<{a}/{b}={q}>>{q} 张贴纸。\n#### {q}",
+        )
+
+    def t4(name, a, b):
+        r = a - b
+        return (
+            f"{name}的班上有{a}名学生，其中{b}名是女生。班上有多少名男生？",
+            f"男生有 {a} - {b} = <<{a}-{b}={r}>>{r} 名。\n#### {r}",
+        )
+
+    return [t0, t1, t2, t3, t4]
+
+
+def gsm8k_text(template: int, name: str, numbers: tuple, lang: str) -> tuple[str, str]:
+    """(question, worked answer) of GSM8K-style template ``template`` with ``name`` (one of the
+    English names) and ``numbers``, in English or Chinese (the translation)."""
+    if lang == "zh":
+        return _gsm8k_templates_zh()[template](_NAMES_ZH[name], *numbers)
+    question, answer, _ = _gsm8k_templates()[template][1](name, *numbers)
+    return question, answer
+
+
+def draw_gsm8k_numbers(rng: random.Random, template: int) -> tuple:
+    """Numbers for ``template``, from the ranges its benchmark items are drawn from."""
+    return _gsm8k_templates()[template][0](rng)
+
+
+GSM8K_NAMES = _NAMES
+"""The names the GSM8K-style problems use."""
+NUM_GSM8K_TEMPLATES = 5
+
+
+def item_id(task: str, split: str, subject: str, row: int) -> str:
+    """``task/split/subject/row`` (row: 0-based data row of the file; GSM8K's subject is
+    ``main``, its row the line of ``<split>.jsonl``): names one item of the synthetic sets."""
+    return f"{task}/{split}/{subject}/{row}"
+
+
+def synthetic_benchmark_items(
+    *,
+    seed: int,
+    subjects_per_task: int = 3,
+    questions_per_subject: int = 20,
+    gsm8k_train: int = 200,
+    gsm8k_test: int = 60,
+    gsm8k_ref: int = 60,
+) -> dict[str, dict[str, dict[str, list[dict]]]]:
+    """The items :func:`write_synthetic_benchmarks` writes, in memory (same arguments).
+
+    Returns:
+        task → subject → split → items, as ``eval.benchmark_files.load_benchmark`` returns them
+        (GSM8K has the one subject ``main``). Every item has ``id`` (:func:`item_id`) and
+        ``translation`` (the item in the other language: Chinese for MMLU and GSM8K, English for
+        C-Eval and CMMLU). Multiple-choice items: ``question``, ``A``-``D``, ``answer`` and
+        ``spec`` (what :func:`mc_text` renders); GSM8K items: ``question``, ``answer`` (the worked
+        solution), ``reference`` (the final number), ``template``, ``name`` and ``numbers``.
+
+    Raises:
+        ValueError: if ``subjects_per_task`` is not in 1..4 or a count is negative.
+    """
+    if not 1 <= subjects_per_task <= len(MC_SUBJECTS):
+        raise ValueError(f"subjects_per_task={subjects_per_task}: expected 1..{len(MC_SUBJECTS)}")
+    if min(questions_per_subject, gsm8k_train, gsm8k_test, gsm8k_ref) < 0:
+        raise ValueError("synthetic benchmark counts must not be negative")
+    subjects = MC_SUBJECTS[:subjects_per_task]
+    out: dict[str, dict[str, dict[str, list[dict]]]] = {}
+    for t_index, task in enumerate(("ceval", "cmmlu", "mmlu")):
+        lang = "en" if task == "mmlu" else "zh"
+        out[task] = {}
+        for s_index, subject in enumerate(subjects):
+            rng = random.Random(f"{seed}/{t_index}/{s_index}")
+            out[task][subject] = {}
+            for split, n in ((FEWSHOT_SPLIT[task], 5), (EVAL_SPLIT[task], questions_per_subject)):
+                items = _mc_items(rng, subject, lang, n)
+                for i, it in enumerate(items):
+                    it["id"] = item_id(task, split, subject, i)
+                out[task][subject][split] = items
+
+    rng = random.Random(f"{seed}/gsm8k")
+    templates = _gsm8k_templates()
+    seen: set[tuple] = set()
+    out["gsm8k"] = {"main": {}}
+    for split, n in (("train", gsm8k_train), ("test", gsm8k_test), ("ref", gsm8k_ref)):
+        rows: list[dict] = []
+        while len(rows) < n:
+            k = rng.randrange(len(templates))
+            draw, build = templates[k]
+            numbers = draw(rng)
+            if (k, numbers) in seen:  # disjoint splits: each (template, numbers) once
+                continue
+            seen.add((k, numbers))
+            name = rng.choice(_NAMES)
+            question, answer, result = build(name, *numbers)
+            zh_q, zh_a = _gsm8k_templates_zh()[k](_NAMES_ZH[name], *numbers)
+            rows.append(
+                {
+                    "question": question,
+                    "answer": answer,
+                    "reference": str(result),
+                    "template": k,
+                    "name": name,
+                    "numbers": numbers,
+                    "id": item_id("gsm8k", split, "main", len(rows)),
+                    "translation": {"question": zh_q, "answer": zh_a},
+                }
+            )
+        out["gsm8k"]["main"][split] = rows
+    return out
+
+
 def write_synthetic_benchmarks(
     out_dir: Path,
     *,
@@ -287,23 +488,25 @@ def write_synthetic_benchmarks(
     Raises:
         ValueError: if ``subjects_per_task`` is not in 1..4 or a count is negative.
     """
-    if not 1 <= subjects_per_task <= len(MC_SUBJECTS):
-        raise ValueError(f"subjects_per_task={subjects_per_task}: expected 1..{len(MC_SUBJECTS)}")
-    if min(questions_per_subject, gsm8k_train, gsm8k_test, gsm8k_ref) < 0:
-        raise ValueError("synthetic benchmark counts must not be negative")
+    sets = synthetic_benchmark_items(
+        seed=seed,
+        subjects_per_task=subjects_per_task,
+        questions_per_subject=questions_per_subject,
+        gsm8k_train=gsm8k_train,
+        gsm8k_test=gsm8k_test,
+        gsm8k_ref=gsm8k_ref,
+    )
     out_dir = Path(out_dir)
     subjects = MC_SUBJECTS[:subjects_per_task]
     counts: dict[str, dict[str, int]] = {}
-    for t_index, task in enumerate(("ceval", "cmmlu", "mmlu")):
-        lang = "en" if task == "mmlu" else "zh"
+    for task in ("ceval", "cmmlu", "mmlu"):
         root = out_dir / task
         eval_split, shot_split = EVAL_SPLIT[task], FEWSHOT_SPLIT[task]
         counts[task] = {"subjects": len(subjects), shot_split: 0, eval_split: 0}
-        for s_index, subject in enumerate(subjects):
-            rng = random.Random(f"{seed}/{t_index}/{s_index}")
-            for split, n in ((shot_split, 5), (eval_split, questions_per_subject)):
-                items = _mc_items(rng, subject, lang, n)
-                counts[task][split] += n
+        for subject in subjects:
+            for split in (shot_split, eval_split):
+                items = sets[task][subject][split]
+                counts[task][split] += len(items)
                 path = root / split / subject_file_name(task, subject, split)
                 rows: list[list[Any]]
                 if task == "ceval":
@@ -330,21 +533,11 @@ def write_synthetic_benchmarks(
                 json.dumps(mapping, ensure_ascii=False, indent=2) + "\n",
             )
 
-    rng = random.Random(f"{seed}/gsm8k")
-    templates = _gsm8k_templates()
-    seen: set[tuple] = set()
     counts["gsm8k"] = {}
-    for split, n in (("train", gsm8k_train), ("test", gsm8k_test), ("ref", gsm8k_ref)):
-        lines = []
-        while len(lines) < n:
-            k = rng.randrange(len(templates))
-            draw, build = templates[k]
-            numbers = draw(rng)
-            if (k, numbers) in seen:  # disjoint splits: each (template, numbers) once
-                continue
-            seen.add((k, numbers))
-            question, answer, _ = build(rng.choice(_NAMES), *numbers)
-            lines.append(json.dumps({"question": question, "answer": answer}) + "\n")
+    for split, rows in sets["gsm8k"]["main"].items():
+        lines = [
+            json.dumps({"question": r["question"], "answer": r["answer"]}) + "\n" for r in rows
+        ]
         atomic_write_text(out_dir / "gsm8k" / f"{split}.jsonl", "".join(lines))
-        counts["gsm8k"][split] = n
+        counts["gsm8k"][split] = len(rows)
     return counts

@@ -25,6 +25,7 @@ import os
 import random
 import zlib
 from collections import Counter
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -36,10 +37,17 @@ from tqdm import tqdm
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from skyforge.config import SyntheticCrawlConfig
+from skyforge.config import SyntheticCrawlConfig, schema_defaults
 from skyforge.data.crawl import shard_name
+from skyforge.synthetic.benchmarks import synthetic_benchmark_items
 from skyforge.synthetic.crawl_plan import EXTRA_KINDS, PAGE_KINDS, Item, Plan
 from skyforge.synthetic.pages.articles import article_doc, code_doc, parallel_doc
+from skyforge.synthetic.pages.farms import (
+    FARM_KINDS,
+    bracketed_doc,
+    mojibake_fragments_doc,
+    stitched_doc,
+)
 from skyforge.synthetic.pages.harmful import (
     HARMFUL_KINDS,
     adult_listing_doc,
@@ -58,6 +66,13 @@ from skyforge.synthetic.pages.junk import (
     png,
     spam_doc,
 )
+from skyforge.synthetic.pages.leaks import (
+    LEAK_KINDS,
+    LEAK_NEGATIVE_KINDS,
+    LeakPool,
+    leak_doc,
+    negative_doc,
+)
 from skyforge.synthetic.pages.low_quality import low_quality_doc
 from skyforge.synthetic.pages.near_dup import near_variant
 from skyforge.synthetic.pages.sites import (
@@ -75,6 +90,9 @@ __all__ = [
     "REMOVAL_STEPS",
     "PAGE_KINDS",
     "HARMFUL_KINDS",
+    "LEAK_KINDS",
+    "LEAK_NEGATIVE_KINDS",
+    "FARM_KINDS",
     "EXTRA_KINDS",
     "DROPDOWN_HTML_EN",
     "DROPDOWN_HTML_ZH",
@@ -96,6 +114,7 @@ REMOVAL_STEPS = (
     "harmful",
     "exact_dedup",
     "near_dedup",
+    "decontaminate",
     "quality_model",
     "harmful_model",
 )
@@ -118,6 +137,13 @@ _KIND_STEP = {
     "harmful_evasive": ("harmful_model", "gambling promotion with its key words broken up"),
     "mojibake": ("encoding", "body is UTF-8 read as GBK / Windows-1252, bytes lost"),
     "low_quality": ("quality_model", "fluent low-quality text: SEO listicle, what-is page, spun"),
+    "leak_verbatim": ("decontaminate", "benchmark items copied as they are"),
+    "leak_edited": ("decontaminate", "benchmark items lightly edited"),
+    "leak_embedded": ("decontaminate", "a benchmark item inside a long unrelated article"),
+    "leak_translated": ("decontaminate", "benchmark items translated (zh <-> en)"),
+    "farm_stitched": ("heuristic", "content farm: sentences of unrelated news stories"),
+    "farm_bracketed": ("heuristic", "content farm: characters wrapped one by one in brackets"),
+    "farm_mojibake": ("encoding", "content farm: mojibake fragments inside clean lines"),
 }
 
 _SOFTWARE = "skyforge-synth-crawl/0.1"
@@ -144,13 +170,18 @@ GROUND_TRUTH_SCHEMA = pa.schema(
         ("has_dropdown", pa.bool_()),
         ("title", pa.string()),
         ("main_text", pa.string()),
+        ("leak_benchmark", pa.string()),
+        ("leak_items", pa.list_(pa.string())),
     ]
 )
 """Columns of ``ground_truth.parquet``. Beyond the scoring columns: ``offset`` (byte offset of the
 record's gzip member in its shard), ``record_type`` (response / revisit), ``content_type`` (of the
 HTTP response), ``charset_in_header`` (whether the HTTP header names the charset; otherwise only
 ``<meta>`` does), ``title`` and ``main_text`` (the text a perfect extractor returns: title, date
-line and body, without navigation, boilerplate or the drop-down; null for non-HTML)."""
+line and body, without navigation, boilerplate or the drop-down; null for non-HTML),
+``leak_benchmark`` and ``leak_items`` (pages of the leak kinds: the benchmark and the ids of the
+eval-split items planted, ``task/split/subject/row`` as ``synthetic.benchmarks.item_id`` names
+them; null on every other row, the hard negatives included)."""
 
 
 class _Renderer:
@@ -227,6 +258,22 @@ class _Renderer:
                 return low_quality_doc(r, it.lang)
             case "mojibake" | "mojibake_fixable":
                 return mojibake_doc(r, it.lang, day, it.site, fixable=it.kind == "mojibake_fixable")
+            case "leak_verbatim" | "leak_edited" | "leak_embedded" | "leak_translated":
+                assert self.plan.leaks is not None
+                return leak_doc(
+                    r, it.kind, it.lang, day, it.site, self.plan.leaks, list(it.leak_items)
+                )
+            case "leak_negative_template" | "leak_negative_topic":
+                assert self.plan.leaks is not None
+                return negative_doc(
+                    r, it.kind, it.leak_task, it.lang, day, it.site, self.plan.leaks
+                )
+            case "farm_stitched":
+                return stitched_doc(r, it.lang, day, it.site)
+            case "farm_bracketed":
+                return bracketed_doc(r, day, it.site)
+            case "farm_mojibake":
+                return mojibake_fragments_doc(r, it.lang, day, it.site)
         raise AssertionError(f"no document for kind {it.kind!r}")
 
     def body(self, it: Item) -> bytes:
@@ -310,7 +357,12 @@ class _SeededWARCWriter(WARCWriter):
         raise AssertionError("synthetic records must carry an explicit WARC-Date")
 
 
-def synthesize_crawl(cfg: SyntheticCrawlConfig, num_shards: int, out_dir: Path) -> dict[str, Any]:
+def synthesize_crawl(
+    cfg: SyntheticCrawlConfig,
+    num_shards: int,
+    out_dir: Path,
+    benchmarks: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """Write a synthetic bilingual crawl as WARC shards plus its ground truth.
 
     Args:
@@ -318,6 +370,9 @@ def synthesize_crawl(cfg: SyntheticCrawlConfig, num_shards: int, out_dir: Path) 
         num_shards: number of ``shard-NNNNN.warc.gz`` files (``crawl.num_shards``).
         out_dir: created if missing; outputs are written under temporary names and renamed
             only when everything succeeded, so a failure leaves no final file behind.
+        benchmarks: the settings of the DAG's synthetic benchmark sets
+            (``eval.benchmarks.synthetic``), whose eval-split items the leak kinds plant; None
+            takes the schema's defaults.
 
     Returns:
         A JSON-serialisable summary (the crawl manifest): page counts per kind, duplicate,
@@ -329,7 +384,10 @@ def synthesize_crawl(cfg: SyntheticCrawlConfig, num_shards: int, out_dir: Path) 
     if num_shards < 1:
         raise ValueError(f"config key 'crawl.num_shards': must be at least 1, got {num_shards}")
     out_dir = Path(out_dir)
-    plan = Plan(cfg, num_shards)
+    if benchmarks is None:
+        benchmarks = schema_defaults("eval", "benchmarks", "synthetic")
+    leaks = LeakPool(synthetic_benchmark_items(**benchmarks))
+    plan = Plan(cfg, num_shards, leaks)
     render = _Renderer(plan)
     out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -386,6 +444,14 @@ def synthesize_crawl(cfg: SyntheticCrawlConfig, num_shards: int, out_dir: Path) 
         "num_truncated": sum(r["kind"] == "truncated" for r in rows),
         "expected_removals": {s: sum(r["expected_step"] == s for r in rows) for s in REMOVAL_STEPS},
         "num_kept": sum(r["expected_step"] is None for r in rows),
+        "leak_items_per_kind": {
+            k: sum(len(r["leak_items"] or ()) for r in pages if r["kind"] == k) for k in LEAK_KINDS
+        },
+        "leak_items_per_benchmark": dict(
+            sorted(
+                Counter(r["leak_benchmark"] for r in pages for _ in r["leak_items"] or ()).items()
+            )
+        ),
     }
     log.info(
         "synthetic crawl: %d records in %d shards, %d bytes",
@@ -520,6 +586,8 @@ def _row(plan: Plan, render: _Renderer, it: Item, shard: int, offset: int) -> di
         reason = f"revisit of {plan.items[it.source].record_id}: no payload"
     elif it.kind == "truncated":
         reason = "truncated record: Content-Length exceeds the bytes present"
+    elif it.leak_items:
+        reason = f"{reason}: {', '.join(it.leak_items)}"
     elif step is None and it.dup_type == "exact":
         step, reason = "exact_dedup", f"exact copy of {dup_of}"
     elif step is None and it.dup_type == "near":
@@ -545,4 +613,6 @@ def _row(plan: Plan, render: _Renderer, it: Item, shard: int, offset: int) -> di
         "has_dropdown": it.has_dropdown,
         "title": html_doc.title if html_doc else None,
         "main_text": html_doc.main_text if html_doc else None,
+        "leak_benchmark": it.leak_task if it.leak_items else None,
+        "leak_items": list(it.leak_items) if it.leak_items else None,
     }

@@ -15,12 +15,21 @@ import logging
 import math
 import random
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
 from skyforge.config import SyntheticCrawlConfig
+from skyforge.synthetic.pages.farms import FARM_KINDS
 from skyforge.synthetic.pages.harmful import HARMFUL_KINDS
+from skyforge.synthetic.pages.leaks import (
+    LEAK_KINDS,
+    LEAK_NEGATIVE_KINDS,
+    LEAK_TASKS,
+    LeakPool,
+    items_per_page,
+    page_lang,
+)
 from skyforge.synthetic.pages.sites import Site, Sites
 from skyforge.synthetic.vocab import general as V
 
@@ -45,6 +54,9 @@ PAGE_KINDS = (
     "mojibake",
     "mojibake_fixable",
     "low_quality",
+    *LEAK_KINDS,
+    *LEAK_NEGATIVE_KINDS,
+    *FARM_KINDS,
 )
 """HTML page kinds that ``SyntheticCrawlConfig.mix`` shares out ``num_pages`` between."""
 
@@ -53,7 +65,7 @@ EXTRA_KINDS = ("non_html", "revisit", "truncated")
 
 # Kinds written with encoding damage in their content: served as UTF-8 (the damage is in the
 # text the site stored, not in the transfer), never drawn for GBK.
-_MOJIBAKE_KINDS = ("mojibake", "mojibake_fixable")
+_MOJIBAKE_KINDS = ("mojibake", "mojibake_fixable", "farm_mojibake")
 # Duplicates are drawn from kept kinds only, so that dedup is scored on documents no earlier
 # step removes; near copies only from prose long enough for small edits to stay above 0.8.
 _EXACT_DUP_KINDS = ("en_article", "zh_article", "code", "stem_qa", "parallel")
@@ -77,6 +89,8 @@ class Item:
     dup_type: str | None = None  # set on copies only
     source: int | None = None  # uid of the cluster's original (copies) or revisit referent
     copy_index: int = 0
+    leak_task: str = ""  # leak kinds and their negatives: the benchmark planted or imitated
+    leak_items: tuple[str, ...] = ()  # leak kinds: ids of the items planted
     shard: int = 0
     slot: int = 0  # position in the global shuffled order
     url: str = ""
@@ -133,9 +147,10 @@ def _parse_day(value: str, key: str) -> date:
 class Plan:
     """Every record's kind, site, shard, position, date, URL and id, before any text is made."""
 
-    def __init__(self, cfg: SyntheticCrawlConfig, num_shards: int):
+    def __init__(self, cfg: SyntheticCrawlConfig, num_shards: int, leaks: LeakPool | None = None):
         self.cfg = cfg
         self.num_shards = num_shards
+        self.leaks = leaks
         rng = random.Random(f"{cfg.seed}/plan")
         self.rng = rng
         self.start = datetime.combine(
@@ -207,16 +222,25 @@ class Plan:
             return rng.choice(pools[key])
 
         originals: dict[str, list[int]] = {k: [] for k in PAGE_KINDS}
+        if self.leaks is None and any(counts[k] for k in (*LEAK_KINDS, *LEAK_NEGATIVE_KINDS)):
+            raise ValueError("synthetic crawl: the leak kinds need the benchmark items (leaks=)")
+        leak_rng = random.Random(f"{cfg.seed}/leaks")
         for kind in PAGE_KINDS:
             num_orig = counts[kind] - exact.get(kind, 0) - near.get(kind, 0)
-            for _ in range(num_orig):
+            for index in range(num_orig):
                 uid = len(self.items)
+                if kind in (*LEAK_KINDS, *LEAK_NEGATIVE_KINDS):
+                    self.items.append(self._leak_item(uid, kind, index, leak_rng, site_for))
+                    originals[kind].append(uid)
+                    continue
                 if kind in ("stem_qa", "spam", "adult", "boilerplate_only", "low_quality"):
                     lang = rng.choice(("en", "zh"))
                 elif kind in HARMFUL_KINDS:
                     lang = rng.choice(("en", "zh"))
-                elif kind in _MOJIBAKE_KINDS:
+                elif kind in _MOJIBAKE_KINDS or kind == "farm_stitched":
                     lang = rng.choice(("en", "zh"))
+                elif kind == "farm_bracketed":
+                    lang = "zh"
                 else:
                     lang = {
                         "en_article": "en",
@@ -230,7 +254,7 @@ class Plan:
                     site = self.sites.spam_host()
                 elif kind == "adult":
                     site = self.sites.adult_host(lang)
-                elif kind in (*HARMFUL_KINDS, "low_quality"):
+                elif kind in (*HARMFUL_KINDS, *FARM_KINDS, "low_quality"):
                     site = self.sites.junk_host(lang)
                 elif kind == "other_lang":
                     site = site_for(sub, "news")
@@ -265,6 +289,21 @@ class Plan:
         for dup_type, alloc in (("near", near), ("exact", exact)):
             for kind in PAGE_KINDS:
                 self._make_clusters(dup_type, alloc.get(kind, 0), originals[kind])
+
+    def _leak_item(
+        self, uid: int, kind: str, index: int, rng: random.Random, site_for: Callable
+    ) -> Item:
+        """Page ``index`` of a leak kind: its benchmark (dealt in turn), language, site and, for
+        the leaks themselves, the items it plants (each planted once while any is left)."""
+        assert self.leaks is not None
+        task = LEAK_TASKS[index % len(LEAK_TASKS)]
+        lang = page_lang(kind, task, index // len(LEAK_TASKS))
+        quiz = kind not in ("leak_embedded", "leak_negative_topic")
+        site = site_for(lang, "qa" if quiz else "news")
+        item_ids: tuple[str, ...] = ()
+        if kind in LEAK_KINDS:
+            item_ids = tuple(self.leaks.draw(rng, task, items_per_page(kind, task, rng)))
+        return Item(uid, kind, lang, site, leak_task=task, leak_items=item_ids)
 
     def _make_clusters(self, dup_type: str, num_copies: int, pool: list[int]) -> None:
         rng = self.rng

@@ -164,6 +164,10 @@ def test_expected_steps_by_kind(crawl):
         **{k: "harmful" for k in sc.HARMFUL_KINDS if k != "harmful_evasive"},
         "harmful_evasive": "harmful_model",
         "low_quality": "quality_model",
+        **{k: "decontaminate" for k in sc.LEAK_KINDS},
+        "farm_stitched": "heuristic",
+        "farm_bracketed": "heuristic",
+        "farm_mojibake": "encoding",
     }
     for row in gt.itertuples():
         if row.kind in first:

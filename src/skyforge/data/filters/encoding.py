@@ -12,6 +12,14 @@ is removed (``encoding:mojibake``), lesser damaged lines are dropped and counted
 undo UTF-8 read as GBK, the common Chinese case, and charset detectors judge bytes, not decoded
 text; the test is a few lines of stdlib codecs.
 
+One wrong decoding damages every non-ASCII character of a line. Short fragments of
+Windows-1252 mojibake (``æ–°é—»`` for ``新闻``, ``ï¼Œ`` for ``，``) inside a line whose other
+non-ASCII characters are right come from text pasted together from sources in several
+encodings (content farms, issue 21): each fragment is certain on its own (its bytes are strict
+UTF-8), so it is repaired in place; a document with more than ``max_fragments`` distinct ones is
+removed (``encoding:mojibake_fragments``), since a page with a mistyped name or two is clean
+text, and one whose words are broken all over was assembled, not written.
+
 See docs/cleaning.md.
 """
 
@@ -75,6 +83,54 @@ def _valid_share(raw: bytes, codec: str) -> tuple[float, int]:
     return valid / high, high
 
 
+def _cp1252_char(byte: int) -> str:
+    try:
+        return bytes([byte]).decode("cp1252")
+    except UnicodeDecodeError:
+        return chr(byte)  # the five undefined bytes, as Latin-1 reads them
+
+
+# A UTF-8 sequence read as Windows-1252: a lead byte's character (Â-ß, à-ï, ð-ô) and the
+# characters its continuation bytes (80-BF) become: a "fragment" of mojibake.
+_CONT = "[" + re.escape("".join(_cp1252_char(b) for b in range(0x80, 0xC0))) + "]"
+_FRAGMENT_RE = re.compile(
+    f"(?:[\u00c2-\u00df]{_CONT}|[\u00e0-\u00ef]{_CONT}{{2}}|[\u00f0-\u00f4]{_CONT}{{3}})+"
+)
+_RESIDUE_RE = re.compile(f"[\u00c2-\u00f4]{_CONT}")
+
+
+def repair_fragments(line: str) -> tuple[str, list[str]] | None:
+    """``line`` with its mojibake fragments repaired, and the repaired texts; None when it has
+    none, or a fragment is not certain (its bytes are not strict UTF-8 or decode to something
+    unprintable: it stays, and counts as a broken fragment), or a broken fragment remains, or
+    no correctly encoded non-ASCII character is left beside them (then the line-level round
+    trip of :meth:`MojibakeRepair.line_state` is the test, not this one), or a fragment decodes
+    to CJK in a line without correct CJK."""
+    pieces = []
+    for m in _FRAGMENT_RE.finditer(line):
+        try:
+            fixed = m.group(0).encode("cp1252", "skyforge_latin1").decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            continue
+        if fixed.isprintable():
+            pieces.append((m.start(), m.end(), fixed))
+    if not pieces:
+        return None
+    out, rest, last = [], [], 0
+    for start, end, fixed in pieces:
+        out += [line[last:start], fixed]
+        rest.append(line[last:start])
+        last = end
+    out.append(line[last:])
+    rest.append(line[last:])
+    remainder = "\n".join(rest)  # the line without its fragments (no new neighbours)
+    if _RESIDUE_RE.search(remainder) or not _NON_ASCII_RE.search(remainder):
+        return None
+    if any(_CJK_RE.search(f) for _, _, f in pieces) and not _CJK_RE.search(remainder):
+        return None
+    return "".join(out), [f for _, _, f in pieces]
+
+
 def _plausible(line: str, fixed: str, codec: str) -> bool:
     """A repair is kept only when it reads as text: every character printable, fewer non-ASCII
     characters than before (misread UTF-8 always spends more characters: 1.5 GBK or 2–3
@@ -105,15 +161,30 @@ class MojibakeRepair:
         self.p = params
 
     def line_state(self, line: str) -> tuple[str, str, str]:
-        """(state, codec, repaired line): state is "clean", "repaired" or "damaged"."""
+        """(state, codec, repaired line): state is "clean", "repaired", "fragments" (mojibake
+        fragments beside correct text, repaired: see :func:`repair_fragments`) or "damaged"."""
+        return self._judge(line)[:3]
+
+    def _judge(self, line: str) -> tuple[str, str, str, list[str]]:
+        """:meth:`line_state` and the repaired fragments."""
+        state, codec, fixed = self._line_state(line)
+        if state != "repaired" and state != "damaged_marks":
+            fragments = repair_fragments(line)
+            if fragments is not None:
+                return "fragments", "fragment", fragments[0], fragments[1]
+        return ("damaged" if state == "damaged_marks" else state), codec, fixed, []
+
+    def _line_state(self, line: str) -> tuple[str, str, str]:
+        """The whole-line test: clean, repaired, damaged, or damaged_marks (lost characters
+        marked by U+FFFD or "??", which no fragment repair undoes)."""
         p = self.p
         non_ascii = len(_NON_ASCII_RE.findall(line))
         if non_ascii == 0:
             return "clean", "", line
         if line.count("\ufffd") > p.max_replacement_share * non_ascii and non_ascii >= 4:
-            return "damaged", "", line
+            return "damaged_marks", "", line
         if len(_QMARK_RUN_RE.findall(line)) >= 2:
-            return "damaged", "", line
+            return "damaged_marks", "", line
         raw, codec = _reencode(line)
         share, high = _valid_share(raw, codec)
         # GBK spends two bytes on a character: a CJK line needs twice the bytes (as many
@@ -127,7 +198,7 @@ class MojibakeRepair:
             return state, codec, line
         if "\ufffd" in line and codec == "gbk":
             # gb18030 "replace" wrote '?' for U+FFFD: a strict success would hide a lost byte.
-            return "damaged", "", line
+            return "damaged_marks", "", line
         if not _plausible(line, fixed, codec):
             return "clean", "", line
         return "repaired", codec, fixed
@@ -135,19 +206,26 @@ class MojibakeRepair:
     def check(self, text: str) -> tuple[str, str | None, Counter[str]]:
         """Return (text after repair, removal reason or None, counts of line outcomes).
 
-        Counts: ``repaired:<codec>`` and ``damaged`` lines.
+        Counts: ``repaired:<codec>`` and ``damaged`` lines, ``repaired:fragment`` fragments.
+        Reasons: ``encoding:mojibake`` (too much damage), ``encoding:mojibake_fragments`` (more
+        than ``max_fragments`` distinct fragments), ``encoding:empty_after_repair``.
         """
         counts: Counter[str] = Counter()
         if not _NON_ASCII_RE.search(text):
             return text, None, counts
         out: list[str] = []
+        fragments: set[str] = set()
         damaged_chars = total_chars = 0
         for line in text.split("\n"):
             n = len(_NON_ASCII_RE.findall(line))
             total_chars += n
-            state, codec, fixed = self.line_state(line)
+            state, codec, fixed, found = self._judge(line)
             if state == "repaired":
                 counts[f"repaired:{codec}"] += 1
+                out.append(fixed)
+            elif state == "fragments":
+                counts["repaired:fragment"] += len(found)
+                fragments.update(found)
                 out.append(fixed)
             elif state == "damaged":
                 counts["damaged"] += 1
@@ -156,6 +234,8 @@ class MojibakeRepair:
                 out.append(line)
         if total_chars and damaged_chars / total_chars > self.p.max_damaged_share:
             return text, "encoding:mojibake", counts
+        if len(fragments) > self.p.max_fragments:
+            return text, "encoding:mojibake_fragments", counts
         new_text = "\n".join(out)
         if not new_text.strip():
             return new_text, "encoding:empty_after_repair", counts

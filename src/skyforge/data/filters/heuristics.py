@@ -4,8 +4,8 @@ One shard of extracted documents goes through, in order: the URL filter (domain 
 URL patterns), mojibake repair (:mod:`skyforge.data.filters.encoding`, before language ID reads
 the text), language ID (a line-based code detector, then py3langid or fastText lid.176), C4-style
 line cleanup (edits text, removes nothing), Gopher and C4 document rules with Chinese-aware
-versions, and the content rules (:mod:`skyforge.data.filters.harmful`). Each removal is a row
-with its step and reason.
+versions with the content-farm rules (:mod:`skyforge.data.filters.farm`), and the content rules
+(:mod:`skyforge.data.filters.harmful`). Each removal is a row with its step and reason.
 
 Chinese has no spaces, so a Chinese "word" is one CJK ideograph, length rules have their own
 Chinese thresholds and the stop-word rule uses Chinese function characters; code keeps only
@@ -41,6 +41,7 @@ from skyforge.data.docs import (
     removed_writer,
 )
 from skyforge.data.filters.encoding import MojibakeRepair
+from skyforge.data.filters.farm import ContentFarmRules
 from skyforge.data.filters.harmful import HarmfulRules
 from skyforge.data.filters.language import LanguageFilter, code_score
 from skyforge.data.filters.lines import LineCleaner
@@ -60,6 +61,7 @@ __all__ = [
     "UrlFilter",
     "LanguageFilter",
     "HeuristicFilter",
+    "ContentFarmRules",
     "LineCleaner",
     "TextStats",
     "code_score",
@@ -174,6 +176,7 @@ def filter_shard(
     )
     cleaner = LineCleaner(params.max_boilerplate_line_words) if params.clean_lines else None
     heuristic = HeuristicFilter(params)
+    farm = ContentFarmRules(params) if params.farm_rules else None
     mojibake = MojibakeRepair(encoding) if encoding is not None and encoding.enabled else None
     rules = HarmfulRules(harmful) if harmful is not None and harmful.enabled else None
     encoding_lines: Counter[str] = Counter()
@@ -240,6 +243,8 @@ def filter_shard(
                     lines_dropped.update(dropped)
                     doc["text"] = cleaned
                 why = heuristic.reason(doc)
+                if why is None and farm is not None:
+                    why = farm.reason(doc)
                 step = heuristic.step if why is not None else None
                 if step is None and doc["lang"] not in lang_filter.keep:
                     # Language ID passed it as too short to judge, and the length rules were set

@@ -27,6 +27,8 @@ _SHARES = (
     "max_dup_paragraph_chars",
     "min_code_score",
     "max_stuffing_frac",
+    "farm_max_bracketed_share",
+    "farm_max_isolated_share",
 )
 
 
