@@ -63,7 +63,10 @@ item's matched stretch (on 7,049 WMT zh/en sentence pairs of more than 40 charac
 length ratio lies in 0.43–1.34 for 98 %; a table row "145 | 3.25 | 87" is not a paragraph).
 Candidates come from anchor pairs (an anchor and one of the next two, in the whole sequence and
 in the non-name sequence, both sides) looked up in a hash index, so the scan is linear in the
-document and the alignment runs only where a pair hits.
+document and the alignment runs only where a pair hits (a pair shared by more than 40
+fingerprints is no seed; an item left without one is counted weak). A multiple-choice match must
+include a number of the question when the question has one: the same four option values under
+another question are another item.
 
 Why it does not match other problems of the same style: a match needs ``min_match_bits`` (20)
 bits in order with few gaps. A same-template problem with other numbers shares the names and
@@ -287,6 +290,7 @@ class Fingerprint:
     core_bits: float
     soft_bits: float
     eligible: bool
+    question_anchors: int = 0
 
 
 def fingerprint(
@@ -320,7 +324,9 @@ def fingerprint(
         and core + soft >= config.min_fingerprint_bits
         and core >= config.min_core_bits
     )
-    return Fingerprint(norm.text, tuple(kept), core, soft, eligible)
+    q_end = len(normalize(item.question).text)
+    in_question = sum(1 for a in kept if a.start < q_end and not a.soft)
+    return Fingerprint(norm.text, tuple(kept), core, soft, eligible, in_question)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -396,10 +402,11 @@ class _FP:
     bits: list[float]
     soft_set: frozenset[int]
     tok_bits: dict[int, float]
+    question_end: int  # anchors before it include the question's numbers (0: it has none)
 
 
 _SEED_BITS = 9.0  # an anchor pair must weigh this much to be a seed (not "2, 10")
-_MAX_SEED_ITEMS = 25  # a pair shared by more fingerprints says little about one of them
+_MAX_SEED_ITEMS = 40  # a pair shared by more fingerprints says little about one of them
 _MARGIN = 4  # document anchors aligned beyond the first and last seed-linked ones
 _SEED_SHARE = 0.5  # seed-linked anchors must weigh this share of min_match_bits to align
 _SHIFT = 1 << 32
@@ -555,7 +562,8 @@ class Decontaminator:
             tok_bits: dict[int, float] = {}
             for t, b in zip(toks, bits, strict=True):
                 tok_bits[t] = max(b, tok_bits.get(t, 0.0))
-            self._fps.append(_FP(idx, fp, toks, bits, soft_set, tok_bits))
+            q_end = _question_end(fp) if fp.question_anchors else 0
+            self._fps.append(_FP(idx, fp, toks, bits, soft_set, tok_bits, q_end))
             self._fp_eligible[idx] = True
             for k in keys:
                 self._seeds.setdefault(k, []).append(f)
@@ -746,6 +754,8 @@ class Decontaminator:
             return None
         pairs = [(rows[i], j) for i, j in pairs]
         anchors_ = fp.fp.anchors
+        if fp.question_end and all(anchors_[i].soft or i >= fp.question_end for i, _ in pairs):
+            return None  # the options alone, under another question, are another item
         matched = sum(fp.bits[i] for i, _ in pairs)
         matched_soft = sum(fp.bits[i] for i, _ in pairs if anchors_[i].soft)
         if matched - matched_soft < cfg.min_core_bits:
@@ -774,6 +784,17 @@ class Decontaminator:
         s, e = norm.orig_span(start, end)
         it = self.items[fp.item]
         return Match(it.benchmark, it.item_id, "crosslingual", s, e, round(min(score, 1.0), 4))
+
+
+def _question_end(fp: Fingerprint) -> int:
+    """Index of the first anchor after the question's own non-name anchors."""
+    seen = 0
+    for i, a in enumerate(fp.anchors):
+        if not a.soft:
+            seen += 1
+            if seen == fp.question_anchors:
+                return i + 1
+    return len(fp.anchors)
 
 
 def _local_alignment(

@@ -354,3 +354,11 @@ def test_word_problem_with_its_solution_is_fingerprinted_by_both():
     )
     assert found(d.match(FILLER_ZH + page)) == {("gsm8k", "p", "crosslingual")}
     assert not d.match(FILLER_ZH + page.split("\n")[0])  # the question alone is too weak
+
+
+def test_options_under_another_question_are_not_the_item(dec):
+    # the same four option values (82, 72, 83, 81) after a question with other numbers
+    assert not dec.match("38 加 44 等于多少？\nA. 82\nB. 72\nC. 83\nD. 81")
+    assert found(dec.match("37 加 45 等于多少？\nA. 82\nB. 72\nC. 83\nD. 81")) == {
+        ("mmlu", "arithmetic/1", "crosslingual")
+    }
