@@ -59,6 +59,14 @@ def step_config(*sections):
     return section_json(config, *sections)
 
 
+def synthetic_crawl_config():
+    """The crawl section and the synthetic benchmark settings whose test items the synthetic
+    crawl plants as leaks (a change to the benchmark sets regenerates the crawl)."""
+    synthetic = config["eval"]["benchmarks"]["synthetic"]
+    sliced = {"crawl": config["crawl"], "eval": {"benchmarks": {"synthetic": synthetic}}}
+    return section_json(sliced, "crawl", "eval")
+
+
 # Content checks (docs/staleness.md). Snakemake compares checksums only of files up to 1 MB and
 # falls back to modification times for larger ones, so a data file regenerated with identical
 # bytes would make everything downstream stale. Its producer therefore also writes a small

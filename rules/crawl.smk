@@ -20,7 +20,7 @@ if config["crawl"]["source"] == "synthetic":
         resources:
             **rule_resources("crawl"),
         params:
-            config=lambda wildcards: step_config("crawl"),
+            config=lambda wildcards: synthetic_crawl_config(),
             out_dir=lambda wildcards, output: os.path.dirname(output.manifest),
         shell:
             "python -m skyforge.cli synth-crawl --config-json {params.config:q} --out-dir {params.out_dir:q}"
