@@ -6,12 +6,12 @@ Not a test: run it by hand and quote the command and its output::
     .venv/bin/python benchmarks/data_scale.py --factors 1 10 30 --rates-out data_rates.json
 
 For each factor F it runs the data half of the DAG (``snakemake --cores N`` on the funnel and
-the removal scores, which need every cleaning rule, the classifiers and the corpora split, and on
-the tokenizer, the packs (through the blends) and the held-out domain files, which read the corpora) in
-a fresh directory, on the embedded default config with ``crawl.synthetic.num_pages`` = 3,000 ×
-F and the default two shards: a shard grows F times, so a job whose memory followed its shard
-would show it. Every other key keeps its default (``stream`` batches, the substring-dedup
-budget).
+the removal scores, which need every cleaning rule, the classifiers and the corpora split, and
+on the tokenizer, the packs (through the blends) and the held-out domain files, which read the
+corpora) in a fresh directory, on the embedded default config with ``crawl.synthetic.num_pages``
+= 3,000 × F and the default two shards: a shard grows F times, so a job whose memory followed
+its shard would show it. Every other key keeps its default (``stream`` batches, the
+substring-dedup budget).
 
 Per rule, from Snakemake's own ``benchmark:`` files (``logs/benchmarks/<rule>/*.tsv``: wall
 seconds, CPU seconds and peak RSS of each job) and ``snakemake --summary`` (which rule wrote

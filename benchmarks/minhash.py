@@ -437,10 +437,12 @@ def reduce_worker(spec: str) -> None:
             M.merge_components([warm / "c.parquet"], warm / "m.parquet")
             M.minhash_clusters(pairs, warm / "o.parquet", params)
     start = _rss_bytes()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     stats = call([Path(f) for f in job["inputs"]], Path(job["out"]))
-    seconds = time.perf_counter() - t0
-    print(json.dumps({"stats": stats, "start": start, "peak": _hwm_bytes(), "seconds": seconds}))
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    peak = _hwm_bytes()
+    out = {"stats": stats, "start": start, "peak": peak, "seconds": seconds, "cpu": cpu}
+    print(json.dumps(out))
 
 
 def _run_reduce(job: dict) -> dict:
@@ -503,9 +505,9 @@ def memory_section(
     print(
         "| step | partition | docs held (¼ → full) | pair rows read (full) | peak above start MB "
         "(¼ → full) | formula: ¼ peak + bytes of the added docs, MB | measured B/doc "
-        "| formula B/doc | seconds (full) |"
+        "| formula B/doc | seconds (full) | CPU s ¼ → full |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     with tempfile.TemporaryDirectory(prefix="bench-reduce-") as tmp:
         work = Path(tmp)
         jobs: dict[str, list[dict]] = {}
@@ -566,7 +568,7 @@ def memory_section(
                 f"| {docs_a:,} → {docs_b:,} | {'' if rows is None else f'{rows:,}'} "
                 f"| {peak_a / 1e6:,.0f} → {peak_b / 1e6:,.0f} | {predicted / 1e6:,.0f} "
                 f"| {(peak_b - peak_a) / per_doc:.0f} | {added / per_doc:.0f} "
-                f"| {b['seconds']:.1f} |"
+                f"| {b['seconds']:.1f} | {a['cpu']:.1f} → {b['cpu']:.1f} |"
             )
         if near_docs:
             full = work / "full"

@@ -158,6 +158,7 @@ _STEP_TABLES = {
     "exact_dedup": "results/data/exact/{shard}",
     "near_dedup": "results/data/near/{shard}",
     "substring_dedup": "results/data/substring/{group}/{shard}",
+    "decontaminate": "results/data/decontam/{group}/{shard}",
     "quality_model": "results/data/quality/{group}/{shard}",
     "harmful_model": "results/data/harmful/{group}/{shard}",
 }
@@ -170,6 +171,30 @@ def removal_tables():
         for prefix in _STEP_TABLES.values()
         for f in group_files(shard_files(f"{prefix}.removed.parquet"))
     ]
+
+
+def decontam_ledgers():
+    """Every decontaminate ledger (the matches of every group and shard)."""
+    return group_files(shard_files("results/data/decontam/{group}/{shard}.matches.parquet"))
+
+
+def audit_pairs(shard):
+    """(removal table, that step's input table or None) of every step of one shard, for the
+    corpus audit's samples: a step reads the kept table of the step before it."""
+    groups = list(config["dedup"]["substring"]["groups"])
+    prefixes = list(_STEP_TABLES.values())
+    pairs = []
+    for i, prefix in enumerate(prefixes):
+        for group in groups if "{group}" in prefix else [None]:
+            removed = prefix.format(shard=shard, group=group) + ".removed.parquet"
+            before = prefixes[i - 1].format(shard=shard, group=group) + ".parquet" if i else None
+            pairs.append((removed, before))
+    return pairs
+
+
+def audit_shard_inputs(wildcards):
+    """The tables ``audit_shard`` reads for one shard."""
+    return sorted({f for pair in audit_pairs(wildcards.shard) for f in pair if f})
 
 
 def kept_tables():
@@ -319,14 +344,20 @@ def sft_variants():
     return variants
 
 
-def chat_file(section, role):
-    """A user-given chat data file, or the synthetic one the DAG writes."""
+def raw_chat_file(section, role):
+    """A user-given chat data file, or the synthetic one the DAG writes (before
+    decontamination)."""
     given = config[section][f"{role}_file"]
     if given:
         return given
     if section == "sft":
         return f"results/chat/sft_{role}.jsonl"
     return f"results/chat/pref_{role}_full.jsonl"
+
+
+def chat_file(section, role):
+    """The chat data file SFT / DPO train on: the raw one without benchmark items."""
+    return f"results/chat/decontam/{section}_{role}.jsonl"
 
 
 def sft_inputs(wildcards):
@@ -419,6 +450,21 @@ def benchmark_dirs():
     """Task → directory in the official layout (config, or the synthetic sets)."""
     given = config["eval"]["benchmarks"]["data"]
     return {t: given.get(t, f"{BENCHMARK_DATA}/{t}") for t in config["eval"]["benchmarks"]["tasks"]}
+
+
+def decontam_dirs():
+    """Task → directory of the benchmarks decontamination removes (config, or synthetic)."""
+    given = config["eval"]["benchmarks"]["data"]
+    tasks = config["decontam"]["tasks"]
+    if tasks is None:
+        tasks = config["eval"]["benchmarks"]["tasks"]
+    return {t: given.get(t, f"{BENCHMARK_DATA}/{t}") for t in tasks}
+
+
+def decontam_inputs():
+    """The benchmark directories decontamination reads (the synthetic sets when used)."""
+    dirs = list(decontam_dirs().values())
+    return [BENCHMARK_DATA] if any(d.startswith(BENCHMARK_DATA) for d in dirs) else dirs
 
 
 def benchmark_inputs():

@@ -103,15 +103,18 @@ rule score_removals:
         ground_truth=by_content("results/crawl/ground_truth.parquet"),
         removed=by_content(removal_tables()),
         repaired=by_content(shard_files("results/data/filter/{shard}.repaired.parquet")),
+        matches=by_content(decontam_ledgers()),
         digests=digest_of(
             ["results/crawl/ground_truth.parquet"]
             + removal_tables()
             + shard_files("results/data/filter/{shard}.repaired.parquet")
+            + decontam_ledgers()
         ),
     output:
         csv=report(
             "results/data/scores/scores.csv", caption="../report/scores.rst", category="3. Data"
         ),
+        planted="results/data/scores/planted.csv",
         markdown="results/data/scores/scores.md",
     log:
         "logs/score_removals/score_removals.log",
@@ -125,5 +128,5 @@ rule score_removals:
         out_dir=lambda wildcards, output: os.path.dirname(output.csv),
     shell:
         "python -m skyforge.cli score --ground-truth {input.ground_truth:q}"
-        " --removed {input.removed:q} --repaired {input.repaired:q} --out-dir {params.out_dir:q}"
-        " 2> {log:q}"
+        " --removed {input.removed:q} --repaired {input.repaired:q} --matches {input.matches:q}"
+        " --out-dir {params.out_dir:q} 2> {log:q}"

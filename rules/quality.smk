@@ -58,9 +58,9 @@ rule train_quality_model:
 
 rule quality:
     input:
-        docs=by_content("results/data/substring/{group}/{shard}.parquet"),
+        docs=by_content("results/data/decontam/{group}/{shard}.parquet"),
         model=by_content("results/data/quality_model/model.bin"),
-        docs_sha256=digest_of("results/data/substring/{group}/{shard}.parquet"),
+        docs_sha256=digest_of("results/data/decontam/{group}/{shard}.parquet"),
         model_sha256=digest_of("results/data/quality_model/model.bin"),
     output:
         docs="results/data/quality/{group}/{shard}.parquet",

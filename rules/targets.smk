@@ -8,8 +8,9 @@ def data_outputs():
         "results/data/funnel/funnel.png",
     ]
     outputs += ["results/data/quality_model/metrics.md", "results/data/harmful_model/metrics.md"]
+    outputs += ["results/data/audit/audit.md"]
     if config["crawl"]["source"] == "synthetic":
-        outputs.append("results/data/scores/scores.md")
+        outputs += ["results/data/scores/scores.md", "results/data/scores/planted.csv"]
     return outputs
 
 

@@ -14,7 +14,18 @@ import logging
 import sys
 from pathlib import Path
 
-from skyforge.steps import align, clean, corpora, crawl, dedup, preflight, pretrain, quality, report
+from skyforge.steps import (
+    align,
+    clean,
+    corpora,
+    crawl,
+    decontam,
+    dedup,
+    preflight,
+    pretrain,
+    quality,
+    report,
+)
 from skyforge.steps import eval as eval_steps
 from skyforge.steps import plan as plan_steps
 from skyforge.steps import tokenize as tokenize_steps
@@ -26,6 +37,7 @@ STEP_MODULES = (
     crawl,
     clean,
     dedup,
+    decontam,
     quality,
     corpora,
     tokenize_steps,

@@ -21,6 +21,7 @@ from skyforge.config.sections import (
     ClusterConfig,
     CorporaConfig,
     CrawlConfig,
+    DecontamSection,
     DedupConfig,
     DpoConfig,
     EncodingConfig,
@@ -94,6 +95,7 @@ class SkyforgeConfig:
     harmful_model: HarmfulModelConfig
     quality_model: QualityModelConfig
     dedup: DedupConfig
+    decontam: DecontamSection
     corpora: CorporaConfig
     tokenizer: TokenizerConfig
     blends: BlendsConfig
@@ -125,6 +127,7 @@ class SkyforgeConfig:
             harmful_model=HarmfulModelConfig.from_dict(d["harmful_model"]),
             quality_model=QualityModelConfig.from_dict(d["quality_model"]),
             dedup=DedupConfig.from_dict(d["dedup"]),
+            decontam=DecontamSection.from_dict(d["decontam"]),
             corpora=CorporaConfig.from_dict(d["corpora"]),
             tokenizer=TokenizerConfig.from_dict(d["tokenizer"]),
             blends=BlendsConfig.from_dict(d["blends"]),

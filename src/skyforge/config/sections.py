@@ -27,6 +27,7 @@ __all__ = [
     "ClusterConfig",
     "CorporaConfig",
     "CrawlConfig",
+    "DecontamSection",
     "DedupConfig",
     "DpoConfig",
     "EncodingConfig",
@@ -530,6 +531,18 @@ class DedupConfig(Section):
     exact: dict[str, Any]
     near: dict[str, Any]
     substring: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DecontamSection(Section):
+    """The ``decontam`` section (the matcher's own parameters are
+    ``skyforge.data.decontam.DecontamConfig``, built from ``matcher``)."""
+
+    SECTION: ClassVar[str] = "decontam"
+    tasks: list[str] | None
+    action: str
+    min_chars_after: int
+    matcher: dict[str, Any]
 
 
 @dataclass(frozen=True)

@@ -319,10 +319,13 @@ def fingerprint(
         kept.append(a)
     core = sum(a.bits for a in kept if not a.soft)
     soft = sum(a.bits for a in kept if a.soft)
+    # Strength counts each value once: a number said again ("45 / 5 = 9 ... #### 9") adds no
+    # information, and a problem of two small numbers and their quotient is any division drill.
+    distinct = sum({a.token: a.bits for a in kept if not a.soft}.values())
     eligible = (
         len(kept) >= 2
-        and core + soft >= config.min_fingerprint_bits
-        and core >= config.min_core_bits
+        and distinct + soft >= config.min_fingerprint_bits
+        and distinct >= config.min_core_bits
     )
     q_end = len(normalize(item.question).text)
     in_question = sum(1 for a in kept if a.start < q_end and not a.soft)
@@ -758,7 +761,11 @@ class Decontaminator:
             return None  # the options alone, under another question, are another item
         matched = sum(fp.bits[i] for i, _ in pairs)
         matched_soft = sum(fp.bits[i] for i, _ in pairs if anchors_[i].soft)
-        if matched - matched_soft < cfg.min_core_bits:
+        # the evidence is the distinct values matched, each once (see fingerprint())
+        distinct = sum(
+            {fp.tokens[i]: fp.bits[i] for i, _ in pairs if not anchors_[i].soft}.values()
+        )
+        if distinct < cfg.min_core_bits or distinct + matched_soft < cfg.min_match_bits:
             return None
         j0, j1 = pairs[0][1], pairs[-1][1]
         matched_js = {j for _, j in pairs}

@@ -210,7 +210,8 @@ _ANCHOR_RE = re.compile(
     r"(?![0-9]))"
     rf"|(?P<zhfrac>[{_ZH}]+分之[{_ZH}点]+)"
     rf"|(?P<zh>[{_ZH}][{_ZH}点]*)"
-    r"|(?P<num>(?<![A-Za-z0-9.])[0-9]+(?:\.[0-9]+)?(?:/[0-9]+)?"
+    # not the digits after a decimal point; an option label's point ("A.53000") is no decimal
+    r"|(?P<num>(?<![A-Za-z0-9])(?<![0-9]\.)[0-9]+(?:\.[0-9]+)?(?:/[0-9]+)?"
     r"(?:\s?(?:[万亿]|(?i:thousand|million|billion)(?![A-Za-z])))?)"
     rf"|(?P<enum>(?<![A-Za-z])(?i:{_NW})(?:[\s-]+(?:(?i:and)[\s-]+)?(?i:{_NW}))*(?![A-Za-z]))"
     rf"|(?P<ordinal>(?<![A-Za-z])(?i:{_ORD})(?![A-Za-z]))"

@@ -40,6 +40,7 @@ STEPS = (
     "exact_dedup",
     "near_dedup",
     "substring_dedup",
+    "decontaminate",
     "quality_model",
     "harmful_model",
 )

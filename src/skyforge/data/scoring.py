@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-from skyforge.core.tables import write_table
+from skyforge.core.tables import write_csv, write_table
 from skyforge.data.docs import STEPS
 
 DEDUP_TYPES = {"exact_dedup": "exact", "near_dedup": "near"}
@@ -142,6 +142,142 @@ def score_removals(
     return pd.DataFrame(rows)
 
 
+PLANTED_REASONS = {
+    "farm_bracketed": "farm:bracketed",
+    "farm_stitched": "farm:stitched",
+    "farm_mojibake": "encoding:mojibake_fragments",
+}
+"""Planted content-farm kinds → the removal reason that answers for them."""
+NEGATIVE_PREFIX = "leak_negative"
+"""Hard negatives of decontamination (same template other numbers, same topic no item): kept."""
+
+
+def _ids(value: object) -> set[str]:
+    """The planted item ids of a ground-truth cell (a list or array; null for none)."""
+    return set() if value is None or (isinstance(value, float) and pd.isna(value)) else set(value)
+
+
+def _is_planted(kind: str) -> bool:
+    return kind.startswith("leak_") or kind in PLANTED_REASONS
+
+
+def score_planted(
+    ground_truth: pd.DataFrame, removed: pd.DataFrame, matches: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Precision and recall per planted kind: benchmark leaks, their hard negatives, content farms.
+
+    Args:
+        ground_truth: as :func:`score_removals`, with ``kind``, ``leak_items``.
+        removed: the removal rows (id, step, reason).
+        matches: the decontaminate ledger (id, benchmark, item_id), or None.
+
+    Returns:
+        One row per planted kind present: ``pages``, its ``step``, ``removed`` (by that step),
+        ``removed_elsewhere`` (by another one), ``recall`` (pages removed by the step / pages),
+        ``precision`` and ``unit`` (what precision counts). Leaks: ``items`` (planted),
+        ``items_found`` (planted ids the ledger names on the page) and precision = the ledger's
+        ids on those pages that were planted there (or are the same item in another task:
+        ``leak_equivalents``) / all it names there (a leak page matched to the wrong item is not a
+        correct find); ``items_found`` counts the planted ids only. Content farms: precision =
+        the kind's pages among every removal with its reason. Hard negatives: ``removed`` counts
+        removals by any step (every one is a false removal); they have no recall.
+    """
+    gt = ground_truth.set_index("record_id")
+    if "kind" not in gt.columns:
+        return pd.DataFrame()
+    rem = removed[removed["id"].isin(gt.index)]
+    step_of = dict(zip(rem["id"], rem["step"], strict=True))
+    reason_of = dict(zip(rem["id"], rem["reason"], strict=True))
+    found: dict[str, set[str]] = {}
+    if matches is not None:
+        for rid, item in zip(matches["id"], matches["item_id"], strict=True):
+            found.setdefault(rid, set()).add(item)
+    rows = []
+    for kind in sorted(k for k in gt["kind"].dropna().unique() if _is_planted(k)):
+        pages = gt.index[gt["kind"] == kind]
+        steps = [step_of.get(r) for r in pages]
+        if kind.startswith(NEGATIVE_PREFIX):
+            gone = sum(s is not None for s in steps)
+            rows.append(
+                {
+                    "kind": kind,
+                    "step": "(kept)",
+                    "pages": len(pages),
+                    "removed": gone,
+                    "removed_elsewhere": 0,
+                    "recall": float("nan"),
+                    "precision": 1 - gone / len(pages),
+                    "unit": "pages kept",
+                }
+            )
+            continue
+        step = gt.loc[pages, "expected_step"].dropna().iloc[0]
+        hit = [r for r, s in zip(pages, steps, strict=True) if s == step]
+        row = {
+            "kind": kind,
+            "step": step,
+            "pages": len(pages),
+            "removed": len(hit),
+            "removed_elsewhere": sum(s not in (None, step) for s in steps),
+            "recall": len(hit) / len(pages),
+        }
+        if kind.startswith("leak_"):
+            planted = {r: _ids(gt.at[r, "leak_items"]) for r in pages}
+            same = (
+                {r: _ids(gt.at[r, "leak_equivalents"]) for r in pages}
+                if "leak_equivalents" in gt.columns
+                else {r: set() for r in pages}
+            )
+            named = sum(len(found.get(r, set())) for r in pages)
+            right = sum(len(found.get(r, set()) & (planted[r] | same[r])) for r in pages)
+            hits = sum(len(found.get(r, set()) & planted[r]) for r in pages)
+            row |= {
+                "items": sum(len(v) for v in planted.values()),
+                "items_found": hits,
+                "precision": right / named if named else float("nan"),
+                "unit": "item ids named",
+            }
+        else:
+            reason = PLANTED_REASONS[kind]
+            flagged = [r for r, why in reason_of.items() if why == reason]
+            mine = sum(gt.at[r, "kind"] == kind for r in flagged)
+            row |= {
+                "precision": mine / len(flagged) if flagged else float("nan"),
+                "unit": f"removals '{reason}'",
+            }
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def render_planted(planted: pd.DataFrame) -> str:
+    """The per-kind scores as Markdown."""
+    if planted.empty:
+        return ""
+
+    def fmt(x: float) -> str:
+        return "—" if pd.isna(x) else f"{x:.3f}"
+
+    lines = [
+        "",
+        "## Planted kinds: benchmark leaks, hard negatives, content farms",
+        "",
+        "| kind | step | pages | removed by the step | removed elsewhere | recall | precision "
+        "| precision counts | planted items found |",
+        "|---|---|---:|---:|---:|---:|---:|---|---:|",
+    ]
+    for r in planted.to_dict("records"):
+        items = r.get("items")
+        items_cell = (
+            "" if items is None or pd.isna(items) else f"{int(r['items_found'])} / {int(items)}"
+        )
+        lines.append(
+            f"| {r['kind']} | {r['step']} | {r['pages']} | {r['removed']} | "
+            f"{r['removed_elsewhere']} | {fmt(r['recall'])} | {fmt(r['precision'])} | "
+            f"{r['unit']} | {items_cell} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def _in_dup_family(gt: pd.DataFrame, rid: str, kind: str) -> bool:
     """The record is the original or a copy of the given type in its cluster."""
     dup_type = gt.at[rid, "dup_type"]
@@ -193,13 +329,28 @@ def render_markdown(scores: pd.DataFrame) -> str:
 
 
 def write_scores(
-    ground_truth: Path, removed: Sequence[Path], repaired: Sequence[Path], out_dir: Path
+    ground_truth: Path,
+    removed: Sequence[Path],
+    repaired: Sequence[Path],
+    out_dir: Path,
+    matches: Sequence[Path] = (),
 ) -> pd.DataFrame:
-    """Score a run's removals against the ground truth; write scores.csv and scores.md."""
+    """Score a run's removals against the ground truth; write scores.csv, planted.csv and
+    scores.md (per step, then per planted kind)."""
     gt = pd.read_parquet(ground_truth)
     fixed = None
     if repaired:
         fixed = pd.concat([pd.read_parquet(p, columns=["id"]) for p in repaired], ignore_index=True)
-    scores = score_removals(gt, load_removed(removed), fixed)
-    write_table(out_dir, "scores", scores, render_markdown(scores))
+    rem = load_removed(removed)
+    scores = score_removals(gt, rem, fixed)
+    ledger = (
+        pd.concat(
+            [pd.read_parquet(p, columns=["id", "item_id"]) for p in matches], ignore_index=True
+        )
+        if matches
+        else None
+    )
+    planted = score_planted(gt, rem, ledger)
+    write_csv(Path(out_dir) / "planted.csv", planted)
+    write_table(out_dir, "scores", scores, render_markdown(scores) + render_planted(planted))
     return scores

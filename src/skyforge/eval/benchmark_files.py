@@ -242,6 +242,43 @@ def load_benchmark(task: str, root: Path) -> dict[str, dict[str, list[dict]]]:
     return out
 
 
+TASK_LANG = {"ceval": "zh", "cmmlu": "zh", "mmlu": "en", "gsm8k": "en"}
+"""The language each task's items are written in."""
+
+
+def item_id(task: str, split: str, subject: str, row: int) -> str:
+    """``task/split/subject/row``: names one item (row: 0-based data row of its file; GSM8K's
+    subject is ``main``, its row the line of ``<split>.jsonl``)."""
+    return f"{task}/{split}/{subject}/{row}"
+
+
+def eval_items(task: str, root: Path) -> list[dict]:
+    """The items a model is scored on (:data:`EVAL_SPLIT`), for decontamination.
+
+    Returns:
+        ``{"id", "lang", "question", "options", "answer"}`` dicts (``options`` empty for GSM8K;
+        its ``answer`` the worked solution), in file order.
+
+    Raises:
+        ValueError: as :func:`load_benchmark`, naming the file and row.
+    """
+    split = EVAL_SPLIT[task]
+    out = []
+    for subject, splits in sorted(load_benchmark(task, root).items()):
+        for row, item in enumerate(splits.get(split, [])):
+            options = () if task == "gsm8k" else tuple(item[letter] for letter in LETTERS)
+            out.append(
+                {
+                    "id": item_id(task, split, subject, row),
+                    "lang": TASK_LANG[task],
+                    "question": item["question"],
+                    "options": options,
+                    "answer": item["answer"],
+                }
+            )
+    return out
+
+
 def check_benchmark_dir(task: str, root: Path) -> list[str]:
     """Validates a task's directory; returns the subject names.
 

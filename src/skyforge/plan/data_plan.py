@@ -12,12 +12,12 @@ band's keys for ``minhash_buckets``, one per language group for ``substring_dedu
 partition for ``exact_duplicates`` and ``minhash_components``, one for the other global steps.
 Wall time adds up the rules one after another (each rule's jobs spread over the cores), which
 ignores the overlap of independent rules: an upper bound. A job whose peak memory exceeds
-``plan.data.node_memory_gb`` cannot run as the code stands, and the table says so: the global
-steps whose memory grows with the crawl (the classifier and tokenizer training) are where a
-full crawl breaks today. The exact-dedup reduce, the MinHash bucket jobs of each band and the
-MinHash components run in as many partitions as their memory budgets need
-(:func:`skyforge.plan.resources.dedup_partitions`, reported below the table); the MinHash merge
-holds every document of a cluster once.
+``plan.data.node_memory_gb`` cannot run as the code stands, and the table says so (at the
+preset's 100 TB none: the global steps stream, sample or partition). The ground-truth scores
+(:data:`SYNTHETIC_ONLY`) are planned only for a synthetic crawl. The exact-dedup reduce, the
+MinHash bucket jobs of each band and the MinHash components run in as many partitions as their
+memory budgets need (:func:`skyforge.plan.resources.dedup_partitions`, reported below the
+table); the MinHash merge holds every document of a cluster once.
 """
 
 from __future__ import annotations
@@ -33,7 +33,11 @@ from typing import Any
 from skyforge.config import ConfigError
 from skyforge.plan import resources as R
 
-__all__ = ["DataStep", "data_plan", "load_rates", "render_data_plan"]
+__all__ = ["DataStep", "SYNTHETIC_ONLY", "data_plan", "load_rates", "render_data_plan"]
+
+SYNTHETIC_ONLY = frozenset({"score_removals"})
+"""Data rules of a synthetic crawl's DAG only (scored against its ground truth): not planned for
+a crawl of WARC files."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,8 @@ def data_plan(config: Mapping[str, Any], default_crawl_bytes: float) -> dict[str
         sized["crawl"]["source"] = "warc"
     steps = []
     for rule, rate in rates.items():
+        if sized["crawl"]["source"] != "synthetic" and rule in SYNTHETIC_ONLY:
+            continue
         req = R.data_request(rule, rate, crawl, "planned", sized, None)
         jobs = _jobs(rule, rate, shards, sized, crawl)
         cpus = req.cpus_per_task

@@ -236,6 +236,20 @@ id, date, pairs and output rows; same)."""
 BUCKET_CANDIDATE_SHARE = NEAR_DUP_SHARE
 """Share of a band's documents in a bucket of two or more, taken as the share of documents in a
 near-duplicate cluster (a pair verified in some band shares that band's bucket)."""
+REDUCE_CPU_S_PER_DOC: dict[str, tuple[float, float]] = {
+    "exact_duplicates": (0.78e-6, 0.87e-6),
+    "minhash_buckets": (5.8e-6, 2.8e-6),
+    "minhash_components": (0.0, 23e-6),
+    "minhash_clusters": (0.0, 10.3e-6),
+}
+"""CPU seconds of one global dedup reduce job: (per document of the crawl it streams, per
+document it holds). Every ``exact_duplicates`` partition streams every hash row and every
+``minhash_buckets`` partition every signature row of its band; a ``minhash_components`` job
+reads only its shards' pair rows and the merge the components' rows, so their time follows what
+they hold. Measured by ``benchmarks/minhash.py --memory-only --partitions 4`` on generated tables
+(2 M hash rows; band 0 of 1 M signatures; 1 M clustered documents with ~15 pair rows each): the
+one-job and partition-0-of-4 CPU seconds of a step solve for the two rates (exact 3.3 and 2.0 s,
+buckets 8.6 and 6.5 s; components 12.8 s for 546 k documents held, the merge 10.3 s for 1 M)."""
 COMPONENT_COPIES = 2
 """Documents held by the ``minhash_components`` partitions together, per document in a cluster:
 a document is in the partition of its own shard and in those of the earlier documents it pairs
@@ -264,13 +278,19 @@ DATA_RATES: dict[str, DataRate] = {
     "filter": DataRate("shard", 270, 0, 60, 0.35),  # 270 → 270 MB, 77 → 111 s
     "exact_hashes": DataRate("shard", 170, 0, 3.5, 0.011),  # 169 → 160 MB, 4.0 → 5.0 s
     "exact_dedup": DataRate("shard", 250, 0, 1.8, 0.01),  # 217 → 249 MB, 1.8 → 1.4 s
-    "minhash_signatures": DataRate("shard", 290, 0, 7.7, 0.042),  # 268 → 290 MB, 9.7 → 13.7 s
+    "minhash_signatures": DataRate("shard", 215, 0, 7.7, 0.042),  # 210 → 214 MB, 9.7 → 13.7 s
     "near_dedup": DataRate("shard", 225, 0, 1.7, 0.01),  # 218 → 221 MB, 1.6 → 1.0 s
     "quality": DataRate("shard", 245, 0, 5.6, 0.026),  # 215 → 241 MB, 6.9 → 9.3 s
     "harmful": DataRate("shard", 255, 0, 3.3, 0.01),  # 245 → 254 MB, 3.4 → 3.5 s
     "corpus_dates": DataRate("shard", 235, 0, 2.6, 0.012),  # as corpus_split (no benchmark:)
-    "corpus_split": DataRate("shard", 235, 0, 2.6, 0.012),  # 202 → 232 MB, 3.1 → 4.3 s
-    "pack_shard": DataRate("shard", 460, 1.0, 6.2, 0.01),  # default → 8× crawl: 456 → 489 MB
+    "corpus_split": DataRate("shard", 235, 0, 2.6, 0.012),
+    # not in the scale run: 1.3 s and ≤ 130 MB per default shard (synthetic sets); time from
+    # benchmarks/decontaminate.py with the real sets, 440 pages/s per core at 30 pages per MB
+    "decontaminate": DataRate("shard", 300, 0, 1.3, 0.07),
+    # assumed, not in the scale run: reads the shard's removal tables and its steps' input
+    # tables one row group at a time, holding 64 ids per (step, reason)
+    "audit_shard": DataRate("shard", 250, 0, 2.0, 0.02),  # 202 → 232 MB, 3.1 → 4.3 s
+    "pack_shard": DataRate("shard", 500, 0, 6.2, 0.01),  # 479 → 497 MB (time: default → 8×)
     # whole crawl: the 10× crawl's 101 MB → the 30× crawl's 304 MB
     "crawl": DataRate("crawl", 90, 1.0, 0.1, 0.21),  # synthetic: 184 → 372 MB, 19.7 → 59.1 s
     # exact_duplicates, minhash_buckets, minhash_components, minhash_clusters: + documents ×
@@ -281,20 +301,22 @@ DATA_RATES: dict[str, DataRate] = {
     "minhash_components": DataRate("crawl", 350, 0, 0.9, 0.01),
     "minhash_clusters": DataRate("crawl", 350, 0, 0.9, 0.01),
     "substring_dedup": DataRate("crawl", 290, 0, 9.6, 0.07),  # + windows (docstring); 16 → 29 s
-    "train_quality_model": DataRate("crawl", 310, 0.66, 2.7, 0.01),  # 375 → 502 MB, 2.8 → 3.1 s
+    "train_quality_model": DataRate("crawl", 310, 0.66, 2.7, 0.002),  # 375 → 502 MB; 0.0019 s/MB
     # 519 → 365 MB (30×: fewer negatives pass max_per_class); k of the default → 8× runs
     "train_harmful_model": DataRate("crawl", 520, 0.7, 1.8, 0.15),  # 16.0 → 44.4 s
-    "funnel": DataRate("crawl", 260, 0.23, 1.7, 0.005),  # 280 → 324 MB, 2.2 → 3.1 s
+    "funnel": DataRate("crawl", 275, 0, 1.7, 0.005),  # row groups: 247 → 273 MB, 2.2 → 3.1 s
     "score_removals": DataRate("crawl", 110, 1.63, 3.0, 0.01),  # 264 → 578 MB, 3.0 → 3.1 s
     # default → 8× crawl (not in the data half's benchmark targets)
-    "eval_domains": DataRate("crawl", 150, 0.3, 0.8, 0.01),  # 146 → 166 MB, 0.7 → 0.7 s
-    "train_tokenizer": DataRate("crawl", 230, 0.6, 1.8, 0.01),  # 227 → 269 MB (+ the sample)
+    "eval_domains": DataRate("fixed", 150, 0, 0.8, 0),  # stops at eval.heldout_docs: < 1 s
+    "train_tokenizer": DataRate("crawl", 305, 0, 2.6, 0.0012),  # 290 → 301 MB (+ the sample)
     # fixed size (config-sized generators, small tables); the largest of both runs
     "merge_packs": DataRate("fixed", 410, 0, 17.3, 0),  # streams the shards' packs
     "harmful_planted": DataRate("fixed", 150, 0, 0.8, 0),
     "reference_set": DataRate("fixed", 160, 0, 0.9, 0),
     "corpus_cutoffs": DataRate("fixed", 90, 0, 0.5, 0),
     "chat_data": DataRate("fixed", 30, 0, 0.3, 0),
+    "decontaminate_chat": DataRate("fixed", 300, 0, 5, 0, measured=False),
+    "corpus_audit": DataRate("fixed", 300, 0, 5, 0, measured=False),
     "eval_benchmarks_data": DataRate("fixed", 30, 0, 0.3, 0),
     "blend": DataRate("fixed", 30, 0, 0.4, 0),
     "blends": DataRate("fixed", 30, 0, 0.2, 0),
@@ -544,6 +566,25 @@ def _dedup_need(
     return need, f"{MERGE_BYTES_PER_DOC} B × {NEAR_DUP_SHARE:g} × {counted} in clusters"
 
 
+def _dedup_seconds(rule: str, config: Mapping[str, Any], crawl: float) -> tuple[float, str]:
+    """CPU seconds of one job of a global dedup reduce (:data:`REDUCE_CPU_S_PER_DOC`), and the
+    arithmetic."""
+    docs = planned_docs(config, crawl)
+    read, held = REDUCE_CPU_S_PER_DOC[rule]
+    if rule in ("exact_duplicates", "minhash_buckets"):
+        parts = dedup_partitions(rule, config, crawl)
+        seconds = read * docs + held * docs / parts
+        return seconds, (
+            f"{read * 1e6:g} µs × {_count(docs)} documents streamed + {held * 1e6:g} µs × "
+            f"{_count(docs / parts)} held = {_minutes(seconds)}"
+        )
+    clustered = NEAR_DUP_SHARE * docs
+    if rule == "minhash_components":
+        clustered *= COMPONENT_COPIES / dedup_partitions(rule, config, crawl)
+    seconds = held * clustered
+    return seconds, f"{held * 1e6:g} µs × {_count(clustered)} documents held = {_minutes(seconds)}"
+
+
 def data_request(
     rule: str,
     rate: DataRate,
@@ -586,6 +627,8 @@ def data_request(
         why = (
             f"{rate.base_mb:g} MB + {rate.k:g} × {_gb(size)} shard ({crawl_why}, / {shards} shards)"
         )
+    elif rate.k == 0:
+        why = f"{rate.base_mb:g} MB, row groups streamed from the {_gb(crawl)} crawl ({origin})"
     else:
         why = f"{rate.base_mb:g} MB + {rate.k:g} × {_gb(crawl)} crawl ({origin})"
     if rule in DEDUP_REDUCES:
@@ -596,8 +639,8 @@ def data_request(
         why = f"{rate.base_mb:g} MB + {arithmetic}"
         if rate.k and rule != "minhash_buckets":
             why += f" + {rate.k:g} × {_gb(crawl)} crawl"
-        if rule == "minhash_components":  # each job reads the row groups of its shards only
-            seconds = rate.s0 + rate.s_per_mb * size / 1e6 / dedup_partitions(rule, config, crawl)
+        work, timing = _dedup_seconds(rule, config, crawl)
+        seconds = rate.s0 + work
     if rule == "substring_dedup":
         budget = config["dedup"]["substring"]["memory_budget_gb"] * GIB
         text = crawl * TEXT_PER_WARC_BYTE
@@ -618,7 +661,10 @@ def data_request(
         why += f" + {TOKENIZER_BYTES_PER_SAMPLE_BYTE:g} × {_gb(sample)} sampled"
     if rate.scale != "fixed":
         why += f" = {_gb(need_b)}"
-        why += f"; {_minutes(seconds)} at {rate.s_per_mb:g} s/MB"
+        if rule in DEDUP_REDUCES:  # their time is per document (_dedup_seconds)
+            why += f"; CPU {timing}"
+        else:
+            why += f"; {_minutes(seconds)} at {rate.s_per_mb:g} s/MB"
     need_mb, mem_mb = _round_mem(need_b, DATA_MEM_FLOOR_MB)
     need_min, limit = _round_time(seconds)
     return Request(

@@ -94,11 +94,19 @@ def funnel(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
 @step(
     "score",
     "score removals against the ground truth",
-    args=(path("ground-truth"), path("out-dir"), path("removed", many=True), REPAIRED),
+    args=(
+        path("ground-truth"),
+        path("out-dir"),
+        path("removed", many=True),
+        REPAIRED,
+        path("matches", many=True, required=False, help="the decontaminate ledgers"),
+    ),
 )
 def score(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
     """Score removals against the synthetic crawl's ground truth."""
     from skyforge.data.scoring import write_scores
 
-    scores = write_scores(args.ground_truth, args.removed, args.repaired or (), args.out_dir)
+    scores = write_scores(
+        args.ground_truth, args.removed, args.repaired or (), args.out_dir, args.matches or ()
+    )
     return {"steps": len(scores)}

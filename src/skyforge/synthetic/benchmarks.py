@@ -27,6 +27,7 @@ from skyforge.eval.benchmark_files import (
     EVAL_SPLIT,
     FEWSHOT_SPLIT,
     LETTERS,
+    item_id,
     subject_file_name,
 )
 
@@ -365,12 +366,6 @@ def draw_gsm8k_numbers(rng: random.Random, template: int) -> tuple:
 GSM8K_NAMES = _NAMES
 """The names the GSM8K-style problems use."""
 NUM_GSM8K_TEMPLATES = 5
-
-
-def item_id(task: str, split: str, subject: str, row: int) -> str:
-    """``task/split/subject/row`` (row: 0-based data row of the file; GSM8K's subject is
-    ``main``, its row the line of ``<split>.jsonl``): names one item of the synthetic sets."""
-    return f"{task}/{split}/{subject}/{row}"
 
 
 def synthetic_benchmark_items(

@@ -172,6 +172,7 @@ GROUND_TRUTH_SCHEMA = pa.schema(
         ("main_text", pa.string()),
         ("leak_benchmark", pa.string()),
         ("leak_items", pa.list_(pa.string())),
+        ("leak_equivalents", pa.list_(pa.string())),
     ]
 )
 """Columns of ``ground_truth.parquet``. Beyond the scoring columns: ``offset`` (byte offset of the
@@ -181,7 +182,9 @@ HTTP response), ``charset_in_header`` (whether the HTTP header names the charset
 line and body, without navigation, boilerplate or the drop-down; null for non-HTML),
 ``leak_benchmark`` and ``leak_items`` (pages of the leak kinds: the benchmark and the ids of the
 eval-split items planted, ``task/split/subject/row`` as ``synthetic.benchmarks.item_id`` names
-them; null on every other row, the hard negatives included)."""
+them; null on every other row, the hard negatives included), ``leak_equivalents`` (the
+eval-split items of any task with the same template and numbers as a planted one: naming them is
+no false find)."""
 
 
 class _Renderer:
@@ -615,4 +618,9 @@ def _row(plan: Plan, render: _Renderer, it: Item, shard: int, offset: int) -> di
         "main_text": html_doc.main_text if html_doc else None,
         "leak_benchmark": it.leak_task if it.leak_items else None,
         "leak_items": list(it.leak_items) if it.leak_items else None,
+        "leak_equivalents": (
+            sorted({e for i in it.leak_items for e in plan.leaks.equivalents(i)})
+            if it.leak_items and plan.leaks is not None
+            else None
+        ),
     }

@@ -341,19 +341,44 @@ def test_word_problem_with_its_solution_is_fingerprinted_by_both():
         "gsm8k",
         "p",
         "en",
-        "A box holds 6 pencils. Sara buys 10 boxes. How many pencils does Sara buy?",
-        answer="Sara buys 6 * 10 = <<6*10=60>>60 pencils.\n#### 60",
+        "Sara has 47 apples. Sara buys 26 more apples and then gives 8 apples to a friend. How "
+        "many apples does Sara have now?",
+        answer="After buying, Sara has 47 + 26 = <<47+26=73>>73 apples.\n"
+        "After giving some away, Sara has 73 - 8 = <<73-8=65>>65 apples.\n#### 65",
     )
-    assert not fingerprint(solved).eligible
-    assert fingerprint(solved, with_answer=True).eligible
+    # three values of its own (and a name): the question alone is a fingerprint; the solution
+    # adds two values more
+    assert fingerprint(solved).eligible
+    assert fingerprint(solved, with_answer=True).core_bits > fingerprint(solved).core_bits
     d = Decontaminator([solved])
     assert d.is_fingerprinted("gsm8k", "p")
     page = (
-        "一盒有6支铅笔。萨拉买了10盒。萨拉一共买了多少支铅笔？\n"
-        "解：萨拉买了 6 * 10 = 60 支铅笔。\n#### 60"
+        "萨拉有47个苹果。她又买了26个苹果，然后送给朋友8个苹果。萨拉现在有多少个苹果？\n"
+        "解：买完后萨拉有 47 + 26 = 73 个苹果。\n送出一些后，萨拉有 73 - 8 = 65 个苹果。\n#### 65"
     )
     assert found(d.match(FILLER_ZH + page)) == {("gsm8k", "p", "crosslingual")}
-    assert not d.match(FILLER_ZH + page.split("\n")[0])  # the question alone is too weak
+    # the translated question alone keeps three values (16.5 bits) but not the name: too weak
+    assert not d.match(FILLER_ZH + page.split("\n")[0])
+    # the same template with other numbers is another problem
+    other = page.replace("47", "52").replace("73", "78").replace("65", "70")
+    assert not d.match(FILLER_ZH + other)
+
+
+def test_a_value_said_again_adds_no_strength():
+    """Two small numbers and their product are any multiplication drill: the solution repeats
+    them ("6 * 10 = 60 ... #### 60") but adds no value of its own, so the item stays weak
+    (counted in the stats) and a physics exercise with the same numbers is not a match."""
+    drill = BenchmarkItem(
+        "gsm8k",
+        "d",
+        "en",
+        "A box holds 6 pencils. Sara buys 10 boxes. How many pencils does Sara buy?",
+        answer="Sara buys 6 * 10 = <<6*10=60>>60 pencils.\n#### 60",
+    )
+    assert not fingerprint(drill, with_answer=True).eligible
+    d = Decontaminator([drill])
+    assert not d.is_fingerprinted("gsm8k", "d") and d.stats.weak_fingerprints == 1
+    assert not d.match(FILLER_ZH + "一个6 Ω的电阻通过10 A的电流，电压是 6 × 10 = 60 V。答：60 V")
 
 
 def test_options_under_another_question_are_not_the_item(dec):

@@ -123,6 +123,9 @@ class LeakPool:
         self.sets = sets
         counts: dict[str, int] = {}
         self.mc_specs: set[tuple] = set()
+        # A conversion's numbers follow from its value (53 kg and 53 L both give 53000): a
+        # negative with another unit pair but an item's value would be that item's numbers.
+        self.mc_values: set[tuple] = set()
         self.gsm8k_numbers: dict[int, set[tuple]] = {k: set() for k in range(NUM_GSM8K_TEMPLATES)}
         for task, subjects in sets.items():
             for splits in subjects.values():
@@ -134,6 +137,8 @@ class LeakPool:
                             self.gsm8k_numbers[it["template"]].add(tuple(it["numbers"]))
                         else:
                             self.mc_specs.add(tuple(it["spec"]))
+                            if it["spec"][0] != "arithmetic":  # (subject, unit pair, value)
+                                self.mc_values.add((it["spec"][0], it["spec"][-1]))
         self.by_id: dict[str, dict] = {}
         self.plantable: dict[str, list[str]] = {}
         for task in LEAK_TASKS:
@@ -144,7 +149,27 @@ class LeakPool:
                     if all(counts[t] == 1 for t in self._questions(it)):
                         ids.append(it["id"])
             self.plantable[task] = ids
+        # Items of different tasks (or splits) built from the same numbers are the same test
+        # item to a reader (C-Eval's "53 千克等于多少克？" and MMLU's "How many grams are 53
+        # kilograms?" with the same options): a page with one leaks the other.
+        by_key: dict[tuple, list[str]] = {}
+        for it in self.by_id.values():
+            by_key.setdefault(self._key(it), []).append(it["id"])
+        self._same = {i: ids for ids in by_key.values() for i in ids}
         self._left: dict[str, list[str]] = {}
+
+    @staticmethod
+    def _key(item: dict) -> tuple:
+        if item["task"] == "gsm8k":
+            return ("gsm8k", item["template"], tuple(item["numbers"]))
+        # the question's numbers and the set of option values: the language and the order of
+        # the options do not make another item
+        options = tuple(sorted(str(item[letter]) for letter in "ABCD"))
+        return ("mc", tuple(re.findall(r"[0-9]+", item["question"])), options)
+
+    def equivalents(self, item_id: str) -> list[str]:
+        """The other eval-split items (any task) with the same numbers and template."""
+        return sorted(i for i in self._same.get(item_id, [item_id]) if i != item_id)
 
     @staticmethod
     def _questions(item: dict) -> list[str]:
@@ -184,7 +209,7 @@ class LeakPool:
         for _ in range(10_000):
             subject = rng.choice(subjects)
             spec = _draw_spec(rng, subject)
-            if spec in self.mc_specs:
+            if spec in self.mc_specs or (spec[0], spec[-1]) in self.mc_values:
                 continue
             wrong = None
             if subject == "arithmetic":
