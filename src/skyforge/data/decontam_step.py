@@ -136,7 +136,8 @@ def decontaminate_shard(
         out_removed: removal rows, step ``decontaminate``, reason ``contamination:<benchmark>``.
         out_matches: the ledger (``MATCH_SCHEMA``).
         action: ``document`` (remove a document with any match) or ``span``.
-        min_chars_after: with ``span``, a document with fewer characters left is removed.
+        min_chars_after: with ``span``, a document with fewer characters left (or none) is
+            removed.
         limits: record-batch limits (config section ``stream``).
 
     Returns:
@@ -167,7 +168,9 @@ def decontaminate_shard(
                     continue
                 text = doc["text"]
                 edited = remove_spans(text, matches) if action == "span" else ""
-                gone = action == "document" or len(edited.strip()) < min_chars_after
+                left = len(edited.strip())
+                # nothing left is no document, whatever min_chars_after allows
+                gone = action == "document" or left == 0 or left < min_chars_after
                 for row in _match_rows(doc, matches, gone):
                     ledger.write(row)
                 per_benchmark.update(m.benchmark for m in matches)
