@@ -275,3 +275,28 @@ rule eval_ablation:
         " --before {input.before:q} --after {input.after:q} --domains {params.domains}"
         " --data {params.data} --reference-tokenizer {params.reference:q}"
         " --out-dir {params.out_dir:q} 2> {log:q}"
+
+
+rule contamination_summary:
+    input:
+        audit="results/data/audit/benchmarks.csv",
+        contamination="results/eval/contamination/contamination.csv",
+    output:
+        table=report(
+            "results/eval/contamination/data_vs_model.csv",
+            caption="../report/data_vs_model.rst",
+            category="7. Evaluation",
+            subcategory="Contamination",
+        ),
+        markdown="results/eval/contamination/data_vs_model.md",
+    log:
+        "logs/contamination_summary/contamination_summary.log",
+    conda:
+        "../envs/skyforge.yaml"
+    resources:
+        **rule_resources("contamination_summary"),
+    params:
+        out_dir=lambda wildcards, output: os.path.dirname(output.table),
+    shell:
+        "python -m skyforge.cli contamination-summary --audit {input.audit:q}"
+        " --contamination {input.contamination:q} --out-dir {params.out_dir:q} 2> {log:q}"

@@ -50,7 +50,7 @@ def eval_outputs():
     return [
         f"results/eval/{t}/{t}.md"
         for t in ("domain_loss", "benchmarks", "contamination", "layer_cosine")
-    ]
+    ] + ["results/eval/contamination/data_vs_model.md"]
 
 
 def summary_inputs():

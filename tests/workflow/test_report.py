@@ -91,6 +91,9 @@ def test_report_renders_every_section_without_script_errors(report_html, chromiu
         "contamination.png",
         "layer_cosine.png",
         "samples.md",
+        "benchmarks.csv",  # the corpus audit: benchmark items found in the crawl
+        "samples.csv",  # the corpus audit: removed documents per reason and language
+        "data_vs_model.csv",
     ):
         assert name in html, name
     ARTIFACTS.mkdir(exist_ok=True)

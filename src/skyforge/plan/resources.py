@@ -317,6 +317,7 @@ DATA_RATES: dict[str, DataRate] = {
     "chat_data": DataRate("fixed", 30, 0, 0.3, 0),
     "decontaminate_chat": DataRate("fixed", 300, 0, 5, 0, measured=False),
     "corpus_audit": DataRate("fixed", 300, 0, 5, 0, measured=False),
+    "contamination_summary": DataRate("fixed", 300, 0, 5, 0, measured=False),
     "eval_benchmarks_data": DataRate("fixed", 30, 0, 0.3, 0),
     "blend": DataRate("fixed", 30, 0, 0.4, 0),
     "blends": DataRate("fixed", 30, 0, 0.2, 0),

@@ -162,6 +162,27 @@ def leaky_control(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, An
 
 
 @step(
+    "contamination-summary",
+    "data-side and model-side contamination in one table",
+    args=(
+        path("audit", help="results/data/audit/benchmarks.csv"),
+        path("contamination", help="the model-side table (contamination.csv)"),
+        path("out-dir"),
+    ),
+)
+def contamination_summary(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
+    """Per benchmark: items found in the crawl before removal, beside each model's Δ1 / Δ2."""
+    import pandas as pd
+
+    from skyforge.core.tables import write_table
+    from skyforge.reports.contamination import data_vs_model, render_data_vs_model
+
+    table = data_vs_model(pd.read_csv(args.audit), pd.read_csv(args.contamination))
+    write_table(args.out_dir, "data_vs_model", table, render_data_vs_model(table))
+    return {"rows": len(table)}
+
+
+@step(
     "eval-contamination",
     "GSM8K contamination table",
     sections=("eval",),
