@@ -23,7 +23,7 @@ from warcio.warcwriter import WARCWriter
 
 from skyforge.config import SyntheticCrawlConfig
 from skyforge.data import docs
-from skyforge.data.extract import REASONS, extract_shard, iter_warc
+from skyforge.data.extract import REASONS, extract_shard, extract_text, iter_warc
 from skyforge.synthetic import crawl as sc
 
 NUM_SHARDS = 2
@@ -439,6 +439,28 @@ def test_min_text_chars(tmp_path):
     assert len(kept) == 1
     kept, removed, _ = run(path, min_text_chars=10_000)
     assert len(kept) == 0 and "empty_text" in set(removed.reason)
+
+
+def test_short_link_heavy_lone_article_is_kept():
+    # resiliparse drops an <article> of at most 500 bytes with over 20 % link text as a teaser
+    # card; a Chinese error page (two sentences, a heading, a dozen links) is ~170 characters
+    # of it. As the page's only article it is the page's text; teasers in a list still go.
+    links = ["亚博最新网址", "永利官网", "银河在线投注", "博狗真人娱乐", "六合彩官网", "太阳城开户"]
+    lines = "".join(f'<p><a href="https://x{i}.com/">{t}</a></p>' for i, t in enumerate(links))
+    words = "抱歉，您访问的页面不存在或已被删除，请检查网址是否正确。"
+    body = f"<h1>404</h1><p>{words}</p><h2>热门推荐</h2>{lines}"
+    chrome = "<header><nav><a href='/'>首页</a></nav></header>"
+    page = (
+        f"<html><head><title>404</title></head><body>{chrome}<div class='layout'><main>"
+        f"<article class='post'>{body}</article></main></div>"
+        "<footer>版权所有</footer></body></html>"
+    )
+    text, title = extract_text(page)
+    assert title == "404" and words in text and all(t in text for t in links)
+    assert "首页" not in text and "版权所有" not in text
+    teasers = "".join(f"<article>{body}</article>" for _ in range(3))
+    listing = page.replace(f"<article class='post'>{body}</article>", f"<p>{words}</p>{teasers}")
+    assert extract_text(listing)[0] == words
 
 
 def test_trafilatura_extractor(tmp_path):

@@ -28,6 +28,7 @@ def low_quality_doc(rng: random.Random, lang: str, style: str | None = None) -> 
     product = rng.choice(L.ZH_PRODUCTS if zh else L.EN_PRODUCTS)
     use = rng.choice(L.ZH_USES if zh else L.EN_USES)
     spin = L.ZH_SPIN if zh else L.EN_SPIN
+    seo = L.ZH_SEO if zh else L.EN_SEO
     rank = iter(range(1, 100))
 
     def draw(slot: str) -> str:
@@ -54,12 +55,17 @@ def low_quality_doc(rng: random.Random, lang: str, style: str | None = None) -> 
                 return str(rng.randint(2019, 2024))
         if slot in spin:
             return rng.choice(spin[slot])
+        if slot in seo:
+            return rng.choice(seo[slot])
         raise AssertionError(f"unknown low-quality slot {slot!r}")
 
     titles = (L.ZH_TITLES if zh else L.EN_TITLES)[style]
     pool = (L.ZH_SENTENCES if zh else L.EN_SENTENCES)[style]
-    # About half of the style's sentences: two pages on one product share too little to be
-    # near duplicates (whole pools made some pairs 0.7 Jaccard).
+    # About half of the style's sentences (pools of 12 to 24, their wording slots drawn per
+    # page): two pages of one style share too little to be near duplicates, even when both carry
+    # the site-wide archive menu (120 English, 240 Chinese shingles, shared by all its pages).
+    # Pools of 11 fixed-wording sentences made Chinese what-is pages of 250 characters, menu
+    # included, 0.6-0.85 Jaccard apart, and MinHash took some for near duplicates.
     num = rng.randint(len(pool) // 2 + 1, len(pool) * 2 // 3 + 1)
     sentences = [fill(t, draw) for t in rng.sample(pool, num)]
     cuts = sorted(rng.sample(range(1, len(sentences)), 3))

@@ -12,8 +12,10 @@ words, no repeated lines, and worthless. Three styles, each in English and Chine
 The topics are consumer products, which the clean articles (news on ``vocab.general``'s
 topics) never mention. Slots ``{name}`` are filled per occurrence by ``pages.low_quality`` from the
 lists here (``{product}``, ``{use}``, ``{brand}``, ``{model}``, ``{buyer}``, ``{part}``, numbers
-``{k}``, ``{n}``, ``{i}``, ``{year}``; spun synonyms from ``*_SPIN``). Fixed runs stay short so that
-two pages of one style do not become near duplicates. Every Chinese string encodes in GBK.
+``{k}``, ``{n}``, ``{i}``, ``{year}``; spun synonyms from ``*_SPIN``; the wording a content farm
+rotates, from ``*_SEO``). Fixed runs stay short and pools large so that two pages of one style do
+not become near duplicates, even when both carry the site-wide archive menu, whose shingles both
+share. Every Chinese string encodes in GBK.
 """
 
 # fmt: off
@@ -71,24 +73,39 @@ EN_SENTENCES = {
         "Hurry, because this {product} sells out fast every single time it goes on sale!",
     ],
     "whatis": [
-        "What is a {product}? A {product} is a handy device that helps you with {use} in an "
-        "easy way.",
+        "What is a {product}? A {product} is a {handy} device that helps you with {use} in an "
+        "{easy} way.",
         "In this article, we will explain everything you need to know about the {product}.",
-        "Many people ask: is a {product} worth it? The simple answer is yes, it is worth it.",
+        "Many {folks} ask: is a {product} worth it? The {simple} answer is yes, it is worth it.",
         "How does a {product} work? It works by making {use} easier, faster and better for "
         "everyone.",
         "Why do you need a {product}? You need one because {use} matters and it makes life "
-        "simple.",
+        "{easy}.",
         "What are the benefits? The benefits include saving time, saving money and enjoying "
         "{use} more.",
         "Who should buy one? Anyone who cares about {use} should buy one today.",
-        "How much does it cost? The cost depends on the model, but most people pay "
+        "How much does it cost? The cost depends on the model, but most {folks} pay "
         "around {n} dollars.",
         "Is it safe? Yes, a good one is safe when you use it the right way.",
         "Where can I buy one? You can buy one online or in many stores near you.",
-        "In conclusion, a {product} is a great choice, and now you know what it is.",
+        "In conclusion, a {product} is a {great} choice, and now you know what it is.",
         "We hope you enjoyed this article and learned something new about the {product}!",
         "If you still have questions, leave a comment below and we will answer as soon as we can.",
+        "Do you {really} need a {product}? If you care about {use}, the answer is a big yes.",
+        "What should you look for in a {product}? Look for good quality, a fair price and the "
+        "features you need.",
+        "How long does a {product} last? A good one can last {k} years or longer if you take "
+        "care of it.",
+        "Is a {product} hard to use? Not at all, it is {easy} to use, even for {buyer}.",
+        "What is the best {product} brand? Brands like {brand} and {brand} are {great} choices "
+        "that {folks} trust.",
+        "Are there different types of {product}? Yes, there are basic models and smart models, "
+        "and both have their pros.",
+        "Can a {product} save you money? Yes, over time it can save you a lot of money on {use}.",
+        "The {product} has become {really} popular in recent years, and it is easy to see why.",
+        "How do you clean a {product}? Just wipe it with a soft cloth and it will look like new.",
+        "Is a {product} good for {use}? It is {really} good for {use}, and that is why so many "
+        "{folks} love it.",
     ],
     "spun": [
         "When it involves {choosing} the {finest} {product}, there are {numerous} {elements} "
@@ -106,7 +123,7 @@ EN_SENTENCES = {
         "making a {choice}.",
         "A {extremely} {excellent} {product} will {last} for {numerous} years if you look after "
         "it {appropriately}.",
-        "In {verdict}, {choosing} a {product} for {use} is not {hard} if you {adhere to} these "
+        "In {verdict}, {choosing} a {product} for {use} is not {hard} if you {adhere} these "
         "{suggestions}.",
         "{Numerous} {individuals} {discover} that a {product} {makes} {use} a lot more "
         "{pleasurable}.",
@@ -115,6 +132,16 @@ EN_SENTENCES = {
         "{Ultimately}, the {choice} is {yours}, yet a {finest} one is {constantly} worth "
         "the {cash}.",
     ],
+}
+
+# Wording a content farm rotates through its templates, so that no two of its pages read the same.
+EN_SEO = {
+    "handy": ["handy", "useful", "practical", "helpful"],
+    "easy": ["easy", "simple", "effortless", "hassle-free"],
+    "simple": ["simple", "short", "quick", "honest"],
+    "folks": ["people", "folks", "users", "buyers", "shoppers"],
+    "great": ["great", "smart", "fantastic", "solid", "wonderful"],
+    "really": ["really", "truly", "super", "very"],
 }
 
 # A synonym swapper's output: each slot is one word of ordinary prose, swapped for a clumsy match.
@@ -154,7 +181,7 @@ EN_SPIN = {
     "appropriately": ["appropriately", "correctly", "effectively"],
     "verdict": ["verdict", "conclusion", "summary"],
     "hard": ["hard", "difficult", "challenging"],
-    "adhere to": ["adhere to", "follow", "comply with"],
+    "adhere": ["adhere to", "follow", "comply with"],
     "suggestions": ["suggestions", "pointers", "ideas"],
     "discover": ["discover", "find", "uncover"],
     "makes": ["makes", "renders"],
@@ -197,33 +224,54 @@ ZH_TITLES = {
 
 ZH_SENTENCES = {
     "listicle": [
-        "想要找一款适合{use}的{product}？那你来对地方了，小编为大家整理了{year}年的排行榜。",
-        "第{i}名：{brand}{model}，这款性价比超高，非常适合{buyer}使用。",
-        "第{i}名：{brand}{model}{k}代，颜值在线，功能也很强大，买到就是赚到。",
+        "想要找一款适合{use}的{product}？那你来对地方了，{editor}为{all}整理了{year}年的排行榜。",
+        "第{i}名：{brand}{model}，这款性价比{super}高，{super}适合{buyer}使用。",
+        "第{i}名：{brand}{model}{k}代，{looks}在线，{specs}也很强大，买到就是赚到。",
         "第{i}名：{brand}{model}，预算不多的朋友可以直接冲，绝对不会让你失望。",
-        "很多网友都说这款真的太好用了，用过的人都说好，闭眼入就对了。",
-        "优点是价格实惠、颜值高、操作简单，缺点是{part}稍微有一点小问题。",
-        "不过整体来说还是非常值得购买的，毕竟这个价位很难找到更好的了。",
-        "如果你还在纠结买哪款，不妨看看这篇选购攻略，相信一定能帮到你。",
-        "目前这款正在做活动，价格非常给力，喜欢的朋友千万不要错过哦！",
-        "以上就是小编为大家推荐的{year}年{use}{product}排行榜，希望对大家有所帮助。",
-        "记得点赞收藏加关注，下次买{product}的时候就不用到处找攻略啦！",
-        "小编自己已经用了{k}个月，真心觉得好用，所以才推荐给大家。",
-        "这款在网上已经卖出了{n}多台，好评率高达百分之九十九，口碑真的没得说。",
-        "买之前一定要想清楚自己最看重的是价格、质量还是功能，这样才不会踩坑。",
+        "第{i}名：{brand}{model}，{editor}身边不少{users}都在用，反馈{truly}不错。",
+        "很多{users}都说这款{truly}太{handy}了，用过的人都说好，闭眼入就对了。",
+        "优点是价格实惠、{looks}好看、操作简单，缺点是{part}稍微有一点小问题。",
+        "不过整体来说还是{super}值得购买的，毕竟这个价位很难找到更好的了。",
+        "如果你还在纠结{pick}哪款，不妨看看这篇{pick}攻略，相信一定能帮到你。",
+        "{now}这款正在做活动，价格{super}给力，喜欢的{all}千万不要错过{ah}！",
+        "以上就是{editor}为{all}{tout}的{year}年{use}{product}排行榜，希望对{all}有所帮助。",
+        "记得点赞收藏加关注，下次买{product}的时候就不用到处找攻略{ah}！",
+        "{editor}自己已经用了{k}个月，真心觉得{handy}，所以才{tout}给{all}。",
+        "这款在网上已经卖出了{n}多台，好评率高达百分之九十九，口碑{truly}没得说。",
+        "买之前一定要想清楚自己最看重的是价格、质量还是{specs}，这样才不会踩坑。",
+        "{product}这几年越来越火，{now}市面上的品牌少说也有{k}个，{pick}起来让人头大。",
+        "{editor}花了{k}天时间，把热门的{product}都买回来挨个试了一遍。",
+        "有{users}留言问{editor}，{use}到底该{pick}哪一款{product}，今天就统一回复一下。",
+        "{mind}，便宜没好货这句话在{product}上{truly}适用，太便宜的千万别买。",
+        "这款的{part}做得{super}用心，细节处理比同价位的产品好太多了。",
+        "{overall}，{product}还是要根据自己的需求来{pick}，适合自己的才是最好的。",
+        "说句实话，这个价格能买到这样的{product}，{editor}觉得{super}{worth}。",
+        "有了这款{product}，{use}的日常变得轻松多了，幸福感直接拉满。",
+        "双十一和六一八的时候{product}一般会降价，不着急的{all}可以等等再{pick}。",
     ],
     "whatis": [
-        "{product}是什么？{product}是一种非常实用的好东西，可以帮助大家更好地生活。",
-        "很多人都想知道它有什么用，今天小编就来给大家详细介绍一下相关知识。",
-        "怎么选？选的时候主要看三个方面：价格、质量和功能，这三点非常重要。",
-        "好不好用？答案是肯定的，非常好用，几乎每个{use}都需要一个。",
-        "有哪些优点？优点包括省时、省钱、方便，而且使用的时候特别省心。",
+        "{product}是什么？{product}是一种{super}实用的好东西，可以帮助{all}更好地生活。",
+        "很多人都想知道它有什么用，今天{editor}就来给{all}详细介绍一下相关知识。",
+        "怎么选？选的时候主要看三个方面：价格、质量和{specs}，这三点{super}重要。",
+        "好不好用？答案是肯定的，{super}{handy}，几乎每个{use}都需要一个。",
+        "有哪些优点？优点包括省时、省钱、方便，而且使用的时候{super}省心。",
         "{product}多少钱？一般来说价格在{n}元左右，具体要看品牌和型号。",
         "{product}安全吗？只要按照正确的方法使用，正规厂家的产品都是安全的。",
-        "在哪里买？大家可以在网上购买，也可以去附近的商场看一看。",
-        "总的来说，它是一个非常不错的选择，相信看完本文你已经知道{product}是什么了。",
-        "如果你还有什么疑问，欢迎在评论区留言，小编看到后会第一时间回复大家。",
-        "感谢大家的阅读，喜欢的话记得分享给身边需要的朋友哦。",
+        "在哪里买？{all}可以在网上购买，也可以去附近的商场看一看。",
+        "{overall}，它是一个{super}不错的选择，相信看完本文你已经知道{product}是什么了。",
+        "如果你还有什么疑问，欢迎在评论区留言，{editor}看到后会第一时间回复{all}。",
+        "感谢{all}的阅读，喜欢的话记得分享给身边需要的朋友{ah}。",
+        "{product}有什么用？简单来说，它就是让{use}的生活变得更方便的一种工具。",
+        "{product}怎么用？使用方法其实很简单，按照说明书一步一步操作就可以了。",
+        "{product}有哪些种类？{now}市面上常见的有普通款和智能款两种，各有各的好处。",
+        "{product}和普通产品有什么区别？区别主要在于{specs}和使用体验，用过就知道了。",
+        "{product}容易坏吗？{mind}，只要平时注意保养，一般用个{k}年都没问题。",
+        "{product}哪个牌子好？{brand}、{brand}这些牌子都还不错，{all}可以参考一下。",
+        "买{product}要看什么？最重要的是看清楚{part}，其次再看价格和{looks}。",
+        "{product}适合什么人？{buyer}都可以考虑，{use}更是离不开它。",
+        "为什么{product}这么火？因为它{truly}解决了{all}生活中的很多小麻烦。",
+        "{product}值得买吗？{editor}的建议是值得，毕竟花不了多少钱，却能省下不少事。",
+        "关于{product}的知识就介绍到这里，更多内容请关注本站的其他文章。",
     ],
     "spun": [
         "在{use}的历程之中，{choose}一款{very}{good}的{product}是{very}{key}的事宜。",
@@ -236,7 +284,34 @@ ZH_SENTENCES = {
         "只要{people}依照上述的{advice}去做，{choose}{product}就不是一件困难的事宜。",
         "{many}{people}{find}，{product}{can}让{use}的日子变得更为愉悦。",
         "总而言之，{choose}权在于{people}自身，不过{good}的{product}始终是值当的。",
+        "{people}在{choose}{product}的历程之中，{should}对其各项{factor}加以{consider}。",
+        "{many}{people}{apply}{product}之后，{find}自身的生活品质获得了{very}大的{raise}。",
+        "{product}的价钱并非{key}的{factor}，{good}的品质才是{people}{should}{consider}的事宜。",
+        "{thus}，在{buy}{product}之前，{people}{should}{check}相关的{advice}以及评估。",
+        "一款{very}{good}的{product}，{can}在{use}的日子之中给予{people}{many}的便利。",
+        "{expert}{suggest}{people}依照自身的须要来{choose}{product}，而并非盲目跟风。",
+        "{moreover}，{product}的外观{also}是{many}{people}{very}看重的{factor}之一。",
+        "{people}{can}经由{check}{many}{expert}的{advice}，来{choose}一款{good}的{product}。",
     ],
+}
+
+# Wording a content farm rotates through its templates (see ``EN_SEO``).
+ZH_SEO = {
+    "editor": ["小编", "笔者", "博主", "我"],
+    "all": ["大家", "各位", "朋友们", "小伙伴们", "姐妹们"],
+    "super": ["非常", "特别", "超级", "十分", "相当"],
+    "truly": ["真的", "确实", "实在", "简直"],
+    "handy": ["好用", "实用", "顺手", "方便"],
+    "tout": ["推荐", "安利", "种草", "分享"],
+    "now": ["目前", "现在", "最近", "眼下"],
+    "pick": ["选购", "挑选", "入手", "购买"],
+    "worth": ["划算", "值得", "超值", "实惠"],
+    "mind": ["要提醒一句", "需要注意的是", "说实在的", "不得不说"],
+    "overall": ["总之", "总的来说", "综上所述", "说到底"],
+    "ah": ["哦", "呀", "啦", "哈"],
+    "users": ["网友", "买家", "用户", "宝妈"],
+    "specs": ["功能", "性能", "配置", "做工"],
+    "looks": ["颜值", "外观", "设计", "造型"],
 }
 
 ZH_SPIN = {
