@@ -19,7 +19,7 @@ which output): jobs, pages per CPU-second (pages = WARC records extract reads, t
 for every rule, so the figure is the rule's cost per page inverted), the peak RSS of its
 largest job, the bytes it wrote, and each against the 1× run. The baseline is the 1× run of the
 same invocation; the last column compares the two largest runs, where every shard holds many
-record batches (at 1× a shard of ~1,500 documents is less than one batch of 2,048).
+record batches (at 1× a shard holds ~1,500 documents, three batches of 512).
 
 CPU seconds are Snakemake's (psutil, summed over the job's processes); a job of about a second
 is mostly interpreter start-up and imports, so at 1× the cost per page is dominated by that

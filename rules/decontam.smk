@@ -62,9 +62,11 @@ rule decontaminate_chat:
 
 rule audit_shard:
     input:
-        tables=audit_shard_inputs,
+        tables=lambda wildcards: by_content(audit_shard_inputs(wildcards)),
+        digests=lambda wildcards: digest_of(audit_shard_inputs(wildcards)),
     output:
-        "results/data/audit/shards/{shard}.parquet",
+        samples="results/data/audit/shards/{shard}.parquet",
+        samples_sha256=digest_of("results/data/audit/shards/{shard}.parquet"),
     log:
         "logs/audit_shard/{shard}.log",
     conda:
@@ -76,12 +78,14 @@ rule audit_shard:
             f"{removed}={before or ''}" for removed, before in audit_pairs(wildcards.shard)
         ),
     shell:
-        "python -m skyforge.cli audit-shard --pairs {params.pairs} --out {output:q} 2> {log:q}"
+        "python -m skyforge.cli audit-shard --pairs {params.pairs} --out {output.samples:q}"
+        " --digests {output.samples:q} 2> {log:q}"
 
 
 rule corpus_audit:
     input:
-        samples=shard_files("results/data/audit/shards/{shard}.parquet"),
+        samples=by_content(shard_files("results/data/audit/shards/{shard}.parquet")),
+        samples_sha256=digest_of(shard_files("results/data/audit/shards/{shard}.parquet")),
         ledgers=by_content(decontam_ledgers()),
         ledgers_sha256=digest_of(decontam_ledgers()),
         benchmarks=decontam_inputs(),

@@ -49,7 +49,7 @@ def test_writer_files_equal_one_write_whatever_the_batching(tmp_path) -> None:
         for row in rows:
             w.write(row)
     assert w.num_rows == 5000
-    # Tables of uneven sizes are re-cut into the same row groups of 2,048 rows.
+    # Tables of uneven sizes are re-cut into the same row groups of ROW_GROUP_SIZE rows.
     import pyarrow as pa
 
     table = pa.Table.from_pylist(rows, schema=D.DOC_SCHEMA)
@@ -60,7 +60,8 @@ def test_writer_files_equal_one_write_whatever_the_batching(tmp_path) -> None:
             lo += size
     assert _sha(tmp_path / "rows.parquet") == _sha(tmp_path / "whole.parquet")
     assert _sha(tmp_path / "tables.parquet") == _sha(tmp_path / "whole.parquet")
-    assert pq.ParquetFile(tmp_path / "rows.parquet").metadata.num_row_groups == 3
+    groups = -(-5000 // D.ROW_GROUP_SIZE)  # 10 row groups of 512 rows
+    assert pq.ParquetFile(tmp_path / "rows.parquet").metadata.num_row_groups == groups
     # An empty table is written as pq.write_table writes one.
     D.write_docs(tmp_path / "e1.parquet", [])
     with D.doc_writer(tmp_path / "e2.parquet"):

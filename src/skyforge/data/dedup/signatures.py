@@ -287,8 +287,8 @@ def compute_signatures(texts: Sequence[str], params: MinHashParams) -> np.ndarra
     Pure computation (no I/O); ``minhash_signatures`` calls it per record batch. A document's
     signature depends on its own text only, so the batch is hashed ``_SIGNATURE_DOCS`` documents
     at a time: the token list and shingle arrays (~50 B per token) then follow that many
-    documents, not the record batch (at 2,048 documents of a few thousand tokens they were the
-    job's peak).
+    documents, not the record batch (for a batch of 2,048 documents of a few thousand tokens they
+    were the job's peak).
     """
     if not len(texts):
         return np.empty((0, params.num_perm), dtype=np.uint32)
