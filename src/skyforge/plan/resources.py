@@ -69,14 +69,14 @@ synthetic ``num_pages`` × :data:`SYNTH_WARC_BYTES_PER_PAGE`; real WARC files: t
 Measured by ``benchmarks/data_scale.py --factors 1 10 30`` (Snakemake's ``benchmark:`` files:
 peak RSS and seconds of each job, 2 cores) on the synthetic crawl at 10× (60,000 pages, 2 shards
 of 51 MB) and 30× (180,000 pages, 2 shards of 152 MB): k and the rate are the slopes between the
-two (:data:`DATA_RATES`). The per-shard steps stream record batches (``stream``): their peak
-moved by 0.95–1.15× from the 10× to the 30× shard, so their k is 0 and their base is the larger
-of the two peaks. Substring dedup finds repeated windows in hash partitions
-within ``dedup.substring.memory_budget_gb`` (data/dedup/substring.py, substring_windows.py): its
-need is base + min(budget, 52 B × group text + 72 × 4 MiB of hashing blocks) + 2 × one record
-batch's text (``stream.batch_mb``), the group's text bounded by all the crawl's text
-(:data:`TEXT_PER_WARC_BYTE`); the formula is an upper bound (measured 1,037 MB on the 10× crawl
-and 2,533 MB on the 30× crawl). The tokenizer adds 3.8 B per
+two (:data:`DATA_RATES`). The per-shard steps stream record batches (``stream``, 512 documents):
+their peak moved by 0.90–1.12× from the 10× to the 30× shard and by 1.01–1.29× from the 1× one,
+so their k is 0 and their base is the larger of the two peaks. Substring dedup finds repeated
+windows in hash partitions within ``dedup.substring.memory_budget_gb`` (data/dedup/substring.py,
+substring_windows.py): its need is base + min(budget, 52 B × group text + 72 × 4 MiB of hashing
+blocks) + 2 × one record batch's text (``stream.batch_mb``), the group's text bounded by all the
+crawl's text (:data:`TEXT_PER_WARC_BYTE`); the formula is an upper bound (measured 1,037 MB on
+the 10× crawl and 2,533 MB on the 30× crawl). The tokenizer adds 3.8 B per
 sampled byte (measured with ``tokenizer.sample_bytes`` 4 MB and 32 MB on the 8× crawl). The
 synthetic crawl holds its pages in memory (1 B per crawl byte); a real crawl is re-sharded as
 a stream, or with ``crawl.reshard: false`` only listed (one listing per shard, no copy).
@@ -272,30 +272,30 @@ class DataRate:
 
 
 DATA_RATES: dict[str, DataRate] = {
-    # per shard, streamed: flat memory, base = the larger peak of the 10× (51 MB) and 30× (152 MB)
-    # shards; seconds = s0 + rate × shard MB through the two (benchmarks/data_scale.py)
-    "extract": DataRate("shard", 200, 0, 8.5, 0.034),  # 193 → 197 MB, 10.1 → 13.4 s
-    "filter": DataRate("shard", 270, 0, 60, 0.35),  # 270 → 270 MB, 77 → 111 s
-    "exact_hashes": DataRate("shard", 170, 0, 3.5, 0.011),  # 169 → 160 MB, 4.0 → 5.0 s
-    "exact_dedup": DataRate("shard", 250, 0, 1.8, 0.01),  # 217 → 249 MB, 1.8 → 1.4 s
-    "minhash_signatures": DataRate("shard", 215, 0, 7.7, 0.042),  # 210 → 214 MB, 9.7 → 13.7 s
-    "near_dedup": DataRate("shard", 225, 0, 1.7, 0.01),  # 218 → 221 MB, 1.6 → 1.0 s
-    "quality": DataRate("shard", 245, 0, 5.6, 0.026),  # 215 → 241 MB, 6.9 → 9.3 s
-    "harmful": DataRate("shard", 255, 0, 3.3, 0.01),  # 245 → 254 MB, 3.4 → 3.5 s
-    "corpus_dates": DataRate("shard", 235, 0, 2.6, 0.012),  # as corpus_split (no benchmark:)
-    "corpus_split": DataRate("shard", 235, 0, 2.6, 0.012),
-    # not in the scale run: 1.3 s and ≤ 130 MB per default shard (synthetic sets); time from
-    # benchmarks/decontaminate.py with the real sets, 440 pages/s per core at 30 pages per MB
-    "decontaminate": DataRate("shard", 300, 0, 1.3, 0.07),
+    # per shard, streamed in batches of 512 documents: flat memory, base = the larger peak of the
+    # 10× (51 MB) and 30× (152 MB) shards (benchmarks/data_scale.py at stream.batch_docs 512);
+    # seconds = s0 + rate × shard MB through the two (the run at batch_docs 2,048)
+    "extract": DataRate("shard", 165, 0, 8.5, 0.034),  # 163 → 164 MB, 10.1 → 13.4 s
+    "filter": DataRate("shard", 245, 0, 60, 0.35),  # 236 → 245 MB, 77 → 111 s
+    "exact_hashes": DataRate("shard", 150, 0, 3.5, 0.011),  # 149 → 134 MB, 4.0 → 5.0 s
+    "exact_dedup": DataRate("shard", 200, 0, 1.8, 0.01),  # 193 → 196 MB, 1.8 → 1.4 s
+    "minhash_signatures": DataRate("shard", 195, 0, 7.7, 0.042),  # 185 → 194 MB, 9.7 → 13.7 s
+    "near_dedup": DataRate("shard", 205, 0, 1.7, 0.01),  # 197 → 202 MB, 1.6 → 1.0 s
+    "quality": DataRate("shard", 210, 0, 5.6, 0.026),  # 186 → 209 MB, 6.9 → 9.3 s
+    "harmful": DataRate("shard", 220, 0, 3.3, 0.01),  # 215 → 218 MB, 3.4 → 3.5 s
+    "corpus_dates": DataRate("shard", 190, 0, 2.6, 0.012),  # as corpus_split (no benchmark:)
+    "corpus_split": DataRate("shard", 190, 0, 2.6, 0.012),  # 188 → 176 MB, 3.1 → 4.3 s
+    # 165 → 164 MB; time from benchmarks/decontaminate.py with the real benchmark sets (the
+    # scale run has the synthetic ones): 450 pages/s per core at 30 pages per WARC MB
+    "decontaminate": DataRate("shard", 170, 0, 1.3, 0.07),
     # assumed, not in the scale run: reads the shard's removal tables and its steps' input
     # tables one row group at a time, holding 64 ids per (step, reason)
-    "audit_shard": DataRate("shard", 250, 0, 2.0, 0.02),  # 202 → 232 MB, 3.1 → 4.3 s
-    "pack_shard": DataRate("shard", 500, 0, 6.2, 0.01),  # 479 → 497 MB (time: default → 8×)
+    "audit_shard": DataRate("shard", 250, 0, 2.0, 0.02),
+    "pack_shard": DataRate("shard", 510, 0, 6.2, 0.01),  # 490 → 509 MB (time: default → 8×)
     # whole crawl: the 10× crawl's 101 MB → the 30× crawl's 304 MB
     "crawl": DataRate("crawl", 90, 1.0, 0.1, 0.21),  # synthetic: 184 → 372 MB, 19.7 → 59.1 s
     # exact_duplicates, minhash_buckets, minhash_components, minhash_clusters: + documents ×
-    # bytes (docstring). Their time at ≤ 300 MB is start-up (0.6 → 0.6 s, 1.9 → 1.2 s): the
-    # 0.01 s/MB is assumed, not measured, and makes the plan's hours an upper bound.
+    # bytes (docstring); their time is per document (REDUCE_CPU_S_PER_DOC), not s_per_mb.
     "exact_duplicates": DataRate("crawl", 250, 0, 0.7, 0.01),
     "minhash_buckets": DataRate("crawl", 200, 0, 1.9, 0.01),
     "minhash_components": DataRate("crawl", 350, 0, 0.9, 0.01),
@@ -304,11 +304,11 @@ DATA_RATES: dict[str, DataRate] = {
     "train_quality_model": DataRate("crawl", 310, 0.66, 2.7, 0.002),  # 375 → 502 MB; 0.0019 s/MB
     # 519 → 365 MB (30×: fewer negatives pass max_per_class); k of the default → 8× runs
     "train_harmful_model": DataRate("crawl", 520, 0.7, 1.8, 0.15),  # 16.0 → 44.4 s
-    "funnel": DataRate("crawl", 275, 0, 1.7, 0.005),  # row groups: 247 → 273 MB, 2.2 → 3.1 s
+    "funnel": DataRate("crawl", 260, 0, 1.7, 0.005),  # row groups: 258 → 249 MB, 2.2 → 3.1 s
     "score_removals": DataRate("crawl", 110, 1.63, 3.0, 0.01),  # 264 → 578 MB, 3.0 → 3.1 s
     # default → 8× crawl (not in the data half's benchmark targets)
     "eval_domains": DataRate("fixed", 150, 0, 0.8, 0),  # stops at eval.heldout_docs: < 1 s
-    "train_tokenizer": DataRate("crawl", 305, 0, 2.6, 0.0012),  # 290 → 301 MB (+ the sample)
+    "train_tokenizer": DataRate("crawl", 335, 0, 2.6, 0.0012),  # 284 → 334 MB (+ the sample)
     # fixed size (config-sized generators, small tables); the largest of both runs
     "merge_packs": DataRate("fixed", 410, 0, 17.3, 0),  # streams the shards' packs
     "harmful_planted": DataRate("fixed", 150, 0, 0.8, 0),
